@@ -1,0 +1,460 @@
+"""The generated admin (Flask-Admin, peewee backend) with the kernel's rules built into one base view.
+
+``SecureModelView`` is what every plugin subclasses. It enforces, for list, details, create, edit,
+delete, bulk actions, inline edits, export, ajax lookups and relation pickers alike:
+- page permissions ``<permission>.view|create|edit|delete|export`` (AC7) and object checks (``can``);
+- row-level scoping through ``security.scoped`` (AC6: the Flask-Admin traps of SECURITY.md);
+- CSRF on every POST (Flask-WTF's global protection; forms carry the token) (AC5);
+- sensitive columns left out of lists and exports and masked on screen (AC9, PR5);
+- export as CSV and XLSX with formula escaping (IV8); every change audited.
+"""
+from __future__ import annotations
+
+import functools
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_admin import AdminIndexView, BaseView, expose
+from flask_admin.babel import Translations as _AdminTranslations  # noqa: F401 (ensures domain import)
+from flask_admin.contrib.peewee import ModelView
+from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.peewee.filters import FilterConverter as _PeeweeFilterConverter
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms.validators import ValidationError
+
+from . import audit, security
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+def escape_formula(value):
+    """Prefix a cell that a spreadsheet would read as a formula with ' (SECURITY.md IV8)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def default_mask(value) -> str:
+    s = "" if value is None else str(value)
+    if len(s) <= 2:
+        return "*" * len(s)
+    if len(s) <= 7:
+        return s[0] + "*" * (len(s) - 2) + s[-1]
+    keep = 3 if len(s) <= 11 else 6
+    return s[:keep] + "*" * (len(s) - keep - 4) + s[-4:]
+
+
+class FilterConverter(_PeeweeFilterConverter):
+    """Finds filters for field subclasses (e.g. DateTimeTZField) by walking the class hierarchy."""
+
+    def convert(self, type_name, column, name):
+        for cls in type(column).__mro__:
+            found = super().convert(cls.__name__, column, name)
+            if found is not None:
+                return found
+        return None
+
+
+class AdminForm(FlaskForm):
+    """Flask-Admin forms carrying the Flask-WTF CSRF token (one CSRF mechanism for the whole site)."""
+
+    class Meta:
+        def get_translations(self, form):
+            from flask_admin.babel import Translations
+            return Translations()
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    def __init__(self, name, model, permission, **options):
+        super().__init__(name, model, **options)
+        self.permission = permission
+
+    def get_one(self, pk):
+        q = security.scoped(self.model, self.model.select(), self.permission)
+        return q.where(getattr(self.model, self.pk) == pk).first()
+
+    def get_list(self, term, offset=0, limit=10):
+        q = security.scoped(self.model, self.model.select(), self.permission)
+        if term:
+            stmt = None
+            for f in self._cached_fields:
+                c = f ** f"%{term}%"
+                stmt = c if stmt is None else (stmt | c)
+            q = q.where(stmt)
+        return list(q.offset(offset or 0).limit(limit))
+
+
+class SecureModelView(ModelView):
+    """Base admin view: subclass it, set ``permission`` (e.g. ``"volunteers.volunteer"``)."""
+
+    permission: str = ""
+    allow_create = True
+    allow_edit = True
+    allow_delete = True
+    allow_export = True
+    column_sensitive: list[str] = []     # masked on screen, left out of exports by default
+    form_base_class = AdminForm
+    filter_converter = FilterConverter()
+    export_types = ["csv", "xlsx"]
+    page_size = 50
+    can_view_details = True
+    can_set_page_size = True
+    audit_changes = True
+
+    def __init__(self, model, *args, **kwargs):
+        if not self.permission:
+            self.permission = model._meta.table_name.replace("_", ".", 1)
+        if self.column_sensitive:
+            fmts = dict(self.column_formatters or {})
+            for col in self.column_sensitive:
+                fmts.setdefault(col, functools.partial(self._masked_formatter, col))
+            self.column_formatters = fmts
+            self.column_export_exclude_list = list(
+                dict.fromkeys(list(self.column_export_exclude_list or []) + self.column_sensitive))
+        super().__init__(model, *args, **kwargs)
+
+    # ---------------------------------------------------------------- permissions
+    def perm(self, action: str) -> str:
+        return f"{self.permission}.{action}"
+
+    def is_accessible(self):
+        return current_user.is_authenticated and security.can(self.perm("view"))
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("site.login", next=request.full_path))
+        audit.log("access.denied", None, {"permission": self.perm("view"), "path": request.path})
+        abort(403)
+
+    @property
+    def can_create(self):
+        return self.allow_create and security.can(self.perm("create"))
+
+    @property
+    def can_edit(self):
+        return self.allow_edit and security.can(self.perm("edit"))
+
+    @property
+    def can_delete(self):
+        return self.allow_delete and security.can(self.perm("delete"))
+
+    @property
+    def can_export(self):
+        return self.allow_export and security.can(self.perm("export"))
+
+    def _handle_view(self, name, **kwargs):
+        resp = super()._handle_view(name, **kwargs)
+        if resp is not None:
+            return resp
+        needed = {"create_view": self.can_create, "edit_view": self.can_edit,
+                  "delete_view": self.can_delete, "export": self.can_export,
+                  "ajax_update": self.can_edit}.get(name, True)
+        if not needed:
+            audit.log("access.denied", None, {"view": name, "path": request.path})
+            abort(403)
+        return None
+
+    # ---------------------------------------------------------------- row scoping
+    def get_query(self):
+        return security.scoped(self.model, self.model.select(), self.perm("view"))
+
+    def get_one(self, id):
+        pk = getattr(self.model, self._primary_key)
+        try:
+            return self.get_query().where(pk == id).first()
+        except (ValueError, TypeError):
+            return None
+
+    def scoped_ids(self, ids):
+        """Keep only the ids the current user may reach (used by every bulk action)."""
+        pk = getattr(self.model, self._primary_key)
+        return [getattr(m, self._primary_key) for m in self.get_query().where(pk << list(ids))]
+
+    def init_actions(self):
+        super().init_actions()
+        for name, (fn, text, desc) in list(self._actions_data.items()):
+            def scoped_action(ids, _fn=fn, _name=name):
+                allowed = self.scoped_ids(ids)
+                if len(allowed) != len(set(ids)):
+                    audit.log("access.denied", None, {"action": _name, "path": request.path})
+                return _fn(allowed)
+            self._actions_data[name] = (scoped_action, text, desc)
+
+    def is_action_allowed(self, name):
+        if name == "delete" and not self.can_delete:
+            return False
+        return super().is_action_allowed(name)
+
+    def _create_ajax_loader(self, name, options):
+        remote = getattr(self.model, name).rel_model
+        return ScopedAjaxLoader(name, remote, self.perm("edit"), **options)
+
+    def _scope_pickers(self, form):
+        for field in form:
+            q = getattr(field, "query", None)
+            model = getattr(q, "model", None)
+            if q is not None and model is not None:
+                field.query = security.scoped(model, q, self.perm("edit"))
+        return form
+
+    def create_form(self, obj=None):
+        return self._scope_pickers(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._scope_pickers(super().edit_form(obj))
+
+    # ---------------------------------------------------------------- object checks + audit
+    def on_model_change(self, form, model, is_created):
+        action = "create" if is_created else "edit"
+        if not security.can(self.perm(action), model):
+            raise ValidationError(_("You may not save this record."))
+
+    def after_model_change(self, form, model, is_created):
+        if self.audit_changes:
+            names = [f.name for f in form if f.name != "csrf_token"]
+            if not is_created:
+                names = [n for n in names if form[n].object_data != form[n].data]
+            audit.log("record.created" if is_created else "record.updated", model,
+                      {"fields": sorted(names)})
+
+    def _in_transaction(self, fn, *args):
+        """Run a create/update/delete in one transaction and roll it back when the saved row would
+        leave the user's scope (a team admin cannot move a record to another team)."""
+        from .db import transaction
+
+        class _Undo(Exception):
+            pass
+        result = None
+        try:
+            with transaction():
+                result = fn(*args)
+                if result and fn.__name__ != "delete_model":
+                    row = result if result is not True else args[-1]
+                    if self.get_one(getattr(row, self._primary_key)) is None:
+                        raise _Undo()
+                if not result:
+                    raise _Undo()
+                return result
+        except _Undo:
+            if result:
+                flash(_("You may not save this record."), "error")
+            return False
+
+    def create_model(self, form):
+        return self._in_transaction(super().create_model, form)
+
+    def update_model(self, form, model):
+        return self._in_transaction(super().update_model, form, model)
+
+    def delete_model(self, model):
+        return self._in_transaction(super().delete_model, model)
+
+    def on_model_delete(self, model):
+        if not security.can(self.perm("delete"), model):
+            raise ValidationError(_("You may not delete this record."))
+        if self.audit_changes:
+            audit.log("record.deleted", model)
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, ValidationError):
+            flash(str(exc), "error")
+            return True
+        return super().handle_view_exception(exc)
+
+    # ---------------------------------------------------------------- masking and export
+    def _masked_formatter(self, col, view, context, model, name):
+        value = getattr(model, col)
+        if value in (None, ""):
+            return ""
+        if security.can(self.perm("sensitive")):
+            return value
+        pm = current_app.extensions["timebank"].pm
+        masked = pm.hook.mask_value(model=self.model, field=col, value=value, user=current_user)
+        return masked if masked is not None else default_mask(value)
+
+    def get_export_value(self, model, name):
+        return escape_formula(super().get_export_value(model, name))
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type):
+        resp = super().export(export_type)
+        audit.log("export", (self.model._meta.table_name, ""), {"type": export_type,
+                  "columns": [c for c, _ in self._export_columns]})
+        return resp
+
+
+class ReadOnlyModelView(SecureModelView):
+    allow_create = False
+    allow_edit = False
+    allow_delete = False
+    column_display_actions = True
+    can_view_details = True
+    audit_changes = False
+    column_editable_list: list = []
+
+
+# ---------------------------------------------------------------- kernel views
+class UserView(SecureModelView):
+    permission = "core.users"
+    column_list = ["username", "display_name", "email", "is_active", "last_login_at", "created_at"]
+    column_searchable_list = ["username", "display_name", "email"]
+    column_filters = ["is_active"]
+    column_exclude_list = ["password_hash"]
+    form_columns = ["username", "display_name", "email", "locale", "is_active"]
+    column_details_exclude_list = ["password_hash"]
+    column_export_exclude_list = ["password_hash"]
+    column_labels = {"username": _l("Username"), "display_name": _l("Name"), "email": _l("Email"),
+                     "is_active": _l("Active"), "last_login_at": _l("Last login"),
+                     "created_at": _l("Created"), "locale": _l("Language")}
+
+    def perm(self, action):
+        return "core.users.manage"
+
+    def on_model_change(self, form, model, is_created):
+        super().on_model_change(form, model, is_created)
+        if is_created:
+            import secrets
+            model.password_hash = security.hash_password(secrets.token_urlsafe(24))
+            model.must_change_password = True
+        elif not model.is_active:
+            from .models import LoginSession
+            from .db import now
+            LoginSession.update(revoked_at=now()).where(
+                (LoginSession.user == model.id) & LoginSession.revoked_at.is_null()).execute()
+
+
+class UserRoleView(SecureModelView):
+    permission = "core.users"
+    column_list = ["user", "role", "scope"]
+    form_columns = ["user", "role", "scope"]
+    column_labels = {"user": _l("User"), "role": _l("Role"), "scope": _l("Scope")}
+
+    def perm(self, action):
+        return "core.users.manage"
+
+    def on_model_change(self, form, model, is_created):
+        super().on_model_change(form, model, is_created)
+        if model.role not in security.registry().roles:
+            raise ValidationError(_("Unknown role %(role)s.", role=model.role))
+
+
+class AuditLogView(ReadOnlyModelView):
+    permission = "core.audit"
+    column_list = ["at", "username", "action", "object_type", "object_id", "ip"]
+    column_searchable_list = ["username", "action", "object_type", "object_id"]
+    column_filters = ["action", "object_type", "username"]
+    column_default_sort = ("at", True)
+    simple_list_pager = True
+    column_labels = {"at": _l("Time"), "username": _l("User"), "action": _l("Action"),
+                     "object_type": _l("Object type"), "object_id": _l("Object"), "ip": _l("Address"),
+                     "details": _l("Details")}
+
+    def perm(self, action):
+        return "core.audit.view"
+
+
+class MessageView(ReadOnlyModelView):
+    permission = "core.messages"
+    column_list = ["created_at", "recipient", "subject", "category", "read_at", "email_status"]
+    column_searchable_list = ["subject"]
+    column_default_sort = ("created_at", True)
+    column_labels = {"created_at": _l("Time"), "recipient": _l("Recipient"), "subject": _l("Subject"),
+                     "category": _l("Category"), "read_at": _l("Read"), "email_status": _l("Email")}
+
+    def perm(self, action):
+        return "core.messages.send"
+
+
+class DashboardView(AdminIndexView):
+    def is_accessible(self):
+        return current_user.is_authenticated and security.can("core.admin.access")
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("site.login", next=request.full_path))
+        abort(403)
+
+    @expose("/")
+    def index(self):
+        pm = current_app.extensions["timebank"].pm
+        widgets = [w for group in pm.hook.dashboard_widgets(user=current_user._get_current_object())
+                   for w in (group or [])]
+        widgets.sort(key=lambda w: w.order)
+        return self.render("admin/tb_dashboard.html", widgets=widgets)
+
+
+class PluginsView(BaseView):
+    """插件管理: every plugin with its state; enable and disable for platform admins."""
+
+    def is_accessible(self):
+        return current_user.is_authenticated and security.can("core.plugins.manage")
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("site.login", next=request.full_path))
+        audit.log("access.denied", None, {"permission": "core.plugins.manage", "path": request.path})
+        abort(403)
+
+    @expose("/")
+    def index(self):
+        from . import plugins as P
+        available, problems = P.discover()
+        enabled = set(P.enabled_names())
+        loaded = set(current_app.extensions["timebank"].loaded)
+        rows = []
+        for name, info in sorted(available.items()):
+            rows.append({"info": info, "enabled": name in enabled, "loaded": name in loaded,
+                         "pending": (name in enabled) != (name in loaded)})
+        return self.render("admin/tb_plugins.html", rows=rows, problems=problems)
+
+    @expose("/<name>/<op>", methods=["POST"])
+    def change(self, name, op):
+        from . import plugins as P
+        from .events import PluginDisabled, PluginEnabled, emit
+        try:
+            if op == "enable":
+                done = P.enable([name])
+                for n in done:
+                    audit.log("plugin.enabled", ("plugin", n))
+                    emit(PluginEnabled(plugin=n))
+                flash(_("Enabled: %(names)s. The site reloads its plugins within seconds.",
+                        names=", ".join(done) or name), "success")
+            elif op == "disable":
+                P.disable(name)
+                audit.log("plugin.disabled", ("plugin", name))
+                emit(PluginDisabled(plugin=name))
+                flash(_("Disabled: %(name)s. Its data is kept.", name=name), "success")
+            else:
+                abort(404)
+        except P.PluginError as e:
+            flash(_("Nothing was changed: %(error)s", error=str(e)), "error")
+        return redirect(url_for(".index"))
+
+
+def build_admin(app, pm):
+    from flask_admin import Admin
+    from flask_admin.theme import Bootstrap4Theme
+    from .models import AuditLog, Message, User, UserRole
+
+    admin = Admin(app, name=_l("Time Bank"), url="/admin",
+                  theme=Bootstrap4Theme(base_template="admin/tb_base.html", swatch="default"),
+                  index_view=DashboardView(name=_l("Dashboard"), url="/admin"))
+    admin.add_view(PluginsView(name=_l("Plugins"), endpoint="plugins", category=_l("System")))
+    admin.add_view(UserView(User, name=_l("Users"), endpoint="core_user", category=_l("System")))
+    admin.add_view(UserRoleView(UserRole, name=_l("Role assignments"), endpoint="core_user_role",
+                                category=_l("System")))
+    admin.add_view(AuditLogView(AuditLog, name=_l("Audit log"), endpoint="core_audit_log",
+                                category=_l("System")))
+    admin.add_view(MessageView(Message, name=_l("Messages"), endpoint="core_message",
+                               category=_l("System")))
+    for group in pm.hook.register_admin_views(admin=admin):
+        for view in group or []:
+            admin.add_view(view)
+    return admin
+
+
+__all__ = ["SecureModelView", "ReadOnlyModelView", "AdminForm", "escape_formula", "default_mask",
+           "Markup", "build_admin"]

@@ -1,0 +1,416 @@
+"""The ``timebank`` command. Core commands work even when a plugin is broken; plugins add their own
+through ``register_commands``."""
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import FlaskGroup, shell_command
+
+from . import ConfigError, DatabaseError, PluginError, create_app
+from .config import instance_path
+
+FAILURES = (ConfigError, DatabaseError, PluginError)
+
+
+def _cli_app():
+    return create_app()
+
+
+def fail(msg: str):
+    click.secho(f"错误 / Error: {msg}", fg="red", err=True)
+    sys.exit(1)
+
+
+def kernel_app(**overrides):
+    """Build the site's app for a core command; report start-up failures as one clear line."""
+    try:
+        return create_app(overrides or None)
+    except FAILURES as e:
+        fail(str(e))
+
+
+@click.group(cls=FlaskGroup, create_app=_cli_app, add_default_commands=False,
+             add_version_option=False, load_dotenv=False, set_debug_flag=False)
+def main():
+    """社区党员志愿服务 · 时间银行 — Time Bank community volunteer service."""
+
+
+main.add_command(shell_command)
+
+
+# ------------------------------------------------------------------ site set-up
+ADMIN_PASSWORD_FILE = "initial_admin_password"
+
+
+def init_site(demo: bool = False) -> dict:
+    """Create or keep the site: schema, default plugins, the platform admin, and demo data once."""
+    from . import plugins as P
+    from .db import transaction
+    from .models import PluginState, User
+    from .security import PLATFORM_ADMIN, grant_role, hash_password
+
+    inst = instance_path()
+    inst.mkdir(parents=True, exist_ok=True)
+    app = kernel_app()
+    info = {"instance": str(inst), "created": False, "password": None}
+    with app.app_context():
+        first = not P.enabled_names() and not PluginState.select().exists()
+        if first:
+            available, problems = P.discover()
+            defaults = [n for n, i in available.items() if i.default_enabled]
+            if defaults:
+                try:
+                    P.enable(defaults)
+                except PluginError as e:
+                    fail(str(e))
+        admin = User.get_or_none(User.username == "admin")
+        pw_file = inst / ADMIN_PASSWORD_FILE
+        if admin is None:
+            password = secrets.token_urlsafe(12)
+            with transaction():
+                admin = User.create(username="admin", display_name="平台管理员",
+                                    password_hash=hash_password(password))
+                grant_role(admin, PLATFORM_ADMIN)
+            import os
+            fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(password + "\n")
+            info["created"] = True
+        if pw_file.exists():
+            from .security import verify_password
+            pw = pw_file.read_text().strip()
+            if verify_password(admin, pw):
+                info["password"] = pw
+            else:
+                pw_file.unlink()
+    if demo:
+        app = kernel_app()  # with the plugins just enabled
+        with app.app_context():
+            load_demo(app)
+    return info
+
+
+def load_demo(app):
+    from .db import transaction
+    from .models import PluginState, User
+    from .security import TEAM_ADMIN, VOLUNTEER, grant_role, hash_password
+    kernel = app.extensions["timebank"]
+    core_state, _ = PluginState.get_or_create(name="core")
+    if not core_state.demo_loaded:
+        with transaction():
+            for name, display, role, scope in [("demo_team_admin", "示例团队管理员", TEAM_ADMIN, ""),
+                                               ("demo_volunteer", "示例志愿者", VOLUNTEER, "")]:
+                if not User.select().where(User.username == name).exists():
+                    u = User.create(username=name, display_name=display,
+                                    password_hash=hash_password(secrets.token_urlsafe(16)))
+                    grant_role(u, role, scope)
+            PluginState.update(demo_loaded=True).where(PluginState.name == "core").execute()
+    for name in kernel.loaded:
+        st, _ = PluginState.get_or_create(name=name)
+        if st.demo_loaded:
+            continue
+        mod = kernel.pm.get_plugin(name)
+        fn = getattr(mod, "load_demo_data", None)
+        if fn is not None and hasattr(fn, "timebank_impl"):
+            with transaction():
+                fn(app=app)
+                PluginState.update(demo_loaded=True).where(PluginState.name == name).execute()
+
+
+def print_login(info, host=None, port=None):
+    click.echo(f"实例目录 / instance: {info['instance']}")
+    if host:
+        click.echo(f"地址 / URL: http://{host}:{port}/login")
+    if info["password"]:
+        click.secho(f"管理员 / admin login: admin / {info['password']}", fg="green")
+        click.echo("  首次登录后请修改密码 / change it after the first login.")
+    else:
+        click.echo("管理员 / admin login: admin (password already changed; reset with "
+                   "`timebank set-password admin`)")
+
+
+@main.command("init")
+@click.option("--demo", is_flag=True, help="Also load demo data.")
+def init_cmd(demo):
+    """Create the instance folder, database, secret key, default plugins and the admin (keeps an
+    existing site)."""
+    info = init_site(demo)
+    click.echo("站点已创建 / site created" if info["created"] else "站点已存在，保持不变 / site kept")
+    print_login(info)
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo_cmd(host, port):
+    """Set up the site with demo data and serve it."""
+    info = init_site(demo=True)
+    print_login(info, host, port)
+    run_server(host, port, workers=1, threads=8)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+def serve_cmd(host, port, workers, threads):
+    """Serve the site with gunicorn (production WSGI server)."""
+    kernel_app()  # fail fast with a clear message before forking workers
+    run_server(host, port, workers, threads)
+
+
+def run_server(host, port, workers, threads, config=None):
+    from gunicorn.app.base import BaseApplication
+
+    from . import SiteApp
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 60)
+
+        def load(self):
+            return SiteApp(config)
+
+    Server().run()
+
+
+@main.command("migrate")
+def migrate_cmd():
+    """Apply pending migrations of the kernel and every enabled plugin."""
+    from . import plugins as P
+    app = kernel_app()  # create_app applies kernel and plugin migrations
+    with app.app_context():
+        for name, info in app.extensions["timebank"].plugins.items():
+            left = P.pending_migrations(info)
+            click.echo(f"{name}: {'up to date' if not left else 'pending ' + ', '.join(left)}")
+
+
+@main.command("set-password")
+@click.argument("username")
+@click.password_option()
+def set_password_cmd(username, password):
+    """Set a user's password (revokes their sessions)."""
+    from . import audit
+    from .models import User
+    from .security import password_problem, set_password
+    app = kernel_app()
+    with app.test_request_context():
+        user = User.get_or_none(User.username == username)
+        if user is None:
+            fail(f"no user named {username!r}")
+        problem = password_problem(password, username)
+        if problem:
+            fail(problem)
+        set_password(user, password)
+        audit.log("password.set_by_cli", user)
+    pw_file = instance_path() / ADMIN_PASSWORD_FILE
+    if username == "admin" and pw_file.exists():
+        pw_file.unlink()
+    click.echo("ok")
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, default=["volunteer"], show_default=True)
+@click.option("--scope", default="", help="scope of the roles, e.g. team:3")
+@click.option("--email", default="")
+@click.password_option()
+def create_user_cmd(username, roles, scope, email, password):
+    """Create a user with roles."""
+    from . import audit
+    from .db import transaction
+    from .models import User
+    from .security import grant_role, hash_password, password_problem, registry
+    app = kernel_app()
+    with app.test_request_context():
+        unknown = [r for r in roles if r not in registry().roles]
+        if unknown:
+            fail(f"unknown role(s): {', '.join(unknown)}; known: {', '.join(registry().roles)}")
+        if User.select().where(User.username == username).exists():
+            fail(f"user {username!r} exists")
+        problem = password_problem(password, username)
+        if problem:
+            fail(problem)
+        with transaction():
+            u = User.create(username=username, email=email, password_hash=hash_password(password))
+            for r in roles:
+                grant_role(u, r, scope)
+            audit.log("user.created", u, {"roles": list(roles)})
+    click.echo("ok")
+
+
+@main.command("worker")
+@click.option("--workers", default=2, show_default=True, type=int)
+def worker_cmd(workers):
+    """Run the task queue consumer (deferred and scheduled work)."""
+    from huey.consumer import Consumer
+    app = kernel_app()
+    q = app.extensions["timebank"].tasks
+    click.echo(f"task queue: {q.backend}; tasks: {', '.join(sorted(q.tasks))}")
+    Consumer(q.huey, workers=workers, worker_type="thread", periodic=True).run()
+
+
+@main.command("check")
+def check_cmd():
+    """Run the integrity checks of the kernel and the plugins; exit 1 when one fails."""
+    from .backup import run_checks
+    app = kernel_app()
+    with app.app_context():
+        results = run_checks(app)
+    bad = False
+    for name, ok, msg in results:
+        click.echo(f"{'OK ' if ok else 'BAD'} {name}: {msg}")
+        bad |= not ok
+    sys.exit(1 if bad else 0)
+
+
+@main.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False), required=False)
+def backup_cmd(target):
+    """Back up the database while the site runs (SQLite online backup / pg_dump)."""
+    from .backup import backup
+    app = kernel_app()
+    with app.app_context():
+        try:
+            path = backup(app, target)
+        except Exception as e:  # noqa: BLE001
+            fail(str(e))
+    click.echo(str(path))
+
+
+@main.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_cmd(source, yes):
+    """Replace the database with a backup, then run the integrity checks."""
+    from .backup import restore
+    if not yes:
+        click.confirm("This replaces the current database. Continue?", abort=True)
+    app = kernel_app()
+    try:
+        results = restore(app, source)
+    except Exception as e:  # noqa: BLE001
+        fail(str(e))
+    bad = [r for r in results if not r[1]]
+    for name, ok, msg in results:
+        click.echo(f"{'OK ' if ok else 'BAD'} {name}: {msg}")
+    sys.exit(1 if bad else 0)
+
+
+# ------------------------------------------------------------------ plugins
+@main.group("plugins")
+def plugins_grp():
+    """List, inspect, enable, disable and scaffold plugins."""
+
+
+def _state_app():
+    """An app for plugin-state commands; a broken enabled plugin must not block fixing the state."""
+    from .config import load_config
+    from .db import init_database
+    from . import ensure_core_schema
+    from flask import Flask
+    try:
+        cfg = load_config()
+        init_database(cfg["DATABASE_URL"])
+        ensure_core_schema()
+    except FAILURES as e:
+        fail(str(e))
+    app = Flask("timebank-cli")
+    app.config.update(cfg)
+    return app
+
+
+@plugins_grp.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def plugins_list(as_json):
+    """Every installed plugin with its state (reads manifests only)."""
+    from . import plugins as P
+    app = _state_app()
+    with app.app_context():
+        available, problems = P.discover()
+        enabled = set(P.enabled_names())
+    rows = [{"name": n, "version": i.version, "title": i.title, "category": i.manifest.get("category"),
+             "enabled": n in enabled, "depends": i.depends, "source": i.source}
+            for n, i in sorted(available.items())]
+    if as_json:
+        click.echo(json.dumps({"plugins": rows, "problems": problems}, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{'[x]' if r['enabled'] else '[ ]'} {r['name']:<20} {r['version']:<8} {r['title']}")
+    for n, msg in problems.items():
+        click.secho(f"[!] {n}: {msg}", fg="yellow")
+
+
+@plugins_grp.command("info")
+@click.argument("name")
+def plugins_info(name):
+    """Show a plugin's manifest."""
+    from . import plugins as P
+    available, problems = P.discover()
+    if name in problems:
+        fail(problems[name])
+    if name not in available:
+        fail(f"unknown plugin {name!r}")
+    info = available[name]
+    click.echo(json.dumps({**info.manifest, "path": str(info.path), "source": info.source},
+                          ensure_ascii=False, indent=2))
+
+
+@plugins_grp.command("enable")
+@click.argument("names", nargs=-1, required=True)
+def plugins_enable(names):
+    """Enable plugins (and their dependencies)."""
+    from . import audit, plugins as P
+    app = _state_app()
+    with app.test_request_context():
+        try:
+            done = P.enable(list(names))
+        except PluginError as e:
+            fail(str(e))
+        for n in done:
+            audit.log("plugin.enabled", ("plugin", n))
+    click.echo("enabled: " + (", ".join(done) if done else "nothing new"))
+
+
+@plugins_grp.command("disable")
+@click.argument("name")
+def plugins_disable(name):
+    """Disable a plugin (refused while another enabled plugin depends on it; data is kept)."""
+    from . import audit, plugins as P
+    app = _state_app()
+    with app.test_request_context():
+        try:
+            P.disable(name)
+        except PluginError as e:
+            fail(str(e))
+        audit.log("plugin.disabled", ("plugin", name))
+    click.echo(f"disabled: {name}")
+
+
+@plugins_grp.command("new")
+@click.argument("name")
+@click.option("--path", "path", type=click.Path(file_okay=False), default=None,
+              help="folder to create (default ./timebank-NAME)")
+@click.option("--title", default=None, help="Chinese title of the plugin")
+def plugins_new(name, path, title):
+    """Scaffold an installable third-party plugin."""
+    from .scaffold import scaffold
+    try:
+        out = scaffold(name, Path(path) if path else Path(f"timebank-{name.replace('_', '-')}"), title)
+    except ValueError as e:
+        fail(str(e))
+    click.echo(f"created {out}\nnext: pip install -e {out} && timebank plugins enable {name}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

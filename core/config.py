@@ -1,0 +1,134 @@
+"""Site configuration: defaults < instance/config.toml < TIMEBANK_* environment < explicit mapping.
+
+Every value is checked here, so a bad value stops start-up with one message naming the key,
+instead of surfacing later as a confusing error deep inside a request.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+
+TIMEZONE = "Asia/Shanghai"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or wrong; the message names the key."""
+
+
+def _bool(v):
+    if isinstance(v, bool):
+        return v
+    s = str(v).strip().lower()
+    if s in ("1", "true", "yes", "on"):
+        return True
+    if s in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(v)
+
+
+def _list(v):
+    if isinstance(v, (list, tuple)):
+        return list(v)
+    return [x.strip() for x in str(v).split(",") if x.strip()]
+
+
+# key: (default, converter, description)
+SCHEMA = {
+    "SECRET_KEY": (None, str, "Flask secret key; generated into the instance folder if unset"),
+    "DATABASE_URL": (None, str, "sqlite:///path or postgresql://user@host:port/db; default SQLite in the instance"),
+    "REDIS_URL": (None, str, "redis://host:port/db; when set the task queue runs on Redis"),
+    "PLUGINS": (None, _list, "explicit list of enabled plugins (overrides the stored set; for tests)"),
+    "DEFAULT_LOCALE": ("zh_Hans_CN", str, "default UI language"),
+    "LANGUAGES": (["zh_Hans_CN", "en"], _list, "languages a user may switch to"),
+    "TIMEZONE": (TIMEZONE, str, "timezone of all business dates"),
+    "DEBUG": (False, _bool, "development mode; never in production"),
+    "TESTING": (False, _bool, "test mode"),
+    "SESSION_COOKIE_SECURE": (False, _bool, "send the session cookie over HTTPS only (turn on in production)"),
+    "SESSION_IDLE_MINUTES": (120, int, "log out after this many idle minutes"),
+    "SESSION_ABSOLUTE_HOURS": (12, int, "log out after this many hours whatever happens"),
+    "LOGIN_MAX_FAILURES": (5, int, "failed logins per account within the window before it is locked"),
+    "LOGIN_MAX_FAILURES_PER_IP": (20, int, "failed logins per address within the window before it is blocked"),
+    "LOGIN_WINDOW_MINUTES": (15, int, "window and lock time for failed logins"),
+    "MAIL_SERVER": ("", str, "SMTP host; empty disables email"),
+    "MAIL_PORT": (25, int, "SMTP port"),
+    "MAIL_USE_TLS": (False, _bool, "STARTTLS"),
+    "MAIL_USERNAME": ("", str, "SMTP user"),
+    "MAIL_PASSWORD": ("", str, "SMTP password"),
+    "MAIL_FROM": ("timebank@localhost", str, "sender address"),
+    "TASKS_IMMEDIATE": (False, _bool, "run queued tasks at once in the calling process (tests, tiny sites)"),
+    "PLUGIN_RELOAD_SECONDS": (2.0, float, "how often a worker checks whether the plugin set changed"),
+    "MAX_CONTENT_LENGTH": (16 * 1024 * 1024, int, "largest accepted request body in bytes"),
+}
+
+ENV_PREFIX = "TIMEBANK_"
+
+
+def instance_path(explicit: str | os.PathLike | None = None) -> Path:
+    p = explicit or os.environ.get(ENV_PREFIX + "INSTANCE_PATH") or "instance"
+    return Path(p).expanduser().resolve()
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Merge the layers and validate; raise ConfigError naming the culprit."""
+    overrides = dict(overrides or {})
+    inst = instance_path(overrides.pop("INSTANCE_PATH", None))
+    values: dict = {k: v[0] for k, v in SCHEMA.items()}
+    source: dict = {k: "default" for k in SCHEMA}
+
+    cfg_file = inst / "config.toml"
+    if cfg_file.exists():
+        try:
+            data = tomllib.loads(cfg_file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{cfg_file}: not valid TOML ({e})") from e
+        for k, v in data.items():
+            values[k.upper()] = v
+            source[k.upper()] = str(cfg_file)
+    for k in list(SCHEMA) + ["INSTANCE_PATH"]:
+        env = os.environ.get(ENV_PREFIX + k)
+        if env is not None and k != "INSTANCE_PATH":
+            values[k] = env
+            source[k] = "$" + ENV_PREFIX + k
+    for k, v in overrides.items():
+        values[k] = v
+        source[k] = "create_app()"
+
+    out = {}
+    for k, v in values.items():
+        if k in SCHEMA and v is not None:
+            conv = SCHEMA[k][1]
+            try:
+                v = conv(v)
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"configuration {k} = {v!r} (from {source.get(k)}) is not valid: {SCHEMA[k][2]}"
+                ) from None
+        out[k] = v
+    if out["DEFAULT_LOCALE"] not in out["LANGUAGES"]:
+        raise ConfigError(f"configuration DEFAULT_LOCALE = {out['DEFAULT_LOCALE']!r} is not one of LANGUAGES")
+    for k in ("SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES"):
+        if out[k] <= 0:
+            raise ConfigError(f"configuration {k} must be positive, got {out[k]!r}")
+    out["INSTANCE_PATH"] = str(inst)
+    if not out.get("DATABASE_URL"):
+        out["DATABASE_URL"] = f"sqlite:///{inst / 'timebank.db'}"
+    if not out["DATABASE_URL"].startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ConfigError(
+            f"configuration DATABASE_URL = {out['DATABASE_URL']!r}: use sqlite:///PATH or postgresql://…"
+        )
+    return out
+
+
+def ensure_secret(inst: Path, name: str, nbytes: int = 32) -> str:
+    """Read a generated secret from the instance folder, creating it (mode 600) on first use."""
+    inst.mkdir(parents=True, exist_ok=True)
+    f = inst / name
+    if f.exists():
+        return f.read_text().strip()
+    value = secrets.token_urlsafe(nbytes)
+    fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value

@@ -1,0 +1,167 @@
+"""Database: one proxy every model binds to, SQLite and PostgreSQL behind the same code.
+
+- SQLite runs with WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE write transactions
+  (SECURITY.md CC1, CC2): a read-then-write transaction never dies with "database is locked".
+- Connections are kept per worker thread and reused across requests, never opened per request.
+- ``transaction()`` is the one way services open a write transaction; ``after_commit(fn)`` runs
+  ``fn`` only once the outermost transaction has committed (domain events use it).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from urllib.parse import unquote, urlparse
+from zoneinfo import ZoneInfo
+
+import peewee as pw
+
+db = pw.DatabaseProxy()
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+    "synchronous": "normal",
+    "cache_size": -32000,
+}
+
+
+class DatabaseError(Exception):
+    """The database cannot be reached or used; the message says which one and why."""
+
+
+def now() -> _dt.datetime:
+    """Timezone-aware current time in Asia/Shanghai."""
+    return _dt.datetime.now(TZ)
+
+
+def today() -> _dt.date:
+    return now().date()
+
+
+class DateTimeTZField(pw.DateTimeField):
+    """Stores Asia/Shanghai wall time (same column type on both databases), returns aware datetimes."""
+
+    def db_value(self, value):
+        if isinstance(value, _dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(TZ).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if isinstance(value, _dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=TZ)
+        return value
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+def make_database(url: str) -> pw.Database:
+    """Build (not connect) a database object from a URL."""
+    if url.startswith("sqlite:///"):
+        path = unquote(url[len("sqlite:///"):]) or ":memory:"
+        if not path.startswith("/") and path != ":memory:":
+            path = "/" + path if url.startswith("sqlite:////") else path
+        return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
+                                 check_same_thread=False, autoconnect=True)
+    u = urlparse(url)
+    if u.scheme in ("postgresql", "postgres"):
+        kw = {}
+        if u.hostname:
+            kw["host"] = u.hostname
+        if u.port:
+            kw["port"] = u.port
+        if u.username:
+            kw["user"] = unquote(u.username)
+        if u.password:
+            kw["password"] = unquote(u.password)
+        return pw.PostgresqlDatabase(u.path.lstrip("/") or "postgres", **kw)
+    raise DatabaseError(f"unsupported database URL {url!r}")
+
+
+def safe_url(url: str) -> str:
+    u = urlparse(url)
+    if u.password:
+        return url.replace(":" + u.password + "@", ":***@")
+    return url
+
+
+def init_database(url: str) -> pw.Database:
+    """Initialise the proxy and prove the database answers; raise DatabaseError otherwise."""
+    database = make_database(url)
+    if is_sqlite(database):
+        import os
+        parent = os.path.dirname(database.database)
+        if parent and not os.path.isdir(parent):
+            os.makedirs(parent, exist_ok=True)
+    try:
+        database.connect(reuse_if_open=True)
+        database.execute_sql("SELECT 1")
+    except Exception as e:  # noqa: BLE001 - any driver error means "cannot use it"
+        raise DatabaseError(f"cannot connect to database {safe_url(url)}: {e}".strip()) from e
+    old = db.obj
+    if old is not None and old is not database and not old.is_closed():
+        try:
+            old.close()
+        except Exception:  # noqa: BLE001
+            pass
+    db.initialize(database)
+    return database
+
+
+def is_sqlite(database=None) -> bool:
+    d = database if database is not None else db.obj
+    return isinstance(d, pw.SqliteDatabase)
+
+
+def is_postgres(database=None) -> bool:
+    d = database if database is not None else db.obj
+    return isinstance(d, pw.PostgresqlDatabase)
+
+
+def transaction():
+    """A write transaction: BEGIN IMMEDIATE on SQLite, a normal one (nestable) on PostgreSQL."""
+    return db.atomic()
+
+
+def after_commit(fn):
+    """Run ``fn()`` after the current outermost transaction commits (at once when none is open)."""
+    return db.obj.after_commit(fn)
+
+
+def for_update(query):
+    """Lock the selected rows for the rest of the transaction where the database can (CC3)."""
+    if is_postgres():
+        return query.for_update()
+    return query  # SQLite: BEGIN IMMEDIATE already holds the write lock
+
+
+def ensure_connection():
+    """Reuse this thread's connection; open one if it was closed."""
+    if db.obj is not None and db.obj.is_closed():
+        db.obj.connect(reuse_if_open=True)
+
+
+def append_only(table: str):
+    """Install triggers that refuse UPDATE and DELETE on ``table`` (audit log, ledger entries)."""
+    if is_sqlite():
+        for op in ("UPDATE", "DELETE"):
+            db.execute_sql(
+                f'CREATE TRIGGER IF NOT EXISTS "{table}_no_{op.lower()}" BEFORE {op} ON "{table}" '
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+            )
+    else:
+        db.execute_sql(
+            "CREATE OR REPLACE FUNCTION timebank_append_only() RETURNS trigger AS $$ "
+            "BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql"
+        )
+        db.execute_sql(f'DROP TRIGGER IF EXISTS "{table}_append_only" ON "{table}"')
+        db.execute_sql(
+            f'CREATE TRIGGER "{table}_append_only" BEFORE UPDATE OR DELETE ON "{table}" '
+            "FOR EACH ROW EXECUTE FUNCTION timebank_append_only()"
+        )

@@ -1,0 +1,74 @@
+"""Typed domain events, delivered to ``track_event`` hooks after the emitting transaction commits.
+
+    @dataclass
+    class HoursConfirmed(Event):
+        name = "activities.hours_confirmed"
+        record_id: int = 0
+        hours: float = 0
+
+    events.emit(HoursConfirmed(record_id=7, hours=3))
+
+If the transaction rolls back, the event is never delivered. Handlers must be idempotent: a
+confirmation repeated by a user may emit again, and the receiver decides it has already acted.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+from flask import current_app
+
+from .db import after_commit, now
+
+log = logging.getLogger("timebank.events")
+
+
+@dataclass
+class Event:
+    name = "event"
+    occurred_at: object = field(default_factory=now, kw_only=True)
+    actor_id: int | None = field(default=None, kw_only=True)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["name"] = self.name
+        return d
+
+
+@dataclass
+class PluginEnabled(Event):
+    name = "core.plugin_enabled"
+    plugin: str = ""
+
+
+@dataclass
+class PluginDisabled(Event):
+    name = "core.plugin_disabled"
+    plugin: str = ""
+
+
+@dataclass
+class UserLoggedIn(Event):
+    name = "core.user_logged_in"
+    user_id: int = 0
+
+
+CORE_EVENTS = [PluginEnabled, PluginDisabled, UserLoggedIn]
+
+
+def emit(event: Event):
+    """Deliver ``event`` to every ``track_event`` hook once the current transaction commits."""
+    app = current_app._get_current_object()
+    if event.actor_id is None:
+        try:
+            from flask_login import current_user
+            if current_user and current_user.is_authenticated:
+                event.actor_id = current_user.id
+        except Exception:  # noqa: BLE001
+            pass
+
+    def deliver():
+        with app.app_context():
+            app.extensions["timebank"].pm.hook.track_event(event=event)
+
+    after_commit(deliver)

@@ -1,0 +1,107 @@
+"""The message service: every message lands in the user's in-app inbox, then goes out through the
+enabled channels (email over SMTP in the kernel; SMS and others are plugins' ``Channel``s).
+
+``send(user, subject, body, dedupe_key=...)`` is exactly-once per (user, key): a reminder job that
+runs twice sends once. Delivery by channels is deferred to the task queue.
+"""
+from __future__ import annotations
+
+import json
+import smtplib
+from email.message import EmailMessage
+
+import peewee as pw
+from flask import current_app
+
+from .db import now, transaction
+
+
+class Channel:
+    """A delivery channel. ``deliver`` returns a short status string or raises."""
+    name = "channel"
+
+    def available(self, app) -> bool:
+        return True
+
+    def deliver(self, message, user) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class EmailChannel(Channel):
+    name = "email"
+
+    def available(self, app) -> bool:
+        return bool(app.config.get("MAIL_SERVER"))
+
+    def deliver(self, message, user) -> str:
+        if not user.email:
+            return "no-address"
+        cfg = current_app.config
+        mail = EmailMessage()
+        mail["From"] = cfg["MAIL_FROM"]
+        mail["To"] = user.email
+        mail["Subject"] = message.subject
+        mail.set_content(message.body)
+        with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=20) as s:
+            if cfg["MAIL_USE_TLS"]:
+                s.starttls()
+            if cfg["MAIL_USERNAME"]:
+                s.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+            s.send_message(mail)
+        return "sent"
+
+
+def channels(app=None) -> list[Channel]:
+    app = app or current_app
+    return [c for c in app.extensions["timebank"].channels if c.available(app)]
+
+
+def send(user, subject: str, body: str = "", *, category: str = "", dedupe_key: str | None = None):
+    """Put a message in ``user``'s inbox and queue its delivery. Returns the Message, or the existing
+    one when ``dedupe_key`` was already used for this user (nothing is sent twice)."""
+    from .models import Message
+    if dedupe_key:
+        existing = Message.get_or_none((Message.recipient == user.id) & (Message.dedupe_key == dedupe_key))
+        if existing:
+            return existing
+    try:
+        with transaction():
+            msg = Message.create(recipient=user.id, subject=subject[:200], body=body,
+                                 category=category, dedupe_key=dedupe_key)
+    except pw.IntegrityError:
+        return Message.get((Message.recipient == user.id) & (Message.dedupe_key == dedupe_key))
+    from .tasks import enqueue
+    from .db import after_commit
+    after_commit(lambda: enqueue("core.deliver_message", msg.id))
+    return msg
+
+
+def deliver_message(message_id: int):
+    """Task body: push one inbox message through every available channel, recording the outcome."""
+    from .models import Message
+    msg = Message.get_or_none(Message.id == message_id)
+    if msg is None:
+        return {}
+    user = msg.recipient
+    log = json.loads(msg.channel_log or "{}")
+    for ch in channels():
+        if log.get(ch.name) in ("sent",):
+            continue
+        try:
+            log[ch.name] = ch.deliver(msg, user)
+        except Exception as e:  # noqa: BLE001 - the channel failed; record it, keep the inbox copy
+            log[ch.name] = f"error: {type(e).__name__}: {e}"[:200]
+    Message.update(channel_log=json.dumps(log, ensure_ascii=False),
+                   email_status=log.get("email", "")).where(Message.id == msg.id).execute()
+    return log
+
+
+def unread_count(user) -> int:
+    from .models import Message
+    return Message.select().where((Message.recipient == user.id) & Message.read_at.is_null()).count()
+
+
+def mark_read(msg):
+    from .models import Message
+    if msg.read_at is None:
+        Message.update(read_at=now()).where(Message.id == msg.id).execute()

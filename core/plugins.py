@@ -1,0 +1,282 @@
+"""Plugin discovery, manifests, dependency order, enable/disable and schema installation.
+
+A plugin is a Python package with a ``__manifest__.py`` (a dict literal) beside its ``__init__.py``.
+Built-in plugins live in ``plugins/<name>/``; third-party ones are pip-installed packages that
+declare an entry point in the group ``timebank.plugins`` (``name = "package"``).
+Manifests are read with ``ast.literal_eval``: listing plugins never imports their code.
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.metadata
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .db import db, now, transaction
+
+ENTRY_POINT_GROUP = "timebank.plugins"
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "plugins"
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+REQUIRED = ("name", "version", "title", "summary", "category", "depends", "author", "license")
+
+
+class PluginError(Exception):
+    """A plugin cannot be found, read, ordered or loaded; the message names it."""
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    module: str          # importable module name
+    path: Path           # package folder
+    source: str          # "builtin" or "entry point <dist>"
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def depends(self) -> list[str]:
+        return list(self.manifest.get("depends", []))
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest.get("version", ""))
+
+    @property
+    def title(self) -> str:
+        return self.manifest.get("title", self.name)
+
+    @property
+    def default_enabled(self) -> bool:
+        return bool(self.manifest.get("default_enabled", False))
+
+    @property
+    def migrations_dir(self) -> Path:
+        return self.path / "migrations"
+
+
+def read_manifest(path: Path, expected_name: str | None = None) -> dict:
+    f = path / "__manifest__.py"
+    if not f.exists():
+        raise PluginError(f"plugin {expected_name or path.name}: no __manifest__.py in {path}")
+    try:
+        data = ast.literal_eval(f.read_text(encoding="utf-8"))
+    except (ValueError, SyntaxError) as e:
+        raise PluginError(f"plugin {expected_name or path.name}: {f} is not a dict literal ({e})") from None
+    if not isinstance(data, dict):
+        raise PluginError(f"plugin {expected_name or path.name}: {f} must contain one dict literal")
+    missing = [k for k in REQUIRED if k not in data]
+    if missing:
+        raise PluginError(f"plugin {expected_name or path.name}: manifest lacks {', '.join(missing)}")
+    name = data["name"]
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise PluginError(f"plugin {path.name}: manifest name {name!r} must match [a-z][a-z0-9_]*")
+    if expected_name and name != expected_name:
+        raise PluginError(f"plugin {expected_name}: manifest says its name is {name!r}")
+    if not isinstance(data["depends"], (list, tuple)) or not all(isinstance(d, str) for d in data["depends"]):
+        raise PluginError(f"plugin {name}: manifest 'depends' must be a list of plugin names")
+    return data
+
+
+def discover(include_broken: bool = False) -> tuple[dict[str, PluginInfo], dict[str, str]]:
+    """Find every plugin: built-ins, then entry points. Returns (plugins, problems by name)."""
+    found: dict[str, PluginInfo] = {}
+    problems: dict[str, str] = {}
+    if BUILTIN_DIR.is_dir():
+        for sub in sorted(BUILTIN_DIR.iterdir()):
+            if sub.is_dir() and (sub / "__manifest__.py").exists():
+                try:
+                    m = read_manifest(sub, sub.name)
+                    found[sub.name] = PluginInfo(sub.name, f"plugins.{sub.name}", sub, "builtin", m)
+                except PluginError as e:
+                    problems[sub.name] = str(e)
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        name = ep.name
+        if name in found:
+            problems[name] = f"plugin {name}: entry point {ep.value} clashes with a plugin of the same name"
+            continue
+        try:
+            spec = importlib.util.find_spec(ep.module)
+        except (ImportError, ValueError) as e:
+            problems[name] = f"plugin {name}: cannot locate module {ep.module} ({e})"
+            continue
+        if spec is None or not spec.submodule_search_locations:
+            problems[name] = f"plugin {name}: entry point {ep.value} is not a package"
+            continue
+        path = Path(list(spec.submodule_search_locations)[0])
+        try:
+            m = read_manifest(path, name)
+        except PluginError as e:
+            problems[name] = str(e)
+            continue
+        dist = getattr(ep, "dist", None)
+        found[name] = PluginInfo(name, ep.module, path, f"entry point ({dist.name if dist else '?'})", m)
+    return found, problems
+
+
+def resolve_order(wanted: list[str], available: dict[str, PluginInfo]) -> list[str]:
+    """Return ``wanted`` plus their dependencies, dependencies first. Missing names and cycles raise."""
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(name: str, chain: list[str]):
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cyc = chain[chain.index(name):] + [name]
+            raise PluginError("plugin dependency cycle: " + " → ".join(cyc))
+        if name not in available:
+            if chain:
+                raise PluginError(f"plugin {chain[-1]} depends on {name}, which is not installed")
+            raise PluginError(f"unknown plugin {name!r}")
+        state[name] = 1
+        for dep in available[name].depends:
+            visit(dep, chain + [name])
+        state[name] = 2
+        order.append(name)
+
+    for n in wanted:
+        visit(n, [])
+    return order
+
+
+def import_plugin(info: PluginInfo):
+    try:
+        return importlib.import_module(info.module)
+    except Exception as e:  # noqa: BLE001 - report any import-time failure with the plugin's name
+        raise PluginError(f"plugin {info.name} failed to load: {type(e).__name__}: {e}") from e
+
+
+def enabled_names() -> list[str]:
+    from .models import PluginState
+    return [p.name for p in PluginState.select().where(PluginState.enabled == True)]  # noqa: E712
+
+
+def plugin_models(module) -> list:
+    fn = getattr(module, "register_models", None)
+    return list(fn() or []) if fn else []
+
+
+def install_schema(info: PluginInfo, module) -> list[str]:
+    """Create a plugin's tables the first time; later, apply its pending migrations.
+
+    A plugin's models always describe its newest schema, so a fresh install creates the tables from the
+    models and records every shipped migration as applied; an existing install runs the migrations it
+    has not yet applied (``playhouse.migrations``, one history table per plugin). Returns what ran.
+    """
+    from playhouse.migrations import Runner
+    from .models import PluginState
+
+    state = PluginState.get_or_none(PluginState.name == info.name)
+    fresh = state is None or state.installed_at is None
+    ran: list[str] = []
+    runner = Runner(db.obj, str(info.migrations_dir), table_name=f"migrations_{info.name}")
+    with transaction():
+        if fresh:
+            models = plugin_models(module)
+            if models:
+                db.create_tables(models, safe=True)
+            if info.migrations_dir.is_dir():
+                runner.fake()
+            ran.append("create tables")
+        elif info.migrations_dir.is_dir():
+            ran.extend(runner.up())
+    return ran
+
+
+def pending_migrations(info: PluginInfo) -> list[str]:
+    from playhouse.migrations import Runner
+    if not info.migrations_dir.is_dir():
+        return []
+    runner = Runner(db.obj, str(info.migrations_dir), table_name=f"migrations_{info.name}")
+    return [m.name for m in runner.status() if not m.applied and m.path]
+
+
+def set_enabled(names: list[str], enabled: bool):
+    from .models import PluginState
+    with transaction():
+        for n in names:
+            st, _ = PluginState.get_or_create(name=n)
+            st.enabled = enabled
+            st.changed_at = now()
+            st.save()
+        bump_generation()
+
+
+def bump_generation():
+    from .models import Setting
+    row, _ = Setting.get_or_create(key="core.plugins.generation", defaults={"value": "0"})
+    Setting.update(value=str(int(row.value or 0) + 1)).where(Setting.key == row.key).execute()
+
+
+def generation() -> int:
+    from .models import Setting
+    row = Setting.get_or_none(Setting.key == "core.plugins.generation")
+    return int(row.value) if row else 0
+
+
+def dependents(name: str, enabled: list[str], available: dict[str, PluginInfo]) -> list[str]:
+    """Enabled plugins that depend on ``name`` directly or through others."""
+    out = []
+    for n in enabled:
+        if n == name or n not in available:
+            continue
+        try:
+            if name in resolve_order([n], available)[:-1]:
+                out.append(n)
+        except PluginError:
+            continue
+    return out
+
+
+def enable(names: list[str], app=None) -> list[str]:
+    """Enable plugins and their dependencies, dependencies first. Import, create tables and load
+    reference data before anything is recorded: a failure leaves the site as it was. Returns the
+    names newly enabled, in order."""
+    from .models import PluginState
+    available, problems = discover()
+    for n in names:
+        if n in problems:
+            raise PluginError(problems[n])
+    order = resolve_order(names, available)
+    current = set(enabled_names())
+    todo = [n for n in order if n not in current]
+    modules = {n: import_plugin(available[n]) for n in todo}
+    for n in todo:
+        info = available[n]
+        install_schema(info, modules[n])
+        with transaction():
+            st, _ = PluginState.get_or_create(name=n)
+            first = not st.data_loaded
+            if first:
+                _call_own_hook(modules[n], "load_reference_data")
+                st.data_loaded = True
+            if st.installed_at is None:
+                st.installed_at = now()
+            st.installed_version = info.version
+            st.save()
+    if todo:
+        set_enabled(todo, True)
+    return todo
+
+
+def disable(name: str) -> None:
+    """Disable a plugin; refused while an enabled plugin depends on it. Its tables and data stay."""
+    available, _ = discover()
+    current = enabled_names()
+    if name not in available and name not in current:
+        raise PluginError(f"unknown plugin {name!r}")
+    if name not in current:
+        raise PluginError(f"plugin {name} is not enabled")
+    deps = dependents(name, current, available)
+    if deps:
+        raise PluginError(f"cannot disable {name}: enabled plugin(s) {', '.join(deps)} depend on it")
+    set_enabled([name], False)
+
+
+def _call_own_hook(module, hook_name: str, **kwargs):
+    fn = getattr(module, hook_name, None)
+    if fn is not None and hasattr(fn, "timebank_impl"):
+        return fn(**kwargs)
+    return None

@@ -1,0 +1,323 @@
+"""Accounts, roles, permissions and object-level checks: one mechanism every plugin reuses.
+
+- Permissions are names like ``core.plugins.manage``; roles bundle permissions (``*`` = all).
+  Plugins add both through ``register_permissions`` / ``register_roles``.
+- ``can(perm, obj)`` asks the roles, then every ``permission_allowed`` hook (any False denies).
+- ``scoped(model, query, perm)`` ANDs every ``scope_query`` hook's expression: lists, details, edits,
+  deletes, actions, exports, ajax lookups and relation pickers in the admin all go through it.
+- Passwords: argon2id; common passwords refused; failed logins limited per account and per address,
+  shared by all workers through the database; sessions are server-side rows so logout really ends them.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from functools import wraps
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import abort, current_app, g, request, session
+from flask_babel import lazy_gettext as _l
+
+from .db import now, transaction
+
+_ph = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+PLATFORM_ADMIN = "platform_admin"
+TEAM_ADMIN = "team_admin"
+VOLUNTEER = "volunteer"
+
+
+@dataclass(frozen=True)
+class Permission:
+    name: str
+    title: object = ""
+    description: object = ""
+
+
+@dataclass
+class Role:
+    name: str
+    title: object = ""
+    permissions: list = field(default_factory=list)
+    scoped: bool = False  # held per scope (e.g. per team) rather than site-wide
+
+
+CORE_PERMISSIONS = [
+    Permission("core.admin.access", _l("Open the admin")),
+    Permission("core.plugins.manage", _l("Manage plugins")),
+    Permission("core.users.manage", _l("Manage user accounts")),
+    Permission("core.audit.view", _l("View the audit log")),
+    Permission("core.messages.send", _l("Send messages to users")),
+]
+
+CORE_ROLES = [
+    Role(PLATFORM_ADMIN, _l("Platform admin"), ["*"]),
+    Role(TEAM_ADMIN, _l("Team admin"), ["core.admin.access"], scoped=True),
+    Role(VOLUNTEER, _l("Volunteer"), []),
+]
+
+
+class AccessRegistry:
+    """Permissions and roles of this app, merged from the kernel and the enabled plugins."""
+
+    def __init__(self):
+        self.permissions: dict[str, Permission] = {}
+        self.roles: dict[str, Role] = {}
+
+    def add_permissions(self, perms):
+        for p in perms or []:
+            self.permissions[p.name] = p
+
+    def add_roles(self, roles):
+        for r in roles or []:
+            if r.name in self.roles:
+                have = self.roles[r.name]
+                have.permissions = list(dict.fromkeys(have.permissions + list(r.permissions)))
+            else:
+                self.roles[r.name] = Role(r.name, r.title, list(r.permissions), r.scoped)
+
+    def role_grants(self, role: str, perm: str) -> bool:
+        r = self.roles.get(role)
+        if not r:
+            return False
+        if "*" in r.permissions or perm in r.permissions:
+            return True
+        # "plugin.thing.*" style wildcards
+        return any(p.endswith(".*") and perm.startswith(p[:-1]) for p in r.permissions)
+
+
+def registry() -> AccessRegistry:
+    return current_app.extensions["timebank"].access
+
+
+# ---------------------------------------------------------------- passwords
+_COMMON: set[str] | None = None
+
+
+def _common_passwords() -> set[str]:
+    global _COMMON
+    if _COMMON is None:
+        f = Path(__file__).with_name("common_passwords.txt")
+        _COMMON = {line.strip().lower() for line in f.read_text().splitlines() if line.strip()}
+    return _COMMON
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Return a translated reason the password is unacceptable, or None (AC1: length, not common)."""
+    from flask_babel import gettext as _
+    if len(password) < 8:
+        return _("The password must have at least 8 characters.")
+    if len(password) > 128:
+        return _("The password must have at most 128 characters.")
+    low = password.lower()
+    if low in _common_passwords() or (username and low == username.lower()) or len(set(password)) < 3:
+        return _("This password is too common or too easy to guess; choose another.")
+    return None
+
+
+def hash_password(password: str) -> str:
+    return _ph.hash(password)
+
+
+def verify_password(user, password: str) -> bool:
+    try:
+        ok = _ph.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if ok and _ph.check_needs_rehash(user.password_hash):
+        user.password_hash = _ph.hash(password)
+        user.save(only=[type(user).password_hash])
+    return ok
+
+
+def set_password(user, password: str, *, force_change: bool = False):
+    """Set a new password and revoke every open session of the user (AC4)."""
+    from .models import LoginSession
+    with transaction():
+        user.password_hash = hash_password(password)
+        user.must_change_password = force_change
+        user.password_changed_at = now()
+        user.save()
+        LoginSession.update(revoked_at=now()).where(
+            (LoginSession.user == user) & LoginSession.revoked_at.is_null()).execute()
+
+
+# ---------------------------------------------------------------- roles of a user
+def user_roles(user) -> list[tuple[str, str]]:
+    """[(role, scope)] of a user, cached on ``g`` for the request."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    cache = g.setdefault("_tb_roles", {})
+    if user.id not in cache:
+        from .models import UserRole
+        cache[user.id] = [(r.role, r.scope) for r in UserRole.select().where(UserRole.user == user.id)]
+    return cache[user.id]
+
+
+def role_scopes(user, role: str) -> list[str]:
+    """Scopes in which ``user`` holds ``role`` (``""`` for a site-wide role)."""
+    return [s for r, s in user_roles(user) if r == role]
+
+
+def has_role(user, role: str) -> bool:
+    return any(r == role for r, _ in user_roles(user))
+
+
+def grant_role(user, role: str, scope: str = ""):
+    from .models import UserRole
+    UserRole.get_or_create(user=user, role=role, scope=scope)
+    g.pop("_tb_roles", None) if _has_g() else None
+
+
+def _has_g():
+    try:
+        g._get_current_object()
+        return True
+    except RuntimeError:
+        return False
+
+
+def current_user_obj():
+    from flask_login import current_user
+    u = current_user._get_current_object() if current_user else None
+    return u if u is not None and u.is_authenticated else None
+
+
+def role_allows(user, perm: str) -> bool:
+    reg = registry()
+    return any(reg.role_grants(r, perm) for r, _ in user_roles(user))
+
+
+def can(perm: str, obj=None, user=None) -> bool:
+    """May ``user`` (default: the current user) do ``perm`` (on ``obj``)? Roles, then object hooks."""
+    user = user if user is not None else current_user_obj()
+    if user is None or not user.is_active:
+        return False
+    if not role_allows(user, perm):
+        return False
+    answers = current_app.extensions["timebank"].pm.hook.permission_allowed(
+        user=user, permission=perm, obj=obj)
+    return False not in answers
+
+
+def require(perm: str, obj=None):
+    """Abort with 403 (and audit the refusal) unless the current user may ``perm`` on ``obj``."""
+    if not can(perm, obj):
+        from . import audit
+        audit.log("access.denied", obj, {"permission": perm, "path": request.path})
+        abort(403)
+
+
+def permission_required(perm: str):
+    def deco(fn):
+        @wraps(fn)
+        def inner(*a, **kw):
+            from flask_login import current_user
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            require(perm)
+            return fn(*a, **kw)
+        return inner
+    return deco
+
+
+def scoped(model, query, perm: str, user=None):
+    """Limit ``query`` on ``model`` to the rows ``user`` may reach under ``perm`` (row-level scoping)."""
+    user = user if user is not None else current_user_obj()
+    if user is None:
+        return query.where(False)
+    exprs = current_app.extensions["timebank"].pm.hook.scope_query(
+        model=model, query=query, user=user, permission=perm)
+    for e in exprs:
+        if e is not None:
+            query = query.where(e)
+    return query
+
+
+# ---------------------------------------------------------------- login throttling
+def _window():
+    return _dt.timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
+
+
+def client_ip() -> str:
+    return (request.remote_addr or "")[:64]
+
+
+def login_blocked(username: str) -> bool:
+    from .models import LoginFailure
+    since = now() - _window()
+    cfg = current_app.config
+    n_user = LoginFailure.select().where((LoginFailure.key == "user:" + username.lower()) &
+                                         (LoginFailure.at >= since)).count()
+    if n_user >= cfg["LOGIN_MAX_FAILURES"]:
+        return True
+    n_ip = LoginFailure.select().where((LoginFailure.key == "ip:" + client_ip()) &
+                                       (LoginFailure.at >= since)).count()
+    return n_ip >= cfg["LOGIN_MAX_FAILURES_PER_IP"]
+
+
+def record_failure(username: str):
+    from .models import LoginFailure
+    with transaction():
+        LoginFailure.insert_many([{"key": "user:" + username.lower()[:190], "at": now()},
+                                  {"key": "ip:" + client_ip(), "at": now()}]).execute()
+        LoginFailure.delete().where(LoginFailure.at < now() - 4 * _window()).execute()
+
+
+def clear_failures(username: str):
+    from .models import LoginFailure
+    LoginFailure.delete().where(LoginFailure.key == "user:" + username.lower()).execute()
+
+
+# ---------------------------------------------------------------- sessions
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user):
+    """A fresh server-side session at login (AC4): the old cookie content is dropped."""
+    from .models import LoginSession
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    LoginSession.create(token_hash=_hash_token(token), user=user, ip=client_ip(),
+                        user_agent=(request.user_agent.string or "")[:255])
+    session["sid"] = token
+    session.permanent = True
+    user.last_login_at = now()
+    user.save(only=[type(user).last_login_at])
+
+
+def end_session():
+    from .models import LoginSession
+    token = session.get("sid")
+    if token:
+        LoginSession.update(revoked_at=now()).where(
+            LoginSession.token_hash == _hash_token(token)).execute()
+    session.clear()
+
+
+def load_session_user():
+    """Return the user of a live session, or None (revoked, timed out, deactivated, unknown)."""
+    from .models import LoginSession, User
+    token = session.get("sid")
+    if not token:
+        return None
+    row = (LoginSession.select(LoginSession, User).join(User)
+           .where(LoginSession.token_hash == _hash_token(token)).first())
+    if row is None or row.revoked_at is not None or not row.user.is_active:
+        session.clear()
+        return None
+    t = now()
+    cfg = current_app.config
+    if (t - row.last_seen_at > _dt.timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]) or
+            t - row.created_at > _dt.timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"])):
+        LoginSession.update(revoked_at=t).where(LoginSession.id == row.id).execute()
+        session.clear()
+        return None
+    if t - row.last_seen_at > _dt.timedelta(minutes=1):
+        LoginSession.update(last_seen_at=t).where(LoginSession.id == row.id).execute()
+    return row.user
