@@ -40,6 +40,7 @@ SCHEMA = {
     "DATABASE_URL": (None, str, "sqlite:///path or postgresql://user@host:port/db; default SQLite in the instance"),
     "REDIS_URL": (None, str, "redis://host:port/db; when set the task queue runs on Redis"),
     "PLUGINS": (None, _list, "explicit list of enabled plugins (overrides the stored set; for tests)"),
+    "PLUGIN_PATHS": (None, _list, "extra folders of local plugins (development, tests)"),
     "DEFAULT_LOCALE": ("zh_Hans_CN", str, "default UI language"),
     "LANGUAGES": (["zh_Hans_CN", "en"], _list, "languages a user may switch to"),
     "TIMEZONE": (TIMEZONE, str, "timezone of all business dates"),

@@ -79,18 +79,52 @@ def read_manifest(path: Path, expected_name: str | None = None) -> dict:
     return data
 
 
+def plugin_paths() -> list[Path]:
+    """Extra folders of local plugins (each sub-folder a plugin): ``PLUGIN_PATHS`` in the config or
+    ``TIMEBANK_PLUGIN_PATHS`` (separated by commas or the OS path separator). For development and tests."""
+    import os
+    raw = None
+    try:
+        from flask import current_app
+        raw = current_app.config.get("PLUGIN_PATHS")
+    except RuntimeError:
+        pass
+    if raw is None:
+        raw = os.environ.get("TIMEBANK_PLUGIN_PATHS", "")
+    if isinstance(raw, str):
+        raw = [p for p in raw.replace(",", os.pathsep).split(os.pathsep) if p]
+    return [Path(p).resolve() for p in raw]
+
+
+def _scan_folder(folder: Path, found: dict, problems: dict, source: str, package: str | None):
+    import sys
+    if not folder.is_dir():
+        return
+    for sub in sorted(folder.iterdir()):
+        if not (sub.is_dir() and (sub / "__manifest__.py").exists()):
+            continue
+        if sub.name in found:
+            problems[sub.name] = f"plugin {sub.name}: {sub} clashes with a plugin of the same name"
+            continue
+        try:
+            m = read_manifest(sub, sub.name)
+        except PluginError as e:
+            problems[sub.name] = str(e)
+            continue
+        if package is None and str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+        module = f"{package}.{sub.name}" if package else sub.name
+        found[sub.name] = PluginInfo(sub.name, module, sub, source, m)
+
+
 def discover(include_broken: bool = False) -> tuple[dict[str, PluginInfo], dict[str, str]]:
-    """Find every plugin: built-ins, then entry points. Returns (plugins, problems by name)."""
+    """Find every plugin: built-ins, local plugin paths, then entry points.
+    Returns (plugins, problems by name)."""
     found: dict[str, PluginInfo] = {}
     problems: dict[str, str] = {}
-    if BUILTIN_DIR.is_dir():
-        for sub in sorted(BUILTIN_DIR.iterdir()):
-            if sub.is_dir() and (sub / "__manifest__.py").exists():
-                try:
-                    m = read_manifest(sub, sub.name)
-                    found[sub.name] = PluginInfo(sub.name, f"plugins.{sub.name}", sub, "builtin", m)
-                except PluginError as e:
-                    problems[sub.name] = str(e)
+    _scan_folder(BUILTIN_DIR, found, problems, "builtin", "plugins")
+    for folder in plugin_paths():
+        _scan_folder(folder, found, problems, f"path {folder}", None)
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         name = ep.name
         if name in found:
