@@ -16,6 +16,7 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.babel import Translations as _AdminTranslations  # noqa: F401 (ensures domain import)
 from flask_admin.contrib.peewee import ModelView
+from flask_admin.model import typefmt as _typefmt
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.peewee.filters import FilterConverter as _PeeweeFilterConverter
 from flask_babel import gettext as _
@@ -35,6 +36,18 @@ def escape_formula(value):
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def format_datetime(view, value, name=None):
+    """Admin display of times: local wall time to the minute (times are stored Asia/Shanghai)."""
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def _type_formatters(base):
+    import datetime as _dt
+    out = dict(base)
+    out[_dt.datetime] = format_datetime
+    return out
 
 
 def default_mask(value) -> str:
@@ -98,6 +111,8 @@ class SecureModelView(ModelView):
     column_sensitive: list[str] = []     # masked on screen, left out of exports by default
     form_base_class = AdminForm
     filter_converter = FilterConverter()
+    column_type_formatters = _type_formatters(_typefmt.BASE_FORMATTERS)
+    column_type_formatters_export = _type_formatters(_typefmt.EXPORT_FORMATTERS)
     export_types = ["csv", "xlsx"]
     page_size = 50
     can_view_details = True

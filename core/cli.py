@@ -412,5 +412,22 @@ def plugins_new(name, path, title):
     click.echo(f"created {out}\nnext: pip install -e {out} && timebank plugins enable {name}")
 
 
+
+@main.group("i18n")
+def i18n_grp():
+    """Maintain the translation catalogs (zh_CN first)."""
+
+
+@i18n_grp.command("update")
+@click.option("--locale", default="zh_Hans_CN", show_default=True)
+def i18n_update(locale):
+    """Extract strings from core and built-in plugins into locale/<locale>/…/messages.po."""
+    from .i18n import update_catalog
+    po, missing = update_catalog(locale)
+    click.echo(f"{po}: {len(missing)} untranslated")
+    for m in missing:
+        click.echo(f"  {m}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

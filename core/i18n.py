@@ -76,3 +76,46 @@ def extract_manifest(fileobj, keywords, comment_tags, options):
     for key in MANIFEST_KEYS:
         if isinstance(data.get(key), str) and data[key]:
             yield 1, None, data[key], [f"manifest {key}"]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+            "lazy_ngettext": (1, 2), "_gettext": None}
+
+
+def extract_template(root: Path = ROOT):
+    """Extract every translatable string of core and the built-in plugins (as ``pybabel extract``)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+    with open(root / "babel.cfg", encoding="utf-8") as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    keywords = dict(DEFAULT_KEYWORDS)
+    keywords.update(KEYWORDS)
+    template = Catalog(project="timebank", charset="utf-8")
+    for filename, lineno, message, comments, context in extract_from_dir(
+            str(root), method_map, options_map, keywords=keywords, strip_comment_tags=True):
+        template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return template
+
+
+def update_catalog(locale: str = "zh_Hans_CN", root: Path = ROOT) -> tuple[Path, list[str]]:
+    """Merge new strings into ``locale/<locale>/LC_MESSAGES/messages.po`` keeping translations;
+    return the file and the msgids still untranslated."""
+    from babel.messages.pofile import write_po
+    template = extract_template(root)
+    po = root / "locale" / locale / "LC_MESSAGES" / "messages.po"
+    if po.exists():
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        catalog.update(template, no_fuzzy_matching=True)
+    else:
+        from babel.messages.catalog import Catalog
+        catalog = Catalog(locale=locale, project="timebank", charset="utf-8")
+        catalog.update(template, no_fuzzy_matching=True)
+    po.parent.mkdir(parents=True, exist_ok=True)
+    with po.open("wb") as fh:
+        write_po(fh, catalog, width=100, omit_header=False, sort_output=False, ignore_obsolete=True)
+    missing = [m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id and not m.string
+               or (m.id and isinstance(m.string, tuple) and not all(m.string))]
+    return po, missing
