@@ -170,7 +170,19 @@ class SecureModelView(ModelView):
         if not needed:
             audit.log("access.denied", None, {"view": name, "path": request.path})
             abort(403)
+        # A row outside the user's scope (or no row at all) is a 404 for every view that takes an
+        # id, instead of Flask-Admin's redirect/500, so a probe learns nothing and is audited (AC6).
+        where = self._ID_ARGS.get(name)
+        if where is not None:
+            pk = getattr(request, where[0]).get(where[1])
+            if pk is not None and self.get_one(pk) is None:
+                audit.log("access.denied", (self.model._meta.table_name, str(pk)[:64]),
+                          {"view": name, "path": request.path})
+                abort(404)
         return None
+
+    _ID_ARGS = {"details_view": ("args", "id"), "edit_view": ("args", "id"),
+                "delete_view": ("form", "id"), "ajax_update": ("form", "list_form_pk")}
 
     # ---------------------------------------------------------------- row scoping
     def get_query(self):
@@ -220,6 +232,10 @@ class SecureModelView(ModelView):
 
     def edit_form(self, obj=None):
         return self._scope_pickers(super().edit_form(obj))
+
+    def list_form(self, obj=None):
+        # inline edits (column_editable_list): the x-editable choices and the accepted values
+        return self._scope_pickers(super().list_form(obj))
 
     # ---------------------------------------------------------------- object checks + audit
     def on_model_change(self, form, model, is_created):
@@ -289,6 +305,15 @@ class SecureModelView(ModelView):
         pm = current_app.extensions["timebank"].pm
         masked = pm.hook.mask_value(model=self.model, field=col, value=value, user=current_user)
         return masked if masked is not None else default_mask(value)
+
+    @expose("/ajax/update/", methods=("POST",))
+    def ajax_update(self):
+        # Flask-Admin answers a refused inline edit (invalid value, out-of-scope choice) with 500;
+        # it is the client's fault, so say 400 and keep 500 for real failures in the logs.
+        resp = super().ajax_update()
+        if isinstance(resp, tuple) and len(resp) == 2 and resp[1] == 500:
+            return resp[0], 400
+        return resp
 
     def get_export_value(self, model, name):
         return escape_formula(super().get_export_value(model, name))
