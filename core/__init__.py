@@ -120,6 +120,8 @@ def create_app(config: dict | None = None) -> Flask:
         FLASK_ADMIN_FLUID_LAYOUT=True,
     )
     app.debug = cfg["DEBUG"]
+    from .crypto import load_keyring
+    load_keyring(inst)
 
     init_database(cfg["DATABASE_URL"])
     ensure_core_schema()

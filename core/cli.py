@@ -431,3 +431,25 @@ def i18n_update(locale):
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+@main.group("keys")
+def keys_grp():
+    """Data-encryption keys of personal data (instance/keys.json)."""
+
+
+@keys_grp.command("rotate")
+def keys_rotate():
+    """Add a new primary data key and re-encrypt every encrypted field with it."""
+    from . import audit
+    from .crypto import EncryptedField, reencrypt, rotate
+    app = kernel_app()
+    with app.test_request_context():
+        kid = rotate(instance_path())
+        total = 0
+        for model in app.extensions["timebank"].models:
+            fields = [f.name for f in model._meta.sorted_fields if isinstance(f, EncryptedField)]
+            if fields:
+                total += reencrypt(model, fields)
+        audit.log("keys.rotated", ("keyring", kid), {"rows": total})
+    click.echo(f"new primary key {kid}; re-encrypted {total} rows")
+
+

@@ -111,6 +111,12 @@ def mask_value(model, field, value, user):
     full, or None to fall back to the default mask. The first non-None answer wins."""
 
 
+@hookspec(firstresult=True)
+def find_login_user(identifier):
+    """Called at login when no account has ``identifier`` as its username (e.g. a volunteer logging in
+    with a phone number). Return the ``core.models.User`` it names, or None. The first answer wins."""
+
+
 @hookspec
 def load_reference_data():
     """Called once per plugin, right after its tables are first created: load reference data

@@ -75,6 +75,8 @@ def login():
                       minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
         else:
             user = User.get_or_none(User.username == name)
+            if user is None:
+                user = current_app.extensions["timebank"].pm.hook.find_login_user(identifier=name)
             if user and user.is_active and security.verify_password(user, form.password.data):
                 from flask_login import login_user
                 security.start_session(user)

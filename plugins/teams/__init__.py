@@ -1,0 +1,116 @@
+"""Teams (志愿服务团队/队伍): hook implementations only; the logic is in services.py and access.py."""
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from core import hookimpl
+from core.security import Permission, Role
+
+OBJECTS = {"team": _l("teams"), "membership": _l("membership applications"),
+           "subteam_request": _l("sub-team applications"), "position": _l("team positions")}
+
+
+@hookimpl
+def register_models():
+    from .models import Membership, Position, SubTeamRequest, Team
+    return [Team, Membership, SubTeamRequest, Position]
+
+
+@hookimpl
+def register_permissions():
+    perms = [Permission(f"teams.{obj}.{a}", title) for obj, title in OBJECTS.items()
+             for a in ("view", "create", "edit", "delete", "export")]
+    perms.append(Permission("teams.team.review", _l("Review team registrations (platform)")))
+    perms.append(Permission("teams.team.sensitive", _l("See team leaders' full phone numbers (audited)")))
+    return perms
+
+
+@hookimpl
+def register_roles():
+    return [Role("team_admin", permissions=[
+        "teams.team.view", "teams.team.edit", "teams.team.export",
+        "teams.membership.view", "teams.membership.edit", "teams.membership.export",
+        "teams.subteam_request.view", "teams.subteam_request.create", "teams.subteam_request.edit",
+        "teams.position.view", "teams.position.create", "teams.position.edit", "teams.position.delete",
+        "teams.team.sensitive"])]
+
+
+@hookimpl
+def scope_query(model, query, user, permission):
+    from .access import SCOPED_MODELS, scope_expression
+    if model in SCOPED_MODELS:
+        return scope_expression(model, user)
+    return None
+
+
+@hookimpl
+def permission_allowed(user, permission, obj):
+    if obj is None:
+        return None
+    from .access import object_allowed
+    return object_allowed(user, obj)
+
+
+@hookimpl
+def register_admin_views(admin):
+    from .admin import MembershipView, PositionView, SubTeamRequestView, TeamView
+    from .models import Membership, Position, SubTeamRequest, Team
+    cat = _l("Teams")
+    return [TeamView(Team, name=_l("Teams"), endpoint="teams_team", category=cat),
+            MembershipView(Membership, name=_l("Members and applications"), endpoint="teams_membership",
+                           category=cat),
+            SubTeamRequestView(SubTeamRequest, name=_l("Sub-team applications"),
+                               endpoint="teams_subteam_request", category=cat),
+            PositionView(Position, name=_l("Positions"), endpoint="teams_position", category=cat)]
+
+
+@hookimpl
+def register_blueprints(app):
+    from .views import bp
+    return [bp]
+
+
+@hookimpl
+def register_events():
+    from .services import MembershipDecided, SubTeamDecided, TeamReviewed
+    return [TeamReviewed, MembershipDecided, SubTeamDecided]
+
+
+@hookimpl
+def register_menu(user):
+    from core.web import MenuItem
+    return [MenuItem(_l("Teams"), url_for("teams.index"), None, order=25)]
+
+
+@hookimpl
+def volunteer_panels(volunteer, user):
+    from markupsafe import Markup
+    from core.web import Widget
+    from .services import teams_of
+    teams = list(teams_of(volunteer))
+    if not teams:
+        body = Markup("<p>{}</p>").format(_l("You have not joined a team yet."))
+    else:
+        body = Markup("<ul>") + Markup("").join(Markup("<li>{}</li>").format(t.name) for t in teams) \
+            + Markup("</ul>")
+    return [Widget(_l("My teams"), body, order=10)]
+
+
+@hookimpl
+def dashboard_widgets(user):
+    from markupsafe import Markup
+    from core import security
+    from core.web import Widget
+    from .models import Membership, Team
+    out = []
+    if security.can("teams.team.review", user=user):
+        n = Team.select().where(Team.status == "pending").count()
+        out.append(Widget(_l("Teams waiting for review"), Markup(
+            '<p class="display-4">{}</p><p><a href="{}">{}</a></p>').format(
+                n, url_for("teams_team.index_view", flt1_0="pending"), _l("Review")), order=30, width=4))
+    if security.can("teams.membership.edit", user=user):
+        q = security.scoped(Membership, Membership.select().where(Membership.status == "pending"),
+                            "teams.membership.view", user=user)
+        out.append(Widget(_l("Join applications"), Markup(
+            '<p class="display-4">{}</p><p><a href="{}">{}</a></p>').format(
+                q.count(), url_for("teams_membership.index_view"), _l("Decide")), order=31, width=4))
+    return out

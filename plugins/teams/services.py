@@ -1,0 +1,388 @@
+"""Public API of the teams plugin (R-REG-5, R-TEAM-1…5). Other plugins use these functions and
+``admin_team_ids`` / ``team_tree_ids`` for their own team scoping."""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+import peewee as pw
+from flask_babel import lazy_gettext as _l
+
+from core import audit, events
+from core.db import for_update, now, today, transaction
+from core.pii import PIIError, validate_mobile
+from core.security import TEAM_ADMIN, grant_role, hash_password, password_problem, registry, user_roles
+
+from plugins.volunteers.models import DISTRICTS, Volunteer
+
+from .models import POSITION_KINDS, Membership, Position, SubTeamRequest, Team, rating_for
+
+
+class TeamError(Exception):
+    """Field (or "__all__") → translated message. Nothing was written."""
+
+    def __init__(self, errors):
+        if not isinstance(errors, dict):
+            errors = {"__all__": errors}
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class TeamReviewed(events.Event):
+    name = "teams.reviewed"
+    team_id: int = 0
+    approved: bool = False
+
+
+@dataclass
+class MembershipDecided(events.Event):
+    name = "teams.membership_decided"
+    membership_id: int = 0
+    team_id: int = 0
+    volunteer_id: int = 0
+    approved: bool = False
+
+
+@dataclass
+class SubTeamDecided(events.Event):
+    name = "teams.subteam_decided"
+    request_id: int = 0
+    child_id: int = 0
+    parent_id: int = 0
+    approved: bool = False
+
+
+def squad_min_members() -> int:
+    from core.models import Setting
+    row = Setting.get_or_none(Setting.key == "teams.squad_min_members")
+    return int(row.value) if row else 10
+
+
+REQUIRED_PROFILE = ("name", "leader_name", "leader_phone", "service_direction", "district", "address",
+                    "intro")
+
+
+def clean_team(data: dict, *, existing: Team | None = None) -> dict:
+    errors, out = {}, {}
+    for key, n in (("name", 100), ("leader_name", 50), ("service_direction", 200), ("address", 255),
+                   ("organisation", 200), ("intro", 5000)):
+        if key in data or existing is None:
+            v = str(data.get(key) or "").strip()
+            if len(v) > n:
+                errors[key] = _l("At most %(n)s characters.", n=n)
+            out[key] = v
+    if existing is None:
+        for key in ("name", "leader_name"):
+            if not out.get(key):
+                errors[key] = _l("This field is required.")
+    if "leader_phone" in data or existing is None:
+        try:
+            out["leader_phone"] = validate_mobile(data.get("leader_phone", ""))
+        except PIIError as e:
+            errors["leader_phone"] = e.args[0]
+    if "district" in data or existing is None:
+        d = str(data.get("district") or "")
+        if d and d not in DISTRICTS:
+            errors["district"] = _l("Choose a district from the list.")
+        out["district"] = d
+    if "declared_size" in data:
+        try:
+            out["declared_size"] = int(data.get("declared_size") or 0)
+            if not 0 <= out["declared_size"] <= 100000:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors["declared_size"] = _l("Enter a whole number.")
+    if out.get("name"):
+        q = Team.select().where(Team.name == out["name"])
+        if existing is not None:
+            q = q.where(Team.id != existing.id)
+        if q.exists():
+            errors["name"] = _l("A team with this name is already registered.")
+    if errors:
+        raise TeamError(errors)
+    return out
+
+
+def register_team(data: dict, *, actor=None, username: str | None = None, password: str | None = None
+                  ) -> Team:
+    """团队注册 (R-REG-5): the team starts as a draft; an account for its admin is created when a
+    username and password are given (the public team registration page)."""
+    clean = clean_team(data)
+    from core.models import User
+    if username is not None:
+        errs = {}
+        if not username or len(username) > 64:
+            errs["username"] = _l("This field is required.")
+        elif User.select().where(User.username == username).exists():
+            errs["username"] = _l("This username is taken.")
+        problem = password_problem(password or "", username or "")
+        if problem:
+            errs["password"] = problem
+        if errs:
+            raise TeamError(errs)
+    with transaction():
+        try:
+            team = Team.create(registered_on=today(), created_by=getattr(actor, "id", None), **clean)
+        except pw.IntegrityError:
+            raise TeamError({"name": _l("A team with this name is already registered.")}) from None
+        team.path = f"/{team.id}/"
+        team.save(only=[Team.path])
+        if username is not None:
+            u = User.create(username=username, display_name=clean["name"],
+                            password_hash=hash_password(password))
+            grant_role(u, TEAM_ADMIN, f"team:{team.id}")
+        audit.log("team.registered", team)
+    return team
+
+
+def update_team(team: Team, data: dict, *, actor=None) -> Team:
+    clean = clean_team(data, existing=team)
+    with transaction():
+        for k, v in clean.items():
+            setattr(team, k, v)
+        if team.status == "rejected":
+            team.status = "draft"
+        team.save()
+        audit.log("team.updated", team, {"fields": sorted(clean)}, user=actor)
+    return team
+
+
+def missing_profile(team: Team) -> list[str]:
+    return [f for f in REQUIRED_PROFILE if not getattr(team, f)]
+
+
+def submit_for_review(team: Team, *, actor=None) -> Team:
+    """R-TEAM-1: a complete profile goes to the platform for review."""
+    missing = missing_profile(team)
+    if missing:
+        raise TeamError({f: _l("Complete this field before submitting for review.") for f in missing})
+    if team.status not in ("draft", "rejected"):
+        raise TeamError(_l("Only a draft or rejected team can be submitted for review."))
+    with transaction():
+        Team.update(status="pending").where(Team.id == team.id).execute()
+        audit.log("team.submitted", team, user=actor)
+    team.status = "pending"
+    return team
+
+
+def review_team(team: Team, *, approve: bool, reason: str = "", actor=None) -> Team:
+    """Platform review: approve, or reject with a reason (R-TEAM-1)."""
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise TeamError({"reason": _l("A rejection needs a reason.")})
+    with transaction():
+        t = for_update(Team.select().where(Team.id == team.id)).get()
+        if t.status != "pending":
+            raise TeamError(_l("This team is not waiting for review."))
+        t.status = "approved" if approve else "rejected"
+        t.review_reason = reason
+        t.reviewed_at = now()
+        t.reviewed_by = getattr(actor, "id", None)
+        t.save()
+        audit.log("team.approved" if approve else "team.rejected", t, {"reason": reason}, user=actor)
+        events.emit(TeamReviewed(team_id=t.id, approved=approve))
+    return t
+
+
+def can_publish(team: Team) -> bool:
+    """Only an approved team with a complete profile may publish activities (R-TEAM-1)."""
+    return team.status == "approved" and not missing_profile(team)
+
+
+# ----------------------------------------------------------------- membership (R-TEAM-2)
+def apply_to_join(volunteer: Volunteer, team: Team) -> Membership:
+    if team.status != "approved":
+        raise TeamError(_l("This team cannot take members yet."))
+    if volunteer.status != "active":
+        raise TeamError(_l("This volunteer record is not active."))
+    with transaction():
+        m = Membership.get_or_none((Membership.team == team) & (Membership.volunteer == volunteer))
+        if m is not None and m.status in ("pending", "approved"):
+            raise TeamError(_l("You have already applied to this team."))
+        if m is None:
+            m = Membership.create(team=team, volunteer=volunteer)
+        else:
+            m.status, m.reason, m.applied_at, m.decided_at, m.decided_by = "pending", "", now(), None, None
+            m.save()
+        audit.log("membership.applied", m)
+    return m
+
+
+def decide_memberships(memberships, *, approve: bool, reason: str = "", actor=None) -> list[Membership]:
+    """Approve or reject (with a reason) one or many pending applications in one transaction."""
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise TeamError({"reason": _l("A rejection needs a reason.")})
+    done = []
+    with transaction():
+        for m in memberships:
+            m = for_update(Membership.select().where(Membership.id == m.id)).get()
+            if m.status != "pending":
+                continue
+            m.status = "approved" if approve else "rejected"
+            m.reason = reason
+            m.decided_at = now()
+            m.decided_by = getattr(actor, "id", None)
+            m.save()
+            audit.log("membership.approved" if approve else "membership.rejected", m,
+                      {"reason": reason}, user=actor)
+            events.emit(MembershipDecided(membership_id=m.id, team_id=m.team_id,
+                                          volunteer_id=m.volunteer_id, approved=approve))
+            done.append(m)
+    _notify_decisions(done, approve, reason)
+    return done
+
+
+def _notify_decisions(memberships, approve, reason):
+    from flask_babel import gettext as _
+    from core import messages
+    for m in memberships:
+        user = m.volunteer.user
+        if user is None:
+            continue
+        if approve:
+            messages.send(user, _("Your application to join %(team)s was approved", team=m.team.name),
+                          "", category="teams.membership", dedupe_key=f"membership:{m.id}:approved")
+        else:
+            messages.send(user, _("Your application to join %(team)s was not approved", team=m.team.name),
+                          _("Reason: %(reason)s", reason=reason), category="teams.membership",
+                          dedupe_key=f"membership:{m.id}:rejected:{m.decided_at:%Y%m%d%H%M%S}")
+
+
+def leave(membership: Membership, *, actor=None):
+    with transaction():
+        Membership.update(status="left", decided_at=now()).where(Membership.id == membership.id).execute()
+        audit.log("membership.left", membership, user=actor)
+
+
+# ----------------------------------------------------------------- hierarchy (R-TEAM-3, R-TEAM-4)
+def tree_ids(team: Team | int) -> list[int]:
+    """The team and all its sub-teams, any depth."""
+    t = team if isinstance(team, Team) else Team.get_by_id(team)
+    return [r.id for r in Team.select(Team.id).where(Team.path.startswith(t.path))]
+
+
+def ancestors(team: Team) -> list[Team]:
+    ids = [int(x) for x in team.path.strip("/").split("/") if x][:-1]
+    by_id = {t.id: t for t in Team.select().where(Team.id.in_(ids))} if ids else {}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def apply_subteam(child: Team, parent: Team, *, actor=None) -> SubTeamRequest:
+    if child.id == parent.id or parent.path.startswith(child.path):
+        raise TeamError(_l("A team cannot join itself or one of its own sub-teams."))
+    if child.status != "approved" or parent.status != "approved":
+        raise TeamError(_l("Both teams must be approved by the platform first."))
+    if child.parent_id == parent.id:
+        raise TeamError(_l("This team already belongs to that team."))
+    with transaction():
+        if SubTeamRequest.select().where((SubTeamRequest.child == child) & (SubTeamRequest.parent == parent)
+                                         & (SubTeamRequest.status == "pending")).exists():
+            raise TeamError(_l("This application is already waiting for a decision."))
+        r = SubTeamRequest.create(child=child, parent=parent)
+        audit.log("subteam.applied", r, user=actor)
+    return r
+
+
+def decide_subteam(request: SubTeamRequest, *, approve: bool, reason: str = "", actor=None):
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise TeamError({"reason": _l("A rejection needs a reason.")})
+    with transaction():
+        r = for_update(SubTeamRequest.select().where(SubTeamRequest.id == request.id)).get()
+        if r.status != "pending":
+            raise TeamError(_l("This application was already decided."))
+        r.status = "approved" if approve else "rejected"
+        r.reason, r.decided_at, r.decided_by = reason, now(), getattr(actor, "id", None)
+        r.save()
+        if approve:
+            child, parent = Team.get_by_id(r.child_id), Team.get_by_id(r.parent_id)
+            if parent.path.startswith(child.path):
+                raise TeamError(_l("A team cannot join itself or one of its own sub-teams."))
+            old, new = child.path, f"{parent.path}{child.id}/"
+            # move the whole subtree: every path that starts with the old one gets the new prefix
+            for t in Team.select().where(Team.path.startswith(old)):
+                Team.update(path=new + t.path[len(old):]).where(Team.id == t.id).execute()
+            Team.update(parent=parent.id).where(Team.id == child.id).execute()
+        audit.log("subteam.approved" if approve else "subteam.rejected", r, {"reason": reason}, user=actor)
+        events.emit(SubTeamDecided(request_id=r.id, child_id=r.child_id, parent_id=r.parent_id,
+                                   approved=approve))
+    return r
+
+
+# ----------------------------------------------------------------- views of a team (R-TEAM-4)
+def members(team: Team, status: str = "approved"):
+    return (Volunteer.select().join(Membership)
+            .where((Membership.team == team) & (Membership.status == status)).order_by(Volunteer.number))
+
+
+def member_count(team: Team) -> int:
+    return Membership.select().where((Membership.team == team) & (Membership.status == "approved")).count()
+
+
+def is_squad(team: Team) -> bool:
+    """A team with at least 10 members counts as a 队伍 (篇1 二(一)2)."""
+    return member_count(team) >= squad_min_members()
+
+
+def teams_of(volunteer: Volunteer, status: str = "approved"):
+    return (Team.select().join(Membership)
+            .where((Membership.volunteer == volunteer) & (Membership.status == status)))
+
+
+# ----------------------------------------------------------------- positions (R-TEAM-5)
+def set_position(team: Team, kind: str, *, title: str = "", important: bool = True, heavy: bool = True,
+                 holder: Volunteer | None = None, duties: str = "", actor=None) -> Position:
+    if kind not in POSITION_KINDS:
+        raise TeamError({"kind": _l("Unknown position.")})
+    if holder is not None and not Membership.select().where(
+            (Membership.team == team) & (Membership.volunteer == holder)
+            & (Membership.status == "approved")).exists():
+        raise TeamError({"holder": _l("The holder must be a member of the team.")})
+    with transaction():
+        p = Position.create(team=team, kind=kind, title=title, important=important, heavy=heavy,
+                            rating=rating_for(important, heavy), holder=holder, duties=duties)
+        audit.log("position.set", p, user=actor)
+    return p
+
+
+# ----------------------------------------------------------------- who administers what
+def admin_team_ids(user) -> list[int] | None:
+    """Teams (with their sub-teams) a user administers; None means every team (a site-wide role
+    such as platform admin). Team admins hold the scoped role ``team_admin`` with scope ``team:<id>``."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    from flask import g
+    cache = g.setdefault("_teams_admin_ids", {})
+    if user.id not in cache:
+        cache[user.id] = _admin_team_ids(user)
+    return cache[user.id]
+
+
+def _admin_team_ids(user):
+    if _site_wide_admin(user):
+        return None
+    roles = registry().roles
+    ids = {int(scope[5:]) for role, scope in user_roles(user)
+           if role in roles and roles[role].scoped and scope.startswith("team:") and scope[5:].isdigit()}
+    if not ids:
+        return []
+    expr = None
+    for p in [t.path for t in Team.select(Team.path).where(Team.id.in_(sorted(ids)))]:
+        e = Team.path.startswith(p)
+        expr = e if expr is None else (expr | e)
+    return [t.id for t in Team.select(Team.id).where(expr)] if expr is not None else []
+
+
+def _site_wide_admin(user) -> bool:
+    """A role held without a scope that opens the admin (platform admin and the like)."""
+    reg = registry()
+    return any(r in reg.roles and not reg.roles[r].scoped and reg.role_grants(r, "core.admin.access")
+               for r, _ in user_roles(user))
+
+
+def is_team_admin(user, team: Team | int) -> bool:
+    ids = admin_team_ids(user)
+    tid = team if isinstance(team, int) else team.id
+    return ids is None or tid in ids

@@ -1,0 +1,74 @@
+"""Volunteers (志愿者): hook implementations only; the logic is in services.py."""
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from core import hookimpl
+from core.security import Permission, Role
+
+ACTIONS = {"view": _l("View volunteers"), "create": _l("Register volunteers"),
+           "edit": _l("Edit volunteers"), "delete": _l("Delete volunteers"),
+           "export": _l("Export volunteers"),
+           "sensitive": _l("See full ID numbers and phone numbers (audited)")}
+
+
+@hookimpl
+def register_models():
+    from .models import DataRequest, Sequence, Volunteer
+    return [Volunteer, Sequence, DataRequest]
+
+
+@hookimpl
+def register_permissions():
+    perms = [Permission(f"volunteers.volunteer.{a}", t) for a, t in ACTIONS.items()]
+    perms += [Permission(f"volunteers.data_request.{a}", _l("Handle personal-data requests"))
+              for a in ("view", "edit", "export")]
+    return perms
+
+
+@hookimpl
+def register_roles():
+    return [Role("team_admin", permissions=["volunteers.volunteer.view", "volunteers.volunteer.export"])]
+
+
+@hookimpl
+def register_admin_views(admin):
+    from .admin import DataRequestView, VolunteerView
+    from .models import DataRequest, Volunteer
+    return [VolunteerView(Volunteer, name=_l("Volunteers"), endpoint="volunteers_volunteer",
+                          category=_l("People")),
+            DataRequestView(DataRequest, name=_l("Personal-data requests"),
+                            endpoint="volunteers_data_request", category=_l("People"))]
+
+
+@hookimpl
+def register_blueprints(app):
+    from .views import bp
+    return [bp]
+
+
+@hookimpl
+def register_events():
+    from .services import VolunteerChanged, VolunteerRegistered
+    return [VolunteerRegistered, VolunteerChanged]
+
+
+@hookimpl
+def register_menu(user):
+    from core.web import MenuItem
+    if user is not None and getattr(user, "is_authenticated", False):
+        return [MenuItem(_l("My volunteer record"), url_for("volunteers.me"), None, order=30)]
+    return [MenuItem(_l("Register as a volunteer"), url_for("volunteers.register"), None, order=30)]
+
+
+@hookimpl
+def find_login_user(identifier):
+    """Volunteers may log in with their mobile number as well as their volunteer number."""
+    from .services import find_by_phone
+    found = [v for v in find_by_phone(identifier) if v.user_id and v.status == "active"]
+    return found[0].user if len(found) == 1 else None
+
+
+@hookimpl
+def load_demo_data(app):
+    from .demo import load
+    load()

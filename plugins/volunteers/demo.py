@@ -1,0 +1,5 @@
+"""Demo volunteers with valid, obviously fake identities (issue 3 point 7)."""
+
+
+def load():
+    pass
