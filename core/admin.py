@@ -80,12 +80,28 @@ class AdminForm(FlaskForm):
             return Translations()
 
 
+def pk_value(model, value):
+    """``value`` (from a URL or a form) as a primary key of ``model``, or None when it cannot be one.
+    PostgreSQL answers ``id = 'abc'`` with an error, so garbage ids must stop here (a 4xx, not a 500)."""
+    import peewee as pw
+    if isinstance(model._meta.primary_key, pw.IntegerField):  # AutoField and friends
+        try:
+            v = int(str(value).strip())
+        except (TypeError, ValueError):
+            return None
+        return v if -2 ** 63 <= v < 2 ** 63 else None
+    return value
+
+
 class ScopedAjaxLoader(QueryAjaxModelLoader):
     def __init__(self, name, model, permission, **options):
         super().__init__(name, model, **options)
         self.permission = permission
 
     def get_one(self, pk):
+        pk = pk_value(self.model, pk)
+        if pk is None:
+            return None
         q = security.scoped(self.model, self.model.select(), self.permission)
         return q.where(getattr(self.model, self.pk) == pk).first()
 
@@ -190,6 +206,9 @@ class SecureModelView(ModelView):
 
     def get_one(self, id):
         pk = getattr(self.model, self._primary_key)
+        id = pk_value(self.model, id)
+        if id is None:
+            return None
         try:
             return self.get_query().where(pk == id).first()
         except (ValueError, TypeError):
@@ -198,7 +217,10 @@ class SecureModelView(ModelView):
     def scoped_ids(self, ids):
         """Keep only the ids the current user may reach (used by every bulk action)."""
         pk = getattr(self.model, self._primary_key)
-        return [getattr(m, self._primary_key) for m in self.get_query().where(pk << list(ids))]
+        ids = [v for v in (pk_value(self.model, i) for i in ids) if v is not None]
+        if not ids:
+            return []
+        return [getattr(m, self._primary_key) for m in self.get_query().where(pk << ids)]
 
     def init_actions(self):
         super().init_actions()
@@ -225,7 +247,14 @@ class SecureModelView(ModelView):
             model = getattr(q, "model", None)
             if q is not None and model is not None:
                 field.query = security.scoped(model, q, self.perm("edit"))
+                if hasattr(field, "get_model"):  # wtf-peewee select: a garbage id is "not a choice"
+                    field.get_model = functools.partial(self._picker_get, field.get_model, model)
         return form
+
+    @staticmethod
+    def _picker_get(get_model, model, pk):
+        pk = pk_value(model, pk)
+        return None if pk is None else get_model(pk)
 
     def create_form(self, obj=None):
         return self._scope_pickers(super().create_form(obj))
@@ -450,8 +479,11 @@ class PluginsView(BaseView):
                          "pending": (name in enabled) != (name in loaded)})
         return self.render("admin/tb_plugins.html", rows=rows, problems=problems)
 
-    @expose("/<name>/<op>", methods=["POST"])
-    def change(self, name, op):
+    # the URL argument must not be called "name": Flask-Admin passes URL arguments on to
+    # _handle_view(name, **kwargs), which then fails with a TypeError (a 500 for everyone)
+    @expose("/<plugin>/<op>", methods=["POST"])
+    def change(self, plugin, op):
+        name = plugin
         from . import plugins as P
         from .events import PluginDisabled, PluginEnabled, emit
         try:

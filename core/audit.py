@@ -43,6 +43,9 @@ def log(action: str, obj=None, details: dict | None = None, *, user=None):
     if user is not None:
         uid, uname = user.id, user.username
     otype, oid = object_ref(obj)
-    return AuditLog.create(at=now(), user_id=uid, username=uname[:64], action=action[:64],
-                           object_type=otype[:64], object_id=oid[:64], ip=ip,
+
+    def clean(s: str, n: int) -> str:  # values may come from a request: no NUL (PostgreSQL refuses it)
+        return str(s).replace("\x00", "")[:n]
+    return AuditLog.create(at=now(), user_id=uid, username=clean(uname, 64), action=clean(action, 64),
+                           object_type=clean(otype, 64), object_id=clean(oid, 64), ip=clean(ip, 64),
                            details=json.dumps(details or {}, ensure_ascii=False, default=str))

@@ -49,6 +49,17 @@ class PasswordForm(FlaskForm):
                             validators=[DataRequired(), EqualTo("new", message=_l("The passwords differ."))])
 
 
+@bp.before_app_request
+def refuse_nul_bytes():
+    """No text parameter may hold a NUL character: PostgreSQL refuses it in any query, so it would
+    surface as a 500 deep inside a view (or in the audit log of the refusal). Say 400 up front."""
+    for values in (request.args, request.form):
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                abort(400)
+    return None
+
+
 def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
