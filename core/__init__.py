@@ -71,8 +71,9 @@ def load_plugins(app, kernel: Kernel, names: list[str] | None):
     else:
         # an explicit list (tests, config): make the stored state match it
         P.enable(list(names))
+        names = P.resolve_order(list(names), available)  # with the dependencies it pulled in
         current = P.enabled_names()
-        extra = [n for n in current if n not in P.resolve_order(list(names), available)]
+        extra = [n for n in current if n not in names]
         if extra:
             P.set_enabled(extra, False)
     for n in names:
@@ -87,16 +88,13 @@ def load_plugins(app, kernel: Kernel, names: list[str] | None):
         raise PluginError(f"enabled plugins need {', '.join(missing)}, which are not enabled; "
                           f"run `timebank plugins enable {' '.join(missing)}`")
     modules = {n: P.import_plugin(available[n]) for n in order}
-    # pluggy calls the last registered first: register dependents first so dependencies answer first
-    for n in reversed(order):
-        kernel.pm.register(modules[n], name=n)
-    kernel.pm.check_pending()  # a misspelled hook name fails loudly
+    # dependencies answer first; a misspelled hook name fails loudly, naming the plugin
+    P.register_hooks(kernel.pm, modules, order)
     kernel.loaded = order
     kernel.plugins = {n: available[n] for n in order}
     # pending migrations of enabled plugins (e.g. after upgrading a plugin) are applied at start-up
     for n in order:
-        if P.pending_migrations(available[n]):
-            P.install_schema(available[n], modules[n])
+        P.migrate_plugin(available[n])
 
 
 def create_app(config: dict | None = None) -> Flask:

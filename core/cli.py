@@ -17,11 +17,17 @@ FAILURES = (ConfigError, DatabaseError, PluginError)
 
 
 def _cli_app():
-    return create_app()
+    """The app Flask's CLI machinery loads (plugin commands, ``timebank shell``): a start-up failure is
+    one red line, not a traceback."""
+    try:
+        return create_app()
+    except FAILURES as e:
+        fail(str(e))
 
 
 def fail(msg: str):
-    click.secho(f"错误 / Error: {msg}", fg="red", err=True)
+    """Print one red line naming the culprit and exit 1 (driver messages can span lines: join them)."""
+    click.secho(f"错误 / Error: {' '.join(str(msg).split())}", fg="red", err=True)
     sys.exit(1)
 
 
@@ -184,15 +190,26 @@ def run_server(host, port, workers, threads, config=None):
     Server().run()
 
 
-@main.command("migrate")
+@main.command("migrate", with_appcontext=False)
 def migrate_cmd():
-    """Apply pending migrations of the kernel and every enabled plugin."""
+    """Apply pending migrations of the kernel and every enabled plugin, dependencies first."""
     from . import plugins as P
-    app = kernel_app()  # create_app applies kernel and plugin migrations
+    app = _state_app()  # applies the kernel's own migrations; plugins' code is not needed
     with app.app_context():
-        for name, info in app.extensions["timebank"].plugins.items():
-            left = P.pending_migrations(info)
-            click.echo(f"{name}: {'up to date' if not left else 'pending ' + ', '.join(left)}")
+        available, problems = P.discover()
+        enabled = P.enabled_names()
+        for name in enabled:
+            if name in problems:
+                fail(problems[name])
+            if name not in available:
+                fail(f"enabled plugin {name!r} is not installed (pip install it, or "
+                     f"`timebank plugins disable {name}`)")
+        try:
+            for name in P.resolve_order(enabled, available):
+                ran = P.migrate_plugin(available[name])
+                click.echo(f"{name}: {'applied ' + ', '.join(ran) if ran else 'up to date'}")
+        except PluginError as e:
+            fail(str(e))
 
 
 @main.command("set-password")
@@ -308,7 +325,7 @@ def restore_cmd(source, yes):
 
 
 # ------------------------------------------------------------------ plugins
-@main.group("plugins")
+@main.group("plugins", cls=click.Group)  # its commands build only what they need: no full app
 def plugins_grp():
     """List, inspect, enable, disable and scaffold plugins."""
 
@@ -355,8 +372,17 @@ def plugins_list(as_json):
 @click.argument("name")
 def plugins_info(name):
     """Show a plugin's manifest."""
+    from flask import Flask
     from . import plugins as P
-    available, problems = P.discover()
+    from .config import load_config
+    try:
+        cfg = load_config()  # for PLUGIN_PATHS; the database is not needed
+    except ConfigError as e:
+        fail(str(e))
+    app = Flask("timebank-cli")
+    app.config.update(cfg)
+    with app.app_context():
+        available, problems = P.discover()
     if name in problems:
         fail(problems[name])
     if name not in available:

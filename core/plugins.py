@@ -21,6 +21,8 @@ ENTRY_POINT_GROUP = "timebank.plugins"
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "plugins"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 REQUIRED = ("name", "version", "title", "summary", "category", "depends", "author", "license")
+TEXT_KEYS = ("version", "title", "summary", "category", "author", "license")
+FLAG_KEYS = ("default_enabled", "installable")
 
 
 class PluginError(Exception):
@@ -76,6 +78,11 @@ def read_manifest(path: Path, expected_name: str | None = None) -> dict:
         raise PluginError(f"plugin {expected_name}: manifest says its name is {name!r}")
     if not isinstance(data["depends"], (list, tuple)) or not all(isinstance(d, str) for d in data["depends"]):
         raise PluginError(f"plugin {name}: manifest 'depends' must be a list of plugin names")
+    wrong = [k for k in TEXT_KEYS if not isinstance(data[k], str)]
+    wrong += [k for k in FLAG_KEYS if k in data and not isinstance(data[k], bool)]
+    if wrong:
+        raise PluginError(f"plugin {name}: manifest {', '.join(wrong)} must be "
+                          f"{'text' if wrong[0] in TEXT_KEYS else 'True or False'}")
     return data
 
 
@@ -192,31 +199,91 @@ def plugin_models(module) -> list:
     return list(fn() or []) if fn else []
 
 
-def install_schema(info: PluginInfo, module) -> list[str]:
-    """Create a plugin's tables the first time; later, apply its pending migrations.
-
-    A plugin's models always describe its newest schema, so a fresh install creates the tables from the
-    models and records every shipped migration as applied; an existing install runs the migrations it
-    has not yet applied (``playhouse.migrations``, one history table per plugin). Returns what ran.
-    """
+def _runner(info: PluginInfo):
     from playhouse.migrations import Runner
-    from .models import PluginState
+    return Runner(db.obj, str(info.migrations_dir), table_name=f"migrations_{info.name}")
 
-    state = PluginState.get_or_none(PluginState.name == info.name)
-    fresh = state is None or state.installed_at is None
-    ran: list[str] = []
-    runner = Runner(db.obj, str(info.migrations_dir), table_name=f"migrations_{info.name}")
-    with transaction():
-        if fresh:
-            models = plugin_models(module)
-            if models:
-                db.create_tables(models, safe=True)
-            if info.migrations_dir.is_dir():
-                runner.fake()
-            ran.append("create tables")
-        elif info.migrations_dir.is_dir():
-            ran.extend(runner.up())
+
+def create_schema(info: PluginInfo, module) -> None:
+    """Fresh install: create the tables from the models (which describe the newest schema) and record
+    every shipped migration as applied. Runs inside the caller's transaction."""
+    models = plugin_models(module)
+    if models:
+        db.create_tables(models, safe=True)
+    if info.migrations_dir.is_dir():
+        _runner(info).fake()
+
+
+def migrate_plugin(info: PluginInfo) -> list[str]:
+    """Apply a plugin's pending migrations in order (``playhouse.migrations``, history table
+    ``migrations_<plugin>``). Each migration runs in its own transaction, outside any other, so SQLite
+    can switch foreign keys off while a table is rebuilt. Returns the names applied; a failing
+    migration raises PluginError naming the plugin and the migration (earlier ones stay applied)."""
+    from .models import PluginState
+    if not info.migrations_dir.is_dir():
+        return []
+    runner = _runner(info)
+    pending = [m.name for m in runner.status() if not m.applied and m.path]
+    if not pending:
+        return []
+    try:
+        ran = runner.up()
+    except Exception as e:  # noqa: BLE001 - report any failure with the plugin's and migration's name
+        done = {m.name for m in _runner(info).status() if m.applied}
+        failed = next((n for n in pending if n not in done), pending[0])
+        raise PluginError(f"plugin {info.name}: migration {failed} failed: {type(e).__name__}: {e}") from e
+    PluginState.update(installed_version=info.version).where(PluginState.name == info.name).execute()
     return ran
+
+
+def install_schema(info: PluginInfo, module) -> list[str]:
+    """Create a plugin's tables the first time (see ``create_schema``); later, apply its pending
+    migrations (see ``migrate_plugin``). Returns what ran."""
+    from .models import PluginState
+    state = PluginState.get_or_none(PluginState.name == info.name)
+    if state is None or state.installed_at is None:
+        with transaction():
+            create_schema(info, module)
+        return ["create tables"]
+    return migrate_plugin(info)
+
+
+def register_hooks(pm, modules: dict, order: list[str]) -> None:
+    """Register plugin modules on ``pm`` so that dependencies answer first, after adding the hook
+    specifications plugins declare themselves (a module attribute ``HOOKSPECS``: a module or class of
+    ``@hookspec`` functions). A hook that matches no specification, or has arguments its specification
+    lacks, raises PluginError naming the plugin."""
+    import pluggy
+    for n in order:
+        specs = getattr(modules[n], "HOOKSPECS", None)
+        if specs is not None:
+            try:
+                pm.add_hookspecs(specs)
+            except Exception as e:  # noqa: BLE001
+                raise PluginError(f"plugin {n}: its HOOKSPECS cannot be added: {e}") from e
+    # pluggy calls the last registered first: register dependents first so dependencies answer first
+    for n in reversed(order):
+        if pm.get_plugin(n) is not None:
+            continue
+        try:
+            pm.register(modules[n], name=n)
+        except (pluggy.PluginValidationError, ValueError) as e:
+            raise PluginError(f"plugin {n}: {e}") from e
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as e:
+        bad = getattr(e, "plugin", None)
+        name = pm.get_name(bad) if bad is not None else "?"
+        raise PluginError(f"plugin {name}: {e}") from e
+
+
+def check_hooks(modules: dict, order: list[str]) -> None:
+    """Validate hook implementations on a scratch plugin manager, before anything is stored."""
+    import pluggy
+    from . import hookspecs
+    pm = pluggy.PluginManager("timebank")
+    pm.add_hookspecs(hookspecs)
+    register_hooks(pm, modules, order)
 
 
 def pending_migrations(info: PluginInfo) -> list[str]:
@@ -265,9 +332,13 @@ def dependents(name: str, enabled: list[str], available: dict[str, PluginInfo]) 
 
 
 def enable(names: list[str], app=None) -> list[str]:
-    """Enable plugins and their dependencies, dependencies first. Import, create tables and load
-    reference data before anything is recorded: a failure leaves the site as it was. Returns the
-    names newly enabled, in order."""
+    """Enable plugins and their dependencies, dependencies first. Returns the names newly enabled.
+
+    Everything that can fail is done before anything is recorded: manifests, dependency order,
+    ``installable``, imports and hook validation. Then one transaction creates the tables of plugins
+    installed for the first time, loads their reference data (once per site, ever) and records the
+    new state; an error rolls all of it back and is raised as PluginError naming the plugin. (A plugin
+    enabled again after an upgrade first gets its pending migrations, see ``migrate_plugin``.)"""
     from .models import PluginState
     available, problems = discover()
     for n in names:
@@ -276,22 +347,38 @@ def enable(names: list[str], app=None) -> list[str]:
     order = resolve_order(names, available)
     current = set(enabled_names())
     todo = [n for n in order if n not in current]
-    modules = {n: import_plugin(available[n]) for n in todo}
+    if not todo:
+        return []
     for n in todo:
-        info = available[n]
-        install_schema(info, modules[n])
-        with transaction():
-            st, _ = PluginState.get_or_create(name=n)
-            first = not st.data_loaded
-            if first:
-                _call_own_hook(modules[n], "load_reference_data")
-                st.data_loaded = True
-            if st.installed_at is None:
-                st.installed_at = now()
+        if available[n].manifest.get("installable", True) is False:
+            raise PluginError(f"plugin {n} cannot be enabled: its manifest says installable: False")
+    modules = {n: import_plugin(available[n]) for n in order}
+    check_hooks(modules, order)
+    states = {s.name: s for s in PluginState.select().where(PluginState.name << todo)}
+    for n in todo:
+        st = states.get(n)
+        if st is not None and st.installed_at is not None:
+            migrate_plugin(available[n])
+    with transaction():
+        for n in todo:
+            info = available[n]
+            try:
+                st, _ = PluginState.get_or_create(name=n)
+                if st.installed_at is None:
+                    create_schema(info, modules[n])
+                    st.installed_at = now()
+                if not st.data_loaded:
+                    _call_own_hook(modules[n], "load_reference_data")
+                    st.data_loaded = True
+            except PluginError:
+                raise
+            except Exception as e:  # noqa: BLE001 - roll back, name the plugin
+                raise PluginError(f"plugin {n} failed while being installed: {type(e).__name__}: {e}") from e
             st.installed_version = info.version
+            st.enabled = True
+            st.changed_at = now()
             st.save()
-    if todo:
-        set_enabled(todo, True)
+        bump_generation()
     return todo
 
 
