@@ -8,7 +8,10 @@
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import logging
+import threading
 from urllib.parse import unquote, urlparse
 from zoneinfo import ZoneInfo
 
@@ -91,26 +94,49 @@ def safe_url(url: str) -> str:
     return url
 
 
+_bound: dict = {"url": None, "pid": None}
+
+
 def init_database(url: str) -> pw.Database:
-    """Initialise the proxy and prove the database answers; raise DatabaseError otherwise."""
-    database = make_database(url)
+    """Initialise the proxy and prove the database answers; raise DatabaseError otherwise.
+
+    Called again with the same URL in the same process (a ``SiteApp`` reload after a plugin change),
+    the database object is kept: every worker thread keeps its connection, and a request that is
+    inside a transaction while another thread rebuilds the app keeps using the same connection."""
+    import os
+    old = db.obj
+    pid = os.getpid()
+    reuse = old is not None and _bound["url"] == url and _bound["pid"] == pid
+    database = old if reuse else make_database(url)
     if is_sqlite(database):
-        import os
         parent = os.path.dirname(database.database)
         if parent and not os.path.isdir(parent):
             os.makedirs(parent, exist_ok=True)
     try:
-        database.connect(reuse_if_open=True)
-        database.execute_sql("SELECT 1")
+        try:
+            database.connect(reuse_if_open=True)
+            database.execute_sql("SELECT 1")
+        except Exception:  # noqa: BLE001 - a kept connection may have gone stale: retry on a fresh one
+            if not reuse:
+                raise
+            if not database.is_closed():
+                try:
+                    database.close()
+                except Exception:  # noqa: BLE001
+                    pass
+            database.connect(reuse_if_open=True)
+            database.execute_sql("SELECT 1")
     except Exception as e:  # noqa: BLE001 - any driver error means "cannot use it"
         raise DatabaseError(f"cannot connect to database {safe_url(url)}: {e}".strip()) from e
-    old = db.obj
-    if old is not None and old is not database and not old.is_closed():
+    # close the previous site's connection, but never one inherited from a parent process (a forked
+    # server worker): closing it would end the parent's session
+    if old is not None and old is not database and _bound["pid"] == pid and not old.is_closed():
         try:
             old.close()
         except Exception:  # noqa: BLE001
             pass
     db.initialize(database)
+    _bound.update(url=url, pid=pid)
     return database
 
 
@@ -124,14 +150,77 @@ def is_postgres(database=None) -> bool:
     return isinstance(d, pw.PostgresqlDatabase)
 
 
+_tx_local = threading.local()
+
+
+def _pending_levels() -> list:
+    levels = getattr(_tx_local, "levels", None)
+    if levels is None:
+        levels = _tx_local.levels = []
+    return levels
+
+
+class _Transaction(contextlib.ContextDecorator):
+    """``db.atomic()`` that also remembers which after-commit callbacks each level registered, so the
+    callbacks of a nested transaction (savepoint) that rolls back never run, even when the outer
+    transaction commits. (peewee alone keeps them and runs them at the outer commit.)"""
+
+    def __init__(self):
+        self._atomic = None
+
+    def _recreate_cm(self):  # used as a decorator: a fresh context per call
+        return type(self)()
+
+    def __enter__(self):
+        levels = _pending_levels()
+        self._atomic = db.atomic()
+        result = self._atomic.__enter__()
+        levels.append([])
+        return result
+
+    def __exit__(self, exc_type, exc, tb):
+        levels = _pending_levels()
+        mine = levels.pop() if levels else []
+        if exc_type is not None:
+            for pending in mine:
+                pending.cancelled = True
+        elif levels:
+            levels[-1].extend(mine)
+        return self._atomic.__exit__(exc_type, exc, tb)
+
+
 def transaction():
-    """A write transaction: BEGIN IMMEDIATE on SQLite, a normal one (nestable) on PostgreSQL."""
-    return db.atomic()
+    """A write transaction: BEGIN IMMEDIATE on SQLite, a normal one (nestable) on PostgreSQL.
+    Nested calls are savepoints; a nested one that rolls back drops its ``after_commit`` callbacks."""
+    return _Transaction()
+
+
+class _AfterCommit:
+    __slots__ = ("fn", "cancelled")
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.cancelled = False
+
+    def __call__(self):
+        if self.cancelled:
+            return
+        try:
+            self.fn()
+        except Exception:  # noqa: BLE001 - the data is committed; a failing follow-up must not undo that
+            logging.getLogger("timebank.db").exception("after-commit callback %r failed", self.fn)
 
 
 def after_commit(fn):
-    """Run ``fn()`` after the current outermost transaction commits (at once when none is open)."""
-    return db.obj.after_commit(fn)
+    """Run ``fn()`` after the current outermost transaction commits (at once when none is open); never
+    when it, or the nested ``transaction()`` that registered ``fn``, rolls back. The data is committed
+    by then, so an exception from ``fn`` is logged, not raised into the code that committed."""
+    pending = _AfterCommit(fn)
+    levels = _pending_levels()
+    if levels and db.obj.transaction_depth() > 0:
+        levels[-1].append(pending)
+    db.obj.after_commit(pending)
+    return fn
 
 
 def for_update(query):

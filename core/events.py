@@ -69,6 +69,16 @@ def emit(event: Event):
 
     def deliver():
         with app.app_context():
-            app.extensions["timebank"].pm.hook.track_event(event=event)
+            hook = app.extensions["timebank"].pm.hook.track_event
+            # one receiver per call, in pluggy's order, so a receiver that raises is logged and the
+            # others still hear of the event (the emitting transaction has committed already)
+            args = {"event": event}
+            for impl in reversed(hook.get_hookimpls()):
+                if impl.hookwrapper or impl.wrapper:
+                    continue
+                try:
+                    impl.function(*[args[a] for a in impl.argnames])
+                except Exception:  # noqa: BLE001
+                    log.exception("track_event of plugin %s failed on %s", impl.plugin_name, event.name)
 
     after_commit(deliver)
