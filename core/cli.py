@@ -270,10 +270,14 @@ def create_user_cmd(username, roles, scope, email, password):
 @click.option("--workers", default=2, show_default=True, type=int)
 def worker_cmd(workers):
     """Run the task queue consumer (deferred and scheduled work)."""
+    import logging
     from huey.consumer import Consumer
     app = kernel_app()
     q = app.extensions["timebank"].tasks
+    # the consumer reports through logging (task started, finished, failed): show it on stderr
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     click.echo(f"task queue: {q.backend}; tasks: {', '.join(sorted(q.tasks))}")
+    sys.stdout.flush()  # before the consumer blocks, also when stdout is a pipe (systemd, tests)
     Consumer(q.huey, workers=workers, worker_type="thread", periodic=True).run()
 
 

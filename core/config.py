@@ -59,6 +59,9 @@ SCHEMA = {
     "MAIL_PASSWORD": ("", str, "SMTP password"),
     "MAIL_FROM": ("timebank@localhost", str, "sender address"),
     "TASKS_IMMEDIATE": (False, _bool, "run queued tasks at once in the calling process (tests, tiny sites)"),
+    "TASKS_QUEUE_NAME": ("timebank", str, "name of the task queue; give each site sharing one Redis its own"),
+    "SMS_GATEWAY_URL": ("", str, "HTTP(S) endpoint of the SMS gateway (sms plugin); empty disables SMS"),
+    "SMS_API_KEY": ("", str, "API key sent to the SMS gateway as a Bearer token (sms plugin)"),
     "PLUGIN_RELOAD_SECONDS": (2.0, float, "how often a worker checks whether the plugin set changed"),
     "MAX_CONTENT_LENGTH": (16 * 1024 * 1024, int, "largest accepted request body in bytes"),
 }

@@ -7,13 +7,17 @@ runs twice sends once. Delivery by channels is deferred to the task queue.
 from __future__ import annotations
 
 import json
+import logging
 import smtplib
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 
 import peewee as pw
 from flask import current_app
 
 from .db import now, transaction
+
+log = logging.getLogger("timebank.messages")
 
 
 class Channel:
@@ -40,8 +44,12 @@ class EmailChannel(Channel):
         mail = EmailMessage()
         mail["From"] = cfg["MAIL_FROM"]
         mail["To"] = user.email
-        mail["Subject"] = message.subject
-        mail.set_content(message.body)
+        mail["Subject"] = message.subject  # non-ASCII (Chinese) is RFC 2047-encoded by the policy
+        mail["Date"] = formatdate(localtime=True)
+        # an explicit domain: without one make_msgid asks DNS for this host's name
+        mail["Message-ID"] = make_msgid(domain=cfg["MAIL_FROM"].rpartition("@")[2] or "localhost")
+        # Chinese text as base64: 8-bit bodies are only safe on servers that announce 8BITMIME
+        mail.set_content(message.body, **({} if message.body.isascii() else {"cte": "base64"}))
         with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=20) as s:
             if cfg["MAIL_USE_TLS"]:
                 s.starttls()
@@ -70,10 +78,18 @@ def send(user, subject: str, body: str = "", *, category: str = "", dedupe_key: 
                                  category=category, dedupe_key=dedupe_key)
     except pw.IntegrityError:
         return Message.get((Message.recipient == user.id) & (Message.dedupe_key == dedupe_key))
-    from .tasks import enqueue
     from .db import after_commit
-    after_commit(lambda: enqueue("core.deliver_message", msg.id))
+    after_commit(lambda: _queue_delivery(msg.id))
     return msg
+
+
+def _queue_delivery(message_id: int):
+    """Defer delivery; a queue that is down (Redis unreachable) leaves the inbox copy and logs why."""
+    from .tasks import enqueue
+    try:
+        enqueue("core.deliver_message", message_id)
+    except Exception:  # noqa: BLE001 - the message is in the inbox already; delivery can be redone
+        log.exception("could not queue delivery of message %s", message_id)
 
 
 def deliver_message(message_id: int):
@@ -83,17 +99,24 @@ def deliver_message(message_id: int):
     if msg is None:
         return {}
     user = msg.recipient
-    log = json.loads(msg.channel_log or "{}")
+    outcome = json.loads(msg.channel_log or "{}")
     for ch in channels():
-        if log.get(ch.name) in ("sent",):
+        if outcome.get(ch.name) in ("sent",):
             continue
         try:
-            log[ch.name] = ch.deliver(msg, user)
+            outcome[ch.name] = ch.deliver(msg, user)
         except Exception as e:  # noqa: BLE001 - the channel failed; record it, keep the inbox copy
-            log[ch.name] = f"error: {type(e).__name__}: {e}"[:200]
-    Message.update(channel_log=json.dumps(log, ensure_ascii=False),
-                   email_status=log.get("email", "")).where(Message.id == msg.id).execute()
-    return log
+            outcome[ch.name] = f"error: {type(e).__name__}: {e}"[:200]
+    Message.update(channel_log=json.dumps(outcome, ensure_ascii=False),
+                   email_status=short_status(outcome.get("email", ""))).where(Message.id == msg.id).execute()
+    return outcome
+
+
+def short_status(status: str) -> str:
+    """The column form of a channel outcome: "sent", "error", … (the full text is in channel_log)."""
+    if status.startswith("error"):
+        return "error"
+    return status[:32]
 
 
 def unread_count(user) -> int:

@@ -27,12 +27,13 @@ class TaskQueue:
     def __init__(self, app):
         self.app = app
         cfg = app.config
+        name = cfg.get("TASKS_QUEUE_NAME") or "timebank"  # sites sharing one Redis need their own
         if cfg.get("REDIS_URL"):
-            self.huey: Huey = RedisHuey("timebank", url=cfg["REDIS_URL"], immediate=cfg["TASKS_IMMEDIATE"])
+            self.huey: Huey = RedisHuey(name, url=cfg["REDIS_URL"], immediate=cfg["TASKS_IMMEDIATE"])
             self.backend = "redis"
         else:
             path = Path(cfg["INSTANCE_PATH"]) / "tasks.db"
-            self.huey = SqliteHuey("timebank", filename=str(path), immediate=cfg["TASKS_IMMEDIATE"])
+            self.huey = SqliteHuey(name, filename=str(path), immediate=cfg["TASKS_IMMEDIATE"])
             self.backend = "sqlite"
         self.tasks: dict[str, object] = {}
 
