@@ -64,6 +64,8 @@ SCHEMA = {
     "SMS_API_KEY": ("", str, "API key sent to the SMS gateway as a Bearer token (sms plugin)"),
     "PLUGIN_RELOAD_SECONDS": (2.0, float, "how often a worker checks whether the plugin set changed"),
     "MAX_CONTENT_LENGTH": (16 * 1024 * 1024, int, "largest accepted request body in bytes"),
+    "PDF_FONT_PATH": ("", str, "TrueType font (.ttf/.ttc) with Chinese glyphs embedded in PDFs (documents "
+                      "plugin); empty: Debian's fonts-wqy-microhei or whatever fontconfig finds"),
 }
 
 ENV_PREFIX = "TIMEBANK_"
