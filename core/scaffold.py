@@ -6,7 +6,7 @@ from pathlib import Path
 
 FILES = {
     "pyproject.toml": '''[build-system]
-requires = ["setuptools>=68"]
+requires = ["setuptools>=64"]
 build-backend = "setuptools.build_meta"
 
 [project]
@@ -23,16 +23,36 @@ dependencies = ["timebank"]
 include = ["{pkg}*"]
 
 [tool.setuptools.package-data]
-"{pkg}" = ["locale/*/LC_MESSAGES/*.po", "templates/**/*.html"]
+# migrations/ is not a Python package: its files are data, like the catalogs and templates
+"{pkg}" = ["migrations/*.py", "locale/*/LC_MESSAGES/*.po", "templates/**/*.html"]
 ''',
     "README.md": '''# {title} ({name})
 
-A plugin for the timebank system. Install and enable:
+A plugin for the timebank system (see its docs/plugins.md). Install and enable:
 
     pip install -e .
     timebank plugins enable {name}
 
-Test: `pytest tests`. Translations: edit `{pkg}/locale/zh_Hans_CN/LC_MESSAGES/messages.po`.
+Test: `pytest tests`.
+
+Translations: source strings are English, wrapped in `_()` / `_l()`; the Chinese catalog is
+`{pkg}/locale/zh_Hans_CN/LC_MESSAGES/messages.po`. After adding strings:
+
+    pybabel extract -F babel.cfg -k _l -o messages.pot .
+    pybabel update -i messages.pot -d {pkg}/locale -l zh_Hans_CN
+
+Schema changes: add `{pkg}/migrations/0002_<what>.py` with `up(migrator, db)`, change the model, and
+run `timebank migrate`.
+''',
+    "babel.cfg": '''[python: {pkg}/**.py]
+[jinja2: {pkg}/templates/**.html]
+''',
+    ".gitignore": '''__pycache__/
+*.egg-info/
+build/
+dist/
+*.mo
+messages.pot
 ''',
     "{pkg}/__manifest__.py": '''{{
     "name": "{name}",
@@ -129,6 +149,9 @@ msgstr ""
 msgid "Notes"
 msgstr "社区笔记"
 
+msgid "Keeps notes for the community"
+msgstr "为社区记录笔记"
+
 msgid "Community"
 msgstr "社区"
 
@@ -164,8 +187,8 @@ from core import create_app
 
 @pytest.fixture
 def app(tmp_path):
-    return create_app({{"INSTANCE_PATH": str(tmp_path), "PLUGINS": ["{name}"], "TESTING": True,
-                       "WTF_CSRF_ENABLED": False}})
+    return create_app({{"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": f"sqlite:///{{tmp_path}}/test.db",
+                       "PLUGINS": ["{name}"], "TESTING": True, "WTF_CSRF_ENABLED": False}})
 
 
 def test_note_admin_in_chinese(app):
@@ -187,6 +210,11 @@ def test_note_admin_in_chinese(app):
 def scaffold(name: str, dest: Path, title: str | None = None) -> Path:
     if not re.match(r"^[a-z][a-z0-9_]*$", name):
         raise ValueError(f"plugin name {name!r} must match [a-z][a-z0-9_]*")
+    from .plugins import BUILTIN_DIR
+    if (BUILTIN_DIR / name).exists():
+        raise ValueError(f"plugin name {name!r} is taken by a built-in plugin")
+    if title is not None and (not title.strip() or any(c in title for c in '"\\{}\n')):
+        raise ValueError("the title must be one line of text without quotes, backslashes or braces")
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise ValueError(f"{dest} exists and is not empty")
