@@ -44,7 +44,8 @@ Translations: source strings are English, wrapped in `_()` / `_l()`; the Chinese
 Schema changes: add `{pkg}/migrations/0002_<what>.py` with `up(migrator, db)`, change the model, and
 run `timebank migrate`.
 ''',
-    "babel.cfg": '''[python: {pkg}/**.py]
+    "babel.cfg": '''[timebank_manifest: {pkg}/__manifest__.py]
+[python: {pkg}/**.py]
 [jinja2: {pkg}/templates/**.html]
 ''',
     ".gitignore": '''__pycache__/

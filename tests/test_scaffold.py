@@ -122,6 +122,15 @@ def test_scaffolded_plugin_installs_with_pip_and_shows_its_admin_screen_in_chine
                            cwd=dest, capture_output=True, text=True, env=env, timeout=300)
         assert r.returncode == 0, r.stdout + r.stderr
         assert "1 passed" in r.stdout
+
+        # the generated babel.cfg extracts code strings and the manifest's title and summary
+        r = subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+                            "-k", "_l", "-o", "messages.pot", "."], cwd=dest, capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        pot = (dest / "messages.pot").read_text(encoding="utf-8")
+        for msgid in ("Notes", "Title", "Keeps notes for the community", "Community"):
+            assert f'msgid "{msgid}"' in pot, msgid
     finally:
         pip("uninstall", "-y", dist)
     gone = timebank("plugins", "list", "--json")
