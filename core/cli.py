@@ -174,6 +174,13 @@ def run_server(host, port, workers, threads, config=None):
     from gunicorn.app.base import BaseApplication
 
     from . import SiteApp
+    from .db import db
+
+    # the set-up above ran in this (master) process: close its connection before gunicorn forks, so no
+    # worker inherits it; each worker opens and keeps its own
+    if db.obj is not None and not db.obj.is_closed():
+        db.obj.close()
+    sys.stdout.flush()
 
     class Server(BaseApplication):
         def load_config(self):
@@ -183,6 +190,13 @@ def run_server(host, port, workers, threads, config=None):
             self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 60)
+            if "control_socket" in self.cfg.settings:  # gunicorn ≥ 25.1: one control socket per site,
+                ctl = instance_path((config or {}).get("INSTANCE_PATH")) / "gunicorn.ctl"  # not one per
+                # user that two servers fight over
+                if len(str(ctl)) < 100:  # AF_UNIX path limit
+                    self.cfg.set("control_socket", str(ctl))
+                else:
+                    self.cfg.set("control_socket_disable", True)
 
         def load(self):
             return SiteApp(config)
