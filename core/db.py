@@ -231,9 +231,19 @@ def for_update(query):
 
 
 def ensure_connection():
-    """Reuse this thread's connection; open one if it was closed."""
-    if db.obj is not None and db.obj.is_closed():
-        db.obj.connect(reuse_if_open=True)
+    """Reuse this thread's connection; open one if it was closed, or if PostgreSQL dropped it (server
+    restart, idle timeout): a kept connection that died would otherwise fail every later request."""
+    d = db.obj
+    if d is None:
+        return
+    if is_postgres(d) and not d.is_closed() and d.transaction_depth() == 0:
+        if getattr(d.connection(), "closed", 0):  # psycopg2 marks a connection it lost as closed
+            try:
+                d.close()
+            except Exception:  # noqa: BLE001 - closing a dead connection may complain; start afresh
+                d._state.reset()
+    if d.is_closed():
+        d.connect(reuse_if_open=True)
 
 
 def append_only(table: str):

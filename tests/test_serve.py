@@ -207,3 +207,27 @@ def test_site_app_reloads_when_the_plugin_set_changes(make_app, tmp_path):
     # nothing changed since: no further rebuild
     app_now = site.app
     assert web.get("/login").status_code == 200 and site.app is app_now
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: the server ends a kept connection")
+def test_kept_connection_recovers_after_the_server_drops_it(app, client):
+    """A worker keeps its connection; when PostgreSQL ends it (restart, idle timeout), the next
+    request of that thread opens a new one instead of failing for ever."""
+    import psycopg2
+
+    from core.db import db
+    assert client.get("/login").status_code == 200
+    pid = db.obj.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+    admin = psycopg2.connect(PG_URL)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    admin.close()
+    import peewee
+    try:  # the request that meets the dead connection fails (TESTING propagates the error) …
+        client.get("/notices/")
+    except peewee.OperationalError:
+        pass
+    # … the following ones of this thread work again
+    assert [client.get("/notices/").status_code for _ in range(2)] == [200, 200]
+    assert db.obj.execute_sql("SELECT pg_backend_pid()").fetchone()[0] != pid
