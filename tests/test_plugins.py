@@ -405,6 +405,13 @@ def test_plugins_commands(cli):
     assert ("plugin.enabled", "fx_grandchild") in actions and ("plugin.disabled", "fx_grandchild") in actions
 
 
+def test_plugin_commands_join_the_timebank_command(cli):
+    assert cli("plugins", "enable", "fx_base").exit_code == 0
+    r = cli("fx-base-colours")
+    assert r.exit_code == 0, r.output
+    assert r.output.strip() == "blue, green, red"
+
+
 # ---------------------------------------------------------------- the admin page (插件管理)
 def test_admin_page_lists_plugins_and_enables_and_disables_with_csrf(admin_client):
     page = admin_client.get("/admin/plugins/")
