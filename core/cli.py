@@ -283,16 +283,58 @@ def create_user_cmd(username, roles, scope, email, password):
 @main.command("worker")
 @click.option("--workers", default=2, show_default=True, type=int)
 def worker_cmd(workers):
-    """Run the task queue consumer (deferred and scheduled work)."""
+    """Run the task queue consumer (deferred and scheduled work). When plugins are enabled or
+    disabled, it finishes the tasks at hand and reloads the site, so new plugins' tasks run too."""
     import logging
+    import threading
     from huey.consumer import Consumer
     app = kernel_app()
-    q = app.extensions["timebank"].tasks
     # the consumer reports through logging (task started, finished, failed): show it on stderr
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    click.echo(f"task queue: {q.backend}; tasks: {', '.join(sorted(q.tasks))}")
-    sys.stdout.flush()  # before the consumer blocks, also when stdout is a pipe (systemd, tests)
-    Consumer(q.huey, workers=workers, worker_type="thread", periodic=True).run()
+    while True:
+        kernel = app.extensions["timebank"]
+        q = kernel.tasks
+        click.echo(f"task queue: {q.backend}; tasks: {', '.join(sorted(q.tasks))}")
+        sys.stdout.flush()  # before the consumer blocks, also when stdout is a pipe (systemd, tests)
+        consumer = Consumer(q.huey, workers=workers, worker_type="thread", periodic=True)
+        changed: list[int] = []
+        done = threading.Event()
+        watcher = threading.Thread(target=_watch_plugins, args=(app, consumer, changed, done),
+                                   name="timebank-plugin-watch", daemon=True)
+        watcher.start()
+        try:
+            consumer.run()  # returns on SIGINT/SIGTERM, or when the watcher stops it
+        finally:
+            done.set()
+        if not changed:
+            return
+        watcher.join(60)
+        try:
+            app = create_app()
+            click.echo("plugins changed; site reloaded")
+        except FAILURES as e:  # keep working with the plugins we have
+            click.secho(f"错误 / Error: plugins changed but the site cannot load them: {e}", fg="red", err=True)
+            kernel.generation = changed[0]
+
+
+def _watch_plugins(app, consumer, changed: list, done):
+    """Stop ``consumer`` gracefully once the stored plugin set differs from the one ``app`` runs."""
+    import logging
+    from .db import ensure_connection
+    from .plugins import generation
+    every = max(float(app.config["PLUGIN_RELOAD_SECONDS"]), 0.2)
+    while not done.wait(every):
+        try:
+            with app.app_context():
+                ensure_connection()
+                gen = generation()
+        except Exception:  # noqa: BLE001 - keep consuming; check again later
+            logging.getLogger("timebank").exception("plugin generation check failed")
+            continue
+        if gen != app.extensions["timebank"].generation:
+            changed.append(gen)
+            consumer.stop(graceful=True)
+            return
 
 
 @main.command("check")

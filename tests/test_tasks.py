@@ -206,3 +206,43 @@ def test_timebank_worker_runs_the_queue(make_app):
         assert jobs(app) == ["by-worker"]
     finally:
         stop(proc)
+
+
+def wait_for_line(out, proc, prefix, seen, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = out.get(timeout=1)
+        except queue.Empty:
+            assert proc.poll() is None, "worker exited:\n" + "".join(seen)
+            continue
+        seen.append(line)
+        if line.startswith(prefix):
+            return line
+    pytest.fail(f"no line starting with {prefix!r}:\n" + "".join(seen))
+
+
+@pytest.mark.slow
+def test_timebank_worker_picks_up_a_plugin_enabled_while_it_runs(make_app):
+    """Enabling a plugin (admin page, CLI) reaches the worker too: it reloads the site and runs the new
+    plugin's tasks instead of dropping them as unknown."""
+    first = make_app(plugins=["notices"], PLUGIN_PATHS=[FIXTURES], TASKS_IMMEDIATE=False)
+    env = dict(os.environ, TIMEBANK_INSTANCE_PATH=first.config["INSTANCE_PATH"],
+               TIMEBANK_DATABASE_URL=first.config["DATABASE_URL"], TIMEBANK_PLUGIN_PATHS=FIXTURES,
+               TIMEBANK_PLUGIN_RELOAD_SECONDS="0.3", PYTHONUNBUFFERED="1")
+    env.pop("TIMEBANK_REDIS_URL", None)
+    proc = subprocess.Popen(timebank_cmd() + ["worker", "--workers", "1"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out, seen = lines_of(proc), []
+        banner = wait_for_line(out, proc, "task queue:", seen)
+        assert "core.deliver_message" in banner and "fixture_jobs" not in banner
+        app = queued_app(make_app)  # enables fixture_jobs in the stored plugin set
+        banner = wait_for_line(out, proc, "task queue:", seen, timeout=30)
+        assert "fixture_jobs.record" in banner and "fixture_jobs.tick" in banner
+        with app.app_context():
+            result = enqueue("fixture_jobs.record", "after-reload")
+        assert result.get(blocking=True, timeout=30)["label"] == "after-reload"
+        assert proc.poll() is None
+    finally:
+        stop(proc)
