@@ -130,4 +130,7 @@ class Message(BaseModel):
         indexes = ((("recipient", "dedupe_key"), True),)
 
 
-CORE_MODELS = [User, UserRole, LoginSession, LoginFailure, PluginState, Setting, AuditLog, Message]
+from .workdays import CalendarDay  # noqa: E402
+
+CORE_MODELS = [User, UserRole, LoginSession, LoginFailure, PluginState, Setting, AuditLog, Message,
+               CalendarDay]
