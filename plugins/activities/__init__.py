@@ -1,0 +1,87 @@
+"""Activities and trainings (活动与培训): hook implementations only; logic in services.py."""
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from core import hookimpl
+from core.security import Permission, Role
+
+OBJECTS = {"activity": _l("activities"), "shift": _l("time slots"), "signup": _l("sign-ups"),
+           "service_record": _l("service records"), "feedback": _l("feedback"), "photo": _l("photos")}
+
+
+@hookimpl
+def register_models():
+    from .models import Activity, Category, Feedback, Photo, ServiceRecord, Shift, SignUp, UsedToken
+    return [Category, Activity, Shift, SignUp, ServiceRecord, UsedToken, Feedback, Photo]
+
+
+@hookimpl
+def load_reference_data():
+    from .services import load_categories
+    load_categories()
+
+
+@hookimpl
+def register_permissions():
+    perms = [Permission(f"activities.{o}.{a}", t) for o, t in OBJECTS.items()
+             for a in ("view", "create", "edit", "delete", "export")]
+    perms += [Permission("activities.activity.review", _l("Review activities (platform)")),
+              Permission("activities.category.view", _l("View service categories")),
+              Permission("activities.category.edit", _l("Edit service categories"))]
+    return perms
+
+
+@hookimpl
+def register_roles():
+    organiser = [f"activities.{o}.{a}" for o in ("activity", "shift", "signup", "photo")
+                 for a in ("view", "create", "edit", "export")]
+    organiser += ["activities.service_record.view", "activities.service_record.create",
+                  "activities.service_record.edit", "activities.service_record.export",
+                  "activities.feedback.view", "activities.feedback.export", "activities.shift.delete"]
+    return [Role("team_admin", permissions=organiser)]
+
+
+@hookimpl
+def scope_query(model, query, user, permission):
+    from .access import SCOPED, scope_expression
+    return scope_expression(model, user) if model in SCOPED else None
+
+
+@hookimpl
+def permission_allowed(user, permission, obj):
+    if obj is None:
+        return None
+    from .access import object_allowed
+    return object_allowed(user, obj)
+
+
+@hookimpl
+def register_events():
+    from .services import EVENTS
+    return EVENTS
+
+
+@hookimpl
+def register_tasks(queue):
+    from huey import crontab
+    from core.tasks import Task
+    from . import tasks
+    return [Task("activities.send_reminders", tasks.send_reminders, schedule=crontab(minute="*/10")),
+            Task("activities.finish_due", tasks.finish_due, schedule=crontab(minute="*/15")),
+            Task("activities.flag_overdue_reviews", tasks.flag_overdue_reviews, schedule=crontab(minute="5"))]
+
+
+@hookimpl
+def dashboard_widgets(user):
+    from markupsafe import Markup
+    from core import security
+    from core.web import Widget
+    from .services import overdue_reviews
+    out = []
+    if security.can("activities.activity.review", user=user):
+        late = overdue_reviews()
+        out.append(Widget(_l("Activity reviews overdue"), Markup(
+            '<p class="display-4 {}">{}</p><p>{}</p>').format(
+                "text-danger" if late else "", len(late),
+                _l("submitted more than 2 working days ago")), order=25, width=4))
+    return out

@@ -1,0 +1,15 @@
+{
+    "name": "activities",
+    "version": "1.0.0",
+    "title": "Activities and trainings",
+    "summary": "Publish and review activities, sign up by slot, check in by QR code, confirm service hours",
+    "category": "Service",
+    "depends": ["volunteers", "teams", "documents"],
+    "author": "Time Bank team",
+    "license": "AGPL-3.0-or-later",
+    "default_enabled": True,
+    "installable": True,
+    "settings": {"review_workdays": 2, "training_confirm_workdays": 2, "outcome_workdays": 5,
+                 "reminder_hours": 24, "rounding_minutes": 30, "rounding": "down",
+                 "checkin_token_seconds": 90, "max_hours_per_record": 24},
+}

@@ -1,0 +1,713 @@
+"""Public API of the activities plugin (R-ACT-1…8, 10; SECURITY.md CC3–CC5).
+
+Every function is one business step in one transaction; bad input raises ActivityError with translated
+messages and writes nothing. Domain events are emitted after commit:
+- ``HoursConfirmed`` once per service record version (the time bank mints from it, idempotently);
+- ``SignUpConfirmed`` when a place is given (the 【报名成功】 message).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import secrets
+from dataclasses import dataclass
+
+import peewee as pw
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from core import audit, events, messages
+from core.db import TZ, for_update, now, transaction
+from core.workdays import deadline
+from plugins.teams import services as teams
+from plugins.teams.models import Team
+from plugins.volunteers.models import DISTRICTS, Volunteer
+
+from .models import Activity, Category, Feedback, ServiceRecord, Shift, SignUp, UsedToken
+
+DEFAULTS = {"review_workdays": 2, "training_confirm_workdays": 2, "outcome_workdays": 5,
+            "reminder_hours": 24, "rounding_minutes": 30, "rounding": "down",
+            "checkin_token_seconds": 90, "max_hours_per_record": 24}
+
+
+def setting(key):
+    from core.models import Setting
+    row = Setting.get_or_none(Setting.key == f"activities.{key}")
+    return type(DEFAULTS[key])(row.value) if row is not None else DEFAULTS[key]
+
+
+class ActivityError(Exception):
+    def __init__(self, errors):
+        if not isinstance(errors, dict):
+            errors = {"__all__": errors}
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+# ---------------------------------------------------------------- events
+@dataclass
+class ActivitySubmitted(events.Event):
+    name = "activities.submitted"
+    activity_id: int = 0
+
+
+@dataclass
+class ActivityReviewed(events.Event):
+    name = "activities.reviewed"
+    activity_id: int = 0
+    approved: bool = False
+
+
+@dataclass
+class SignUpConfirmed(events.Event):
+    name = "activities.signup_confirmed"
+    signup_id: int = 0
+    volunteer_id: int = 0
+    activity_id: int = 0
+
+
+@dataclass
+class HoursConfirmed(events.Event):
+    """A service record was confirmed or corrected. ``minutes`` is the new total, ``delta_minutes`` the
+    change against the previous version (equal to ``minutes`` on the first confirmation).
+    ``idempotency_key`` identifies this version: a receiver acts at most once per key."""
+    name = "activities.hours_confirmed"
+    record_id: int = 0
+    volunteer_id: int = 0
+    team_id: int = 0
+    activity_id: int = 0
+    kind: str = "service"
+    minutes: int = 0
+    delta_minutes: int = 0
+    version: int = 1
+    service_date: object = None
+    idempotency_key: str = ""
+
+
+EVENTS = [ActivitySubmitted, ActivityReviewed, SignUpConfirmed, HoursConfirmed]
+
+
+# ---------------------------------------------------------------- reference data
+def load_categories():
+    from pathlib import Path
+    data = json.loads((Path(__file__).parent / "data" / "categories.json").read_text(encoding="utf-8"))
+    rows = []
+    for kind, items in data.items():
+        for i, (code, name, desc) in enumerate(items):
+            rows.append({"code": f"{kind}.{code}", "kind": kind, "name": name, "description": desc,
+                         "order": i})
+    with transaction():
+        Category.insert_many(rows).on_conflict_ignore().execute()
+
+
+def categories(kind: str):
+    return list(Category.select().where(Category.kind == kind).order_by(Category.order))
+
+
+# ---------------------------------------------------------------- publishing and review (R-ACT-1)
+def _parse_dt(value, field, errors):
+    if isinstance(value, _dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=TZ)
+    try:
+        d = _dt.datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        errors[field] = _l("Enter a date and time.")
+        return None
+    return d if d.tzinfo else d.replace(tzinfo=TZ)
+
+
+def clean_activity(data: dict, kind: str) -> dict:
+    errors, out = {}, {}
+    for key, n, req in (("title", 200, True), ("address", 255, True), ("description", 20000, True),
+                        ("more_info", 20000, False), ("contact_name", 50, True)):
+        v = str(data.get(key) or "").strip()
+        if req and not v:
+            errors[key] = _l("This field is required.")
+        elif len(v) > n:
+            errors[key] = _l("At most %(n)s characters.", n=n)
+        out[key] = v
+    from core.pii import PIIError, validate_mobile
+    try:
+        out["contact_phone"] = validate_mobile(data.get("contact_phone", ""))
+    except PIIError as e:
+        errors["contact_phone"] = e.args[0]
+    d = str(data.get("district") or "")
+    if d not in DISTRICTS:
+        errors["district"] = _l("Choose a district from the list.")
+    out["district"] = d
+    cat_kind = "training" if kind == "training" else "category"
+    cat = Category.get_or_none((Category.id == _int(data.get("category"))) & (Category.kind == cat_kind))
+    if cat is None:
+        errors["category"] = _l("Choose a category.")
+    out["category"] = cat
+    if kind == "service":
+        fld = Category.get_or_none((Category.id == _int(data.get("field"))) & (Category.kind == "field"))
+        if fld is None:
+            errors["field"] = _l("Choose a service field.")
+        out["field"] = fld
+    for key, lo, hi in (("latitude", -90, 90), ("longitude", -180, 180)):
+        raw = data.get(key)
+        if raw in (None, ""):
+            out[key] = None
+            continue
+        try:
+            out[key] = float(raw)
+            if not lo <= out[key] <= hi:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors[key] = _l("Enter a number between %(lo)s and %(hi)s.", lo=lo, hi=hi)
+    out["auto_confirm"] = bool(data.get("auto_confirm", True)) not in (False,) and \
+        str(data.get("auto_confirm", "1")).lower() not in ("0", "false", "off", "")
+    out["is_party_service"] = str(data.get("is_party_service", "")).lower() in ("1", "true", "on", "yes")
+    if errors:
+        raise ActivityError(errors)
+    return out
+
+
+def _int(v):
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return -1
+
+
+def clean_shifts(shifts: list[dict]) -> list[dict]:
+    if not shifts:
+        raise ActivityError({"shifts": _l("Add at least one time slot with a headcount.")})
+    errors, out = {}, []
+    for i, s in enumerate(shifts):
+        e = {}
+        start = _parse_dt(s.get("starts_at"), "starts_at", e)
+        end = _parse_dt(s.get("ends_at"), "ends_at", e)
+        try:
+            cap = int(s.get("capacity"))
+            if not 1 <= cap <= 100000:
+                raise ValueError
+        except (TypeError, ValueError):
+            e["capacity"] = _l("The headcount is a whole number from 1.")
+            cap = None
+        if start and end and end <= start:
+            e["ends_at"] = _l("The slot must end after it starts.")
+        if start and end and (end - start) > _dt.timedelta(hours=setting("max_hours_per_record")):
+            e["ends_at"] = _l("A slot may last at most %(h)s hours.", h=setting("max_hours_per_record"))
+        vt = str(s.get("volunteer_type") or "").strip()[:50]
+        if e:
+            errors.update({f"shifts.{i}.{k}": v for k, v in e.items()})
+        else:
+            out.append({"starts_at": start, "ends_at": end, "capacity": cap, "volunteer_type": vt})
+    if errors:
+        raise ActivityError(errors)
+    return out
+
+
+def create_activity(team: Team, data: dict, shifts: list[dict], *, kind: str = "service", actor=None
+                    ) -> Activity:
+    """A team's new activity or training, as a draft (R-ACT-1). Only approved teams may publish."""
+    if kind not in ("service", "training"):
+        raise ActivityError({"kind": _l("Unknown kind.")})
+    if not teams.can_publish(team):
+        raise ActivityError(_l("The team must complete its profile and pass platform review first."))
+    clean = clean_activity(data, kind)
+    slots = clean_shifts(shifts)
+    with transaction():
+        a = Activity.create(team=team, kind=kind, created_by=getattr(actor, "id", None), **clean)
+        _replace_shifts(a, slots)
+        audit.log("activity.created", a, user=actor)
+    return a
+
+
+def _replace_shifts(a: Activity, slots):
+    Shift.delete().where(Shift.activity == a).execute()
+    for s in slots:
+        Shift.create(activity=a, **s)
+    Activity.update(starts_at=min(s["starts_at"] for s in slots), ends_at=max(s["ends_at"] for s in slots),
+                    capacity=sum(s["capacity"] for s in slots), confirmed=0).where(Activity.id == a.id).execute()
+
+
+def update_activity(a: Activity, data: dict, shifts: list[dict] | None = None, *, actor=None) -> Activity:
+    if a.status not in ("draft", "rejected"):
+        raise ActivityError(_l("Only a draft or a rejected activity can be edited."))
+    clean = clean_activity(data, a.kind)
+    slots = clean_shifts(shifts) if shifts is not None else None
+    with transaction():
+        Activity.update(**clean).where(Activity.id == a.id).execute()
+        if slots is not None:
+            _replace_shifts(a, slots)
+        audit.log("activity.updated", a, user=actor)
+    return Activity.get_by_id(a.id)
+
+
+def submit(a: Activity, *, actor=None) -> Activity:
+    """Send for platform review; due within N working days on the Chinese calendar."""
+    if a.status not in ("draft", "rejected"):
+        raise ActivityError(_l("Only a draft or a rejected activity can be submitted."))
+    if not a.shifts.count():
+        raise ActivityError({"shifts": _l("Add at least one time slot with a headcount.")})
+    t = now()
+    with transaction():
+        Activity.update(status="submitted", submitted_at=t, review_reason="",
+                        review_due=deadline(t, setting("review_workdays"))).where(Activity.id == a.id).execute()
+        audit.log("activity.submitted", a, user=actor)
+        events.emit(ActivitySubmitted(activity_id=a.id))
+    return Activity.get_by_id(a.id)
+
+
+def review(a: Activity, *, approve: bool, reason: str = "", actor=None) -> Activity:
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise ActivityError({"reason": _l("A rejection needs a reason.")})
+    with transaction():
+        a = for_update(Activity.select().where(Activity.id == a.id)).get()
+        if a.status != "submitted":
+            raise ActivityError(_l("This activity is not waiting for review."))
+        a.status = "approved" if approve else "rejected"
+        a.review_reason, a.reviewed_at, a.reviewed_by = reason, now(), getattr(actor, "id", None)
+        a.save()
+        audit.log("activity.approved" if approve else "activity.rejected", a, {"reason": reason}, user=actor)
+        events.emit(ActivityReviewed(activity_id=a.id, approved=approve))
+    return a
+
+
+def publish(a: Activity, *, actor=None) -> Activity:
+    if a.status != "approved":
+        raise ActivityError(_l("Only an approved activity can be published."))
+    with transaction():
+        Activity.update(status="published", published_at=now()).where(Activity.id == a.id).execute()
+        audit.log("activity.published", a, user=actor)
+    return Activity.get_by_id(a.id)
+
+
+def overdue_reviews():
+    return list(Activity.select().where((Activity.status == "submitted") & (Activity.review_due < now()))
+                .order_by(Activity.review_due))
+
+
+def finish_due(at: _dt.datetime | None = None) -> int:
+    """Mark published activities whose last slot ended as finished; the outcome is due within N working
+    days (R-ACT-8). Returns how many changed."""
+    t = at or now()
+    n = 0
+    for a in Activity.select().where((Activity.status == "published") & (Activity.ends_at <= t)):
+        with transaction():
+            Activity.update(status="finished", outcome_due=deadline(a.ends_at, setting("outcome_workdays"))) \
+                .where((Activity.id == a.id) & (Activity.status == "published")).execute()
+            n += 1
+    return n
+
+
+# ---------------------------------------------------------------- sign-up (R-ACT-4, R-ACT-10, CC4)
+def _claim(signup: SignUp) -> bool:
+    """Take one place in the slot with one guarded statement; False when the slot is full."""
+    taken = (Shift.update(confirmed=Shift.confirmed + 1)
+             .where((Shift.id == signup.shift_id) & (Shift.confirmed < Shift.capacity)).execute())
+    if taken:
+        Activity.update(confirmed=Activity.confirmed + 1).where(Activity.id == signup.activity_id).execute()
+    return bool(taken)
+
+
+def _release(signup: SignUp):
+    Shift.update(confirmed=Shift.confirmed - 1).where(Shift.id == signup.shift_id).execute()
+    Activity.update(confirmed=Activity.confirmed - 1).where(Activity.id == signup.activity_id).execute()
+
+
+def sign_up(volunteer: Volunteer, shift: Shift) -> SignUp:
+    """Apply for a slot. With automatic confirmation the place is claimed at once (first come, first
+    served) or the applicant joins the waiting list; otherwise the organiser confirms in order."""
+    a = shift.activity
+    if a.status != "published":
+        raise ActivityError(_l("This activity is not open for sign-up."))
+    if shift.starts_at <= now():
+        raise ActivityError(_l("This time slot has already started."))
+    if volunteer.status != "active":
+        raise ActivityError(_l("This volunteer record is not active."))
+    with transaction():
+        existing = SignUp.get_or_none((SignUp.shift == shift) & (SignUp.volunteer == volunteer))
+        if existing is not None and existing.status not in ("cancelled", "declined"):
+            raise ActivityError(_l("You have already signed up for this time slot."))
+        if existing is not None:
+            existing.status, existing.reason, existing.created_at = "pending", "", now()
+            existing.save()
+            s = existing
+        else:
+            try:
+                with transaction():
+                    s = SignUp.create(shift=shift, activity=a, volunteer=volunteer)
+            except pw.IntegrityError:
+                raise ActivityError(_l("You have already signed up for this time slot.")) from None
+        audit.log("signup.created", s)
+        if a.auto_confirm:
+            _confirm_or_wait(s)
+    return SignUp.get_by_id(s.id)
+
+
+def _confirm_or_wait(s: SignUp):
+    if _claim(s):
+        SignUp.update(status="confirmed", decided_at=now()).where(SignUp.id == s.id).execute()
+        audit.log("signup.confirmed", s)
+        events.emit(SignUpConfirmed(signup_id=s.id, volunteer_id=s.volunteer_id, activity_id=s.activity_id))
+        _message_confirmed(s)
+        return True
+    SignUp.update(status="waitlisted").where(SignUp.id == s.id).execute()
+    audit.log("signup.waitlisted", s)
+    _message(s, _("【Waiting list】%(title)s", title=s.activity.title),
+             _("The slot is full; you are on the waiting list and will be told if a place frees up."),
+             f"activities.waitlisted:{s.id}:{s.created_at:%Y%m%d%H%M%S}")
+    return False
+
+
+def confirm(signups, *, actor=None) -> list[SignUp]:
+    """The organiser confirms pending applications in the order they came (R-ACT-4)."""
+    done = []
+    with transaction():
+        for s in sorted(signups, key=lambda x: (x.created_at, x.id)):
+            s = for_update(SignUp.select().where(SignUp.id == s.id)).get()
+            if s.status != "pending":
+                continue
+            if _confirm_or_wait(s):
+                done.append(s)
+    return done
+
+
+def decline(signups, *, reason: str, actor=None):
+    """Decline with a reason the applicant sees (R-ACT-10)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActivityError({"reason": _l("Tell the applicant why.")})
+    with transaction():
+        for s in signups:
+            s = for_update(SignUp.select().where(SignUp.id == s.id)).get()
+            if s.status not in ("pending", "waitlisted", "confirmed"):
+                continue
+            was_confirmed = s.status == "confirmed"
+            SignUp.update(status="declined", reason=reason, decided_at=now()).where(SignUp.id == s.id).execute()
+            if was_confirmed:
+                _release(s)
+                _promote(s.shift_id)
+            audit.log("signup.declined", s, {"reason": reason}, user=actor)
+            _message(s, _("【Not accepted】%(title)s", title=s.activity.title), _("Reason: %(r)s", r=reason),
+                     f"activities.declined:{s.id}:{now():%Y%m%d%H%M%S}")
+
+
+def cancel(signup: SignUp, *, reason: str = "", actor=None):
+    """The volunteer withdraws; a freed place goes to the first on the waiting list."""
+    with transaction():
+        s = for_update(SignUp.select().where(SignUp.id == signup.id)).get()
+        if s.status in ("cancelled", "declined"):
+            return s
+        was_confirmed = s.status == "confirmed"
+        SignUp.update(status="cancelled", reason=reason[:500], decided_at=now()).where(SignUp.id == s.id).execute()
+        if was_confirmed:
+            _release(s)
+            _promote(s.shift_id)
+        audit.log("signup.cancelled", s, user=actor)
+    return SignUp.get_by_id(signup.id)
+
+
+def _promote(shift_id: int):
+    nxt = (SignUp.select().where((SignUp.shift == shift_id) & (SignUp.status == "waitlisted"))
+           .order_by(SignUp.created_at, SignUp.id).first())
+    if nxt is not None and _claim(nxt):
+        SignUp.update(status="confirmed", decided_at=now()).where(SignUp.id == nxt.id).execute()
+        audit.log("signup.promoted", nxt)
+        events.emit(SignUpConfirmed(signup_id=nxt.id, volunteer_id=nxt.volunteer_id,
+                                    activity_id=nxt.activity_id))
+        _message_confirmed(nxt)
+
+
+def _message(s: SignUp, subject, body, key):
+    user = s.volunteer.user
+    if user is not None:
+        messages.send(user, subject, body, category="activities", dedupe_key=key)
+
+
+def _message_confirmed(s: SignUp):
+    sh = s.shift
+    _message(s, _("【Signed up】%(title)s", title=s.activity.title),
+             _("Your place is confirmed: %(when)s at %(where)s. Contact: %(contact)s.",
+               when=f"{sh.starts_at.astimezone(TZ):%Y-%m-%d %H:%M}–{sh.ends_at.astimezone(TZ):%H:%M}",
+               where=s.activity.address, contact=s.activity.contact_name),
+             f"activities.confirmed:{s.id}:{s.decided_at or now():%Y%m%d%H%M%S}")
+
+
+def send_reminders(at: _dt.datetime | None = None) -> int:
+    """【温馨提示】 to every confirmed volunteer whose slot starts within the next 24 hours; exactly once
+    per sign-up even when the scheduler runs twice (the inbox's dedupe key). Returns messages created."""
+    t = at or now()
+    horizon = t + _dt.timedelta(hours=setting("reminder_hours"))
+    q = (SignUp.select(SignUp, Shift, Activity).join(Shift).switch(SignUp).join(Activity)
+         .where((SignUp.status == "confirmed") & (Shift.starts_at > t) & (Shift.starts_at <= horizon)))
+    n = 0
+    from core.models import Message
+    for s in q:
+        user = s.volunteer.user
+        if user is None:
+            continue
+        key = f"activities.reminder:{s.id}"
+        if Message.select().where((Message.recipient == user.id) & (Message.dedupe_key == key)).exists():
+            continue
+        messages.send(user, _("【Reminder】%(title)s", title=s.activity.title),
+                      _("Your volunteer service starts at %(when)s, %(where)s. Please arrive on time and "
+                        "check in by scanning the code.",
+                        when=f"{s.shift.starts_at.astimezone(TZ):%Y-%m-%d %H:%M}", where=s.activity.address),
+                      category="activities.reminder", dedupe_key=key)
+        n += 1
+    return n
+
+
+# ---------------------------------------------------------------- check-in (R-ACT-7)
+def _serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="activities.checkin")
+
+
+def site_token(activity: Activity, mode: str) -> str:
+    """The code on the organiser's screen: signed, expiring, for check-in or check-out."""
+    if mode not in ("in", "out"):
+        raise ValueError(mode)
+    return _serializer().dumps({"a": activity.id, "m": mode, "n": secrets.token_hex(8)})
+
+
+def personal_token(volunteer: Volunteer) -> str:
+    """The volunteer's own code that the organiser scans; single use."""
+    return _serializer().dumps({"v": volunteer.id, "n": secrets.token_hex(12)})
+
+
+def _load(token: str) -> dict:
+    try:
+        return _serializer().loads(token, max_age=setting("checkin_token_seconds"))
+    except SignatureExpired:
+        raise ActivityError(_l("This code has expired; scan the current one.")) from None
+    except BadSignature:
+        raise ActivityError(_l("This code is not valid.")) from None
+
+
+def _use_nonce(nonce: str):
+    try:
+        with transaction():
+            UsedToken.create(nonce=nonce)
+    except pw.IntegrityError:
+        raise ActivityError(_l("This code was already used.")) from None
+
+
+def _signup_for_now(volunteer_id: int, activity_id: int, t) -> SignUp:
+    q = (SignUp.select(SignUp, Shift).join(Shift)
+         .where((SignUp.volunteer == volunteer_id) & (SignUp.activity == activity_id)
+                & (SignUp.status == "confirmed")).order_by(Shift.starts_at))
+    rows = list(q)
+    if not rows:
+        raise ActivityError(_l("You have no confirmed place in this activity."))
+    # the slot that contains now, else the nearest one
+    return min(rows, key=lambda s: 0 if s.shift.starts_at <= t <= s.shift.ends_at
+               else min(abs((s.shift.starts_at - t).total_seconds()), abs((s.shift.ends_at - t).total_seconds())))
+
+
+def scan_site_code(volunteer: Volunteer, token: str) -> SignUp:
+    """A volunteer scanned the organiser's code: check in or out. A code is used once per volunteer."""
+    data = _load(token)
+    if "a" not in data:
+        raise ActivityError(_l("This code is not valid."))
+    _use_nonce(f"{data['n']}:{volunteer.id}")
+    return _stamp(volunteer.id, data["a"], data["m"])
+
+
+def scan_personal_code(activity: Activity, token: str, mode: str, *, actor=None) -> SignUp:
+    """The organiser scanned a volunteer's personal code."""
+    data = _load(token)
+    if "v" not in data or mode not in ("in", "out"):
+        raise ActivityError(_l("This code is not valid."))
+    _use_nonce(data["n"])
+    return _stamp(data["v"], activity.id, mode, actor=actor)
+
+
+def _stamp(volunteer_id: int, activity_id: int, mode: str, actor=None) -> SignUp:
+    t = now()
+    with transaction():
+        s = _signup_for_now(volunteer_id, activity_id, t)
+        if mode == "in":
+            if s.check_in_at is None:
+                SignUp.update(check_in_at=t).where(SignUp.id == s.id).execute()
+        else:
+            if s.check_in_at is None:
+                raise ActivityError(_l("Check in first."))
+            SignUp.update(check_out_at=t).where(SignUp.id == s.id).execute()
+        audit.log(f"checkin.{mode}", s, user=actor)
+    return SignUp.get_by_id(s.id)
+
+
+def correct_times(signup: SignUp, check_in_at, check_out_at, *, reason: str, actor=None) -> SignUp:
+    """The organiser corrects times by hand; a reason is required and audited."""
+    reason = (reason or "").strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = _l("Give the reason for the correction.")
+    cin = _parse_dt(check_in_at, "check_in_at", errors) if check_in_at else None
+    cout = _parse_dt(check_out_at, "check_out_at", errors) if check_out_at else None
+    if cin and cout and cout <= cin:
+        errors["check_out_at"] = _l("Check-out must be after check-in.")
+    if errors:
+        raise ActivityError(errors)
+    with transaction():
+        SignUp.update(check_in_at=cin, check_out_at=cout, time_note=reason[:1000]).where(
+            SignUp.id == signup.id).execute()
+        audit.log("checkin.corrected", signup, {"reason": reason, "in": str(cin), "out": str(cout)}, user=actor)
+    return SignUp.get_by_id(signup.id)
+
+
+def minutes_from_times(signup: SignUp) -> int:
+    """Hours actually given (R-NAT-2): check-in to check-out, capped by the slot, rounded by the rule."""
+    if signup.check_in_at is None or signup.check_out_at is None:
+        return 0
+    sh = signup.shift
+    start = max(signup.check_in_at, sh.starts_at)
+    end = min(signup.check_out_at, sh.ends_at)
+    mins = max(0, int((end - start).total_seconds() // 60))
+    step = setting("rounding_minutes")
+    if step > 1:
+        how = setting("rounding")
+        f = {"down": math.floor, "up": math.ceil, "nearest": round}.get(how, math.floor)
+        mins = int(f(mins / step) * step)
+        mins = min(mins, int((sh.ends_at - sh.starts_at).total_seconds() // 60))
+    return mins
+
+
+# ---------------------------------------------------------------- after the activity (R-ACT-8)
+def submit_outcome(a: Activity, *, served_count, beneficiary_types: str, summary: str, recorder: str = "",
+                   actor=None) -> Activity:
+    errors = {}
+    try:
+        served = int(served_count)
+        if served < 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["served_count"] = _l("Enter a whole number.")
+        served = None
+    if not (summary or "").strip():
+        errors["summary"] = _l("This field is required.")
+    if a.status not in ("finished", "published", "closed"):
+        errors["__all__"] = _l("The outcome is recorded after the activity.")
+    if errors:
+        raise ActivityError(errors)
+    with transaction():
+        Activity.update(served_count=served, beneficiary_types=(beneficiary_types or "")[:200],
+                        summary=summary.strip(), recorder=(recorder or "")[:50],
+                        outcome_submitted_at=now()).where(Activity.id == a.id).execute()
+        audit.log("activity.outcome", a, user=actor)
+    return Activity.get_by_id(a.id)
+
+
+def confirm_hours(a: Activity, minutes_by_signup: dict[int, int | None], *, reasons: dict[int, str] | None = None,
+                  actor=None) -> list[ServiceRecord]:
+    """Confirm each volunteer's hours (R-ACT-8). ``None`` takes the minutes from the check-in times. A
+    change to an existing record needs a reason and creates a new version; an unchanged repeat does
+    nothing and emits nothing (the event goes out once per record version)."""
+    reasons = reasons or {}
+    cap = setting("max_hours_per_record") * 60
+    errors = {}
+    plan = []
+    signups = {s.id: s for s in SignUp.select().where((SignUp.activity == a) & SignUp.id.in_(list(minutes_by_signup)))}
+    for sid, mins in minutes_by_signup.items():
+        s = signups.get(int(sid))
+        if s is None or s.status != "confirmed":
+            errors[f"signup.{sid}"] = _l("Not a confirmed participant of this activity.")
+            continue
+        if mins is None:
+            mins = minutes_from_times(s)
+        try:
+            mins = int(mins)
+        except (TypeError, ValueError):
+            errors[f"signup.{sid}"] = _l("Enter the minutes as a whole number.")
+            continue
+        slot = int((s.shift.ends_at - s.shift.starts_at).total_seconds() // 60)
+        if not 0 <= mins <= min(cap, slot):
+            errors[f"signup.{sid}"] = _l("Hours must be between 0 and the length of the slot.")
+            continue
+        plan.append((s, mins))
+    if a.status not in ("finished", "closed", "published"):
+        errors["__all__"] = _l("Hours are confirmed after the activity.")
+    if a.status == "published" and a.ends_at and a.ends_at > now():
+        errors["__all__"] = _l("Hours are confirmed after the activity.")
+    if errors:
+        raise ActivityError(errors)
+    out = []
+    with transaction():
+        for s, mins in plan:
+            rec = for_update(ServiceRecord.select().where(ServiceRecord.signup == s.id)).first()
+            if rec is None:
+                rec = ServiceRecord.create(signup=s, volunteer=s.volunteer_id, activity=a, team=a.team_id,
+                                           kind=a.kind, service_date=s.shift.starts_at.astimezone(TZ).date(),
+                                           minutes=mins, confirmed_by=getattr(actor, "id", None))
+                delta = mins
+            elif rec.minutes == mins:
+                out.append(rec)
+                continue
+            else:
+                why = (reasons.get(s.id) or reasons.get(str(s.id)) or "").strip()
+                if not why:
+                    raise ActivityError({f"signup.{s.id}": _l("A change of confirmed hours needs a reason.")})
+                delta = mins - rec.minutes
+                rec.minutes, rec.version = mins, rec.version + 1
+                rec.change_reason, rec.confirmed_at = why, now()
+                rec.confirmed_by = getattr(actor, "id", None)
+                rec.save()
+            audit.log("hours.confirmed" if rec.version == 1 else "hours.corrected", rec,
+                      {"minutes": mins, "delta": delta, "version": rec.version}, user=actor)
+            events.emit(HoursConfirmed(record_id=rec.id, volunteer_id=rec.volunteer_id, team_id=rec.team_id,
+                                       activity_id=a.id, kind=rec.kind, minutes=mins, delta_minutes=delta,
+                                       version=rec.version, service_date=rec.service_date,
+                                       idempotency_key=f"service_record:{rec.id}:v{rec.version}"))
+            out.append(rec)
+        if a.status == "finished" and not SignUp.select().join(ServiceRecord, pw.JOIN.LEFT_OUTER).where(
+                (SignUp.activity == a) & (SignUp.status == "confirmed") & ServiceRecord.id.is_null()).exists():
+            Activity.update(status="closed").where(Activity.id == a.id).execute()
+    return out
+
+
+# ---------------------------------------------------------------- finding activities (R-ACT-3)
+SORTS = ("soonest", "nearest", "most_needed", "newest")
+
+
+def search(*, district=None, field=None, category=None, kind="service", keyword=None, date_from=None,
+           date_to=None, sort="soonest", lat=None, lng=None, page=1, per_page=20):
+    q = Activity.select(Activity, Team).join(Team).where(
+        (Activity.status == "published") & (Activity.kind == kind) & (Activity.ends_at > now()))
+    if district:
+        q = q.where(Activity.district == district)
+    if field:
+        q = q.where(Activity.field == _int(field))
+    if category:
+        q = q.where(Activity.category == _int(category))
+    if keyword:
+        for word in str(keyword).split()[:5]:
+            like = f"%{word[:50]}%"
+            q = q.where(Activity.title ** like | Activity.description ** like | Team.name ** like
+                        | Activity.address ** like)
+    if date_from:
+        q = q.where(Activity.ends_at >= date_from)
+    if date_to:
+        q = q.where(Activity.starts_at <= date_to)
+    if sort == "nearest" and lat is not None and lng is not None:
+        # equirectangular distance: good enough inside a city, and index-free on both databases
+        k = math.cos(math.radians(float(lat)))
+        dist = ((Activity.latitude - float(lat)) * (Activity.latitude - float(lat))
+                + (Activity.longitude - float(lng)) * (Activity.longitude - float(lng)) * k * k)
+        q = q.where(Activity.latitude.is_null(False)).order_by(dist, Activity.starts_at)
+    elif sort == "most_needed":
+        q = q.order_by((Activity.capacity - Activity.confirmed).desc(), Activity.starts_at)
+    elif sort == "newest":
+        q = q.order_by(Activity.published_at.desc())
+    else:
+        q = q.order_by(Activity.starts_at, Activity.id)
+    return q.paginate(max(1, int(page)), per_page)
+
+
+def feedback_averages(a: Activity) -> dict:
+    rows = list(Feedback.select().where(Feedback.activity == a))
+    items: dict[str, list[int]] = {}
+    overall = [r.overall for r in rows if r.overall is not None]
+    for r in rows:
+        for k, v in json.loads(r.items or "{}").items():
+            items.setdefault(k, []).append(int(v))
+    return {"count": len(rows), "overall": round(sum(overall) / len(overall), 2) if overall else None,
+            "items": {k: round(sum(v) / len(v), 2) for k, v in items.items()}}
