@@ -5,6 +5,7 @@ Every function returns normalised values or raises ``PIIError`` with a message i
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 
 from flask_babel import lazy_gettext as _l
@@ -28,6 +29,7 @@ ID_TYPES = {
 HMT_PREFIXES = ("810000", "820000", "830000")
 
 
+@functools.lru_cache(maxsize=8192)  # static reference data; bulk imports validate many rows (~50 µs a lookup)
 def _loc_known(prefix6: str) -> bool:
     from stdnum import numdb
     parts = numdb.get("cn/loc").info(prefix6)

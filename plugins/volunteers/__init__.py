@@ -8,6 +8,7 @@ from core.security import Permission, Role
 ACTIONS = {"view": _l("View volunteers"), "create": _l("Register volunteers"),
            "edit": _l("Edit volunteers"), "delete": _l("Delete volunteers"),
            "export": _l("Export volunteers"),
+           "import": _l("Import volunteers into the teams one manages"),
            "sensitive": _l("See full ID numbers and phone numbers (audited)")}
 
 
@@ -27,17 +28,27 @@ def register_permissions():
 
 @hookimpl
 def register_roles():
-    return [Role("team_admin", permissions=["volunteers.volunteer.view", "volunteers.volunteer.export"])]
+    return [Role("team_admin", permissions=["volunteers.volunteer.view", "volunteers.volunteer.export",
+                                            "volunteers.volunteer.import"])]
 
 
 @hookimpl
 def register_admin_views(admin):
     from .admin import DataRequestView, VolunteerView
+    from .import_ import make_admin_view
     from .models import DataRequest, Volunteer
     return [VolunteerView(Volunteer, name=_l("Volunteers"), endpoint="volunteers_volunteer",
                           category=_l("People")),
             DataRequestView(DataRequest, name=_l("Personal-data requests"),
-                            endpoint="volunteers_data_request", category=_l("People"))]
+                            endpoint="volunteers_data_request", category=_l("People")),
+            make_admin_view()(name=_l("Import volunteers"), endpoint="volunteers_import",
+                              category=_l("People"))]
+
+
+@hookimpl
+def register_commands(cli):
+    from .import_ import register_cli
+    register_cli(cli)
 
 
 @hookimpl
