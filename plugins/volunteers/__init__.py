@@ -59,8 +59,26 @@ def register_blueprints(app):
 
 @hookimpl
 def register_events():
-    from .services import VolunteerChanged, VolunteerRegistered
-    return [VolunteerRegistered, VolunteerChanged]
+    from .services import VolunteerChanged, VolunteerErased, VolunteerRegistered
+    return [VolunteerRegistered, VolunteerChanged, VolunteerErased]
+
+
+@hookimpl
+def register_tasks(queue):
+    """The retention job (PR6, R-PRIV-5): every night, anonymise volunteers inactive too long."""
+    from core.tasks import Task, crontab
+    from .services import apply_retention
+    return [Task("volunteers.apply_retention", apply_retention, schedule=crontab(hour="3", minute="17"))]
+
+
+@hookimpl
+def track_event(event):
+    """Any other plugin's event about a volunteer (joined a team, served, …) counts as activity and
+    restarts the retention clock."""
+    vid = getattr(event, "volunteer_id", None)
+    if vid and not str(getattr(event, "name", "")).startswith("volunteers."):
+        from .services import record_activity
+        record_activity(vid)
 
 
 @hookimpl

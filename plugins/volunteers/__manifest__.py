@@ -10,5 +10,6 @@
     "default_enabled": True,
     "installable": True,
     "settings": {"agreement_version": "2024-01", "privacy_notice_version": "2024-01",
-                 "min_age": 16, "guardian_consent_age": 14, "number_prefix": "GZ"},
+                 "min_age": 16, "guardian_consent_age": 14, "number_prefix": "GZ",
+                 "retention_years": 5},
 }

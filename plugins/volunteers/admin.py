@@ -13,26 +13,9 @@ from core.admin import AdminForm, ReadOnlyModelView, SecureModelView
 from core.pii import ID_TYPES, mask_id, mask_phone
 
 from . import services
+from .labels import LABELS
 from .models import DISTRICTS, EDUCATION, POLITICAL_STATUSES
 
-LABELS = {
-    "number": _l("Volunteer number"), "name": _l("Name"), "nickname": _l("Nickname"),
-    "gender": _l("Gender"), "id_type": _l("ID type"), "id_number": _l("ID number"),
-    "birth_date": _l("Birth date"), "phone": _l("Mobile phone"), "email": _l("Email"),
-    "political_status": _l("Political status"), "religion": _l("Religion"), "ethnicity": _l("Ethnicity"),
-    "native_place": _l("Native place"), "household_place": _l("Household registration"),
-    "district": _l("District"), "address": _l("Address"), "postcode": _l("Postcode"), "qq": "QQ",
-    "wechat": _l("WeChat"), "education": _l("Education"), "school_major": _l("School and major"),
-    "professional_title": _l("Professional title"), "job_title": _l("Post"),
-    "occupation": _l("Occupation"), "employer": _l("Employer and address"),
-    "specialties": _l("Specialties"), "hobbies": _l("Hobbies"),
-    "service_intention": _l("Service intention"), "resume": _l("Résumé"), "remarks": _l("Remarks"),
-    "status": _l("Status"), "registered_at": _l("Registered at"), "minor_basis": _l("Under-16 basis"),
-    "guardian_name": _l("Guardian"), "guardian_phone": _l("Guardian's phone"),
-    "agreement_accepted_at": _l("Agreement accepted at"),
-    "sensitive_consent_at": _l("Sensitive-data consent at"),
-    "pledge_accepted_at": _l("Party-member pledge at"), "user": _l("Account"),
-}
 SENSITIVE = ["id_number", "phone", "political_status", "religion", "guardian_name", "guardian_phone"]
 MASKS = {"id_number": mask_id, "phone": mask_phone, "guardian_phone": mask_phone}
 

@@ -83,6 +83,7 @@ class Volunteer(BaseModel):
     status = pw.CharField(max_length=12, default="active", index=True)  # active | inactive | erased
     registered_at = DateTimeTZField(default=now, index=True)
     updated_at = DateTimeTZField(default=now)
+    last_active_at = DateTimeTZField(null=True)                  # activity reported by other plugins
 
     class Meta:
         table_name = "volunteers_volunteer"

@@ -9,6 +9,7 @@ import contextlib
 import contextvars
 import datetime as _dt
 import json
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -19,13 +20,20 @@ from flask_babel import lazy_gettext as _l
 from core import audit, events
 from core.crypto import blind_index
 from core.db import for_update, now, today, transaction
-from core.pii import PIIError, age_on, id_birth_date, id_gender, validate_id, validate_mobile
+from core.pii import ID_TYPES, PIIError, age_on, id_birth_date, id_gender, validate_id, validate_mobile
 from core.security import VOLUNTEER, grant_role, hash_password, password_problem
 
-from .models import (DISTRICTS, EDUCATION, POLITICAL_STATUSES, DataRequest, Sequence, Volunteer)
+from .models import (DISTRICTS, EDUCATION, PARTY_MEMBER_STATUSES, POLITICAL_STATUSES, DataRequest,
+                     Sequence, Volunteer)
 
-MANIFEST_DEFAULTS = {"agreement_version": "2024-01", "privacy_notice_version": "2024-01",
-                     "min_age": 16, "guardian_consent_age": 14, "number_prefix": "GZ"}
+def _manifest_defaults() -> dict:
+    """The settings' defaults, from ``__manifest__.py`` (one place for them)."""
+    import ast
+    from pathlib import Path
+    return dict(ast.literal_eval(Path(__file__).with_name("__manifest__.py").read_text("utf-8"))["settings"])
+
+
+MANIFEST_DEFAULTS = _manifest_defaults()
 
 
 _settings_cache: contextvars.ContextVar = contextvars.ContextVar("volunteers_settings", default=None)
@@ -75,13 +83,24 @@ class VolunteerChanged(events.Event):
     fields: tuple = ()
 
 
+@dataclass
+class VolunteerErased(events.Event):
+    """A volunteer was anonymised (deletion request or retention); plugins drop their own personal data."""
+    name = "volunteers.erased"
+    volunteer_id: int = 0
+    reason: str = ""
+
+
 OPTIONAL_TEXT = {  # field: max length
     "nickname": 50, "email": 254, "ethnicity": 20, "native_place": 100, "household_place": 100,
     "address": 255, "postcode": 10, "qq": 20, "wechat": 50, "school_major": 200,
     "professional_title": 50, "job_title": 50, "occupation": 50, "employer": 200, "specialties": 255,
     "hobbies": 255, "service_intention": 255, "resume": 5000, "religion": 50, "remarks": 2000,
 }
-EDITABLE_BY_SELF = set(OPTIONAL_TEXT) | {"phone", "district", "education", "political_status"}
+# what a volunteer may correct themselves (R-NAT-4); name, ID and birth date go through a correction
+# request, the registering organisation's remarks are not theirs to change
+EDITABLE_BY_SELF = (set(OPTIONAL_TEXT) - {"remarks"}) | {"phone", "district", "education", "political_status"}
+ID_TYPES_WITH_BIRTH_DATE = ("cn_id", "hmt_permit")
 
 
 def id_hash(id_type: str, number: str) -> str:
@@ -96,7 +115,7 @@ def political_hash(status: str) -> str:
     return blind_index(status, "volunteer.political") if status else ""
 
 
-def _text(data, key, maxlen, errors, required=False, label=None):
+def _text(data, key, maxlen, errors, required=False):
     v = str(data.get(key) or "").strip()
     if required and not v:
         errors[key] = _l("This field is required.")
@@ -109,113 +128,144 @@ def _truthy(v) -> bool:
     return str(v).lower() in ("1", "true", "on", "yes", "y") if not isinstance(v, bool) else v
 
 
-def clean_registration(data: dict, *, for_update_of: Volunteer | None = None) -> dict:
-    """Validate a registration (附录一 fields). Returns clean values or raises RegistrationError."""
-    errors: dict = {}
-    out: dict = {}
-    creating = for_update_of is None
-    if creating:
-        out["name"] = _text(data, "name", 50, errors, required=True)
-        id_type = str(data.get("id_type") or "cn_id")
+def _birth_date(raw, errors) -> _dt.date | None:
+    if isinstance(raw, _dt.date):
+        birth = raw
+    else:
+        raw = str(raw or "").strip()
+        if not raw:
+            errors["birth_date"] = _l("This field is required.")
+            return None
+        try:
+            birth = _dt.date.fromisoformat(raw)
+        except ValueError:
+            errors["birth_date"] = _l("Enter the birth date as YYYY-MM-DD.")
+            return None
+    if birth > today() or birth.year < 1880:
+        errors["birth_date"] = _l("Enter a real birth date.")
+        return None
+    return birth
+
+
+def _identity(data: dict, errors: dict, out: dict):
+    """Name, ID type and number, gender and birth date (IV1–IV3)."""
+    out["name"] = _text(data, "name", 50, errors, required=True)
+    id_type = str(data.get("id_type") or "cn_id")
+    if id_type not in ID_TYPES:
+        errors["id_type"] = _l("Choose an ID type from the list.")
+    elif not str(data.get("id_number") or "").strip():
+        errors["id_number"] = _l("This field is required.")
+    else:
         try:
             out["id_number"] = validate_id(id_type, data.get("id_number", ""))
         except PIIError as e:
             errors["id_number"] = e.args[0]
-        out["id_type"] = id_type
-        gender = str(data.get("gender") or "")
-        birth = None
-        if "id_number" in out and id_type in ("cn_id", "hmt_permit"):
+    out["id_type"] = id_type
+    gender = str(data.get("gender") or "")
+    given_birth = data.get("birth_date")
+    birth = None
+    if id_type in ID_TYPES_WITH_BIRTH_DATE:
+        # gender and birth date are read from the number; answers that contradict it are refused (IV3)
+        if "id_number" in out:
             birth = id_birth_date(out["id_number"])
             derived = id_gender(out["id_number"])
             if gender and gender != derived:
                 errors["gender"] = _l("The gender does not match the ID number.")
             gender = derived
-            given = data.get("birth_date")
-            if given and str(given) != birth.isoformat():
+            if given_birth and str(given_birth) != birth.isoformat():
                 errors["birth_date"] = _l("The birth date does not match the ID number.")
-        else:
-            raw = str(data.get("birth_date") or "")
-            try:
-                birth = _dt.date.fromisoformat(raw) if raw else None
-            except ValueError:
-                errors["birth_date"] = _l("Enter the birth date as YYYY-MM-DD.")
-            if birth is None and "birth_date" not in errors:
-                errors["birth_date"] = _l("This field is required.")
-            elif birth and (birth > today() or birth.year < 1880):
-                errors["birth_date"] = _l("Enter the birth date as YYYY-MM-DD.")
+        elif gender and gender not in ("M", "F"):
+            errors["gender"] = _l("Choose a gender.")
+    else:
+        birth = _birth_date(given_birth, errors)
         if gender not in ("M", "F"):
             errors["gender"] = _l("Choose a gender.")
-        out["gender"] = gender
-        out["birth_date"] = birth
+    out["gender"] = gender
+    out["birth_date"] = birth
+
+
+def _minor(data: dict, errors: dict, out: dict):
+    """Age from the birth date: under 16 only with a guardian or an organised group (R-REG-4); under 14
+    nothing is saved without the guardian's consent (PR4)."""
+    birth = out.get("birth_date")
+    if not birth:
+        return
+    age = age_on(birth)
+    basis = str(data.get("minor_basis") or "")
+    if age >= setting("min_age"):
+        return
+    if basis not in ("guardian", "group"):
+        errors["minor_basis"] = _l(
+            "Volunteers under %(age)s may only serve with a guardian or in an organised group; "
+            "choose which.", age=setting("min_age"))
+    out["minor_basis"] = basis
+    under_consent_age = age < setting("guardian_consent_age")
+    if under_consent_age or basis == "guardian":
+        out["guardian_name"] = _text(data, "guardian_name", 50, errors, required=True)
+        try:
+            out["guardian_phone"] = validate_mobile(data.get("guardian_phone", ""))
+        except PIIError as e:
+            errors["guardian_phone"] = e.args[0]
+    if under_consent_age:
+        out["guardian_consent"] = _truthy(data.get("guardian_consent", False))
+        if not out["guardian_consent"]:
+            errors["guardian_consent"] = _l(
+                "Under %(age)s, a guardian must consent to the processing of this personal information.",
+                age=setting("guardian_consent_age"))
+
+
+def clean_registration(data: dict, *, for_update_of: Volunteer | None = None) -> dict:
+    """Validate a registration (附录一 fields), or the fields of ``data`` for a correction of
+    ``for_update_of``. Returns clean values or raises RegistrationError (field → message)."""
+    errors: dict = {}
+    out: dict = {}
+    creating = for_update_of is None
+    if creating:
+        _identity(data, errors, out)
         if not _truthy(data.get("agreement", False)):
             errors["agreement"] = _l("You must read and accept the service agreement to register.")
     if "phone" in data or creating:
         try:
             out["phone"] = validate_mobile(data.get("phone", ""))
         except PIIError as e:
-            errors["phone"] = e.args[0]
+            errors["phone"] = e.args[0] if str(data.get("phone") or "").strip() else _l(
+                "This field is required.")
     for key, n in OPTIONAL_TEXT.items():
         if key in data or creating:
             out[key] = _text(data, key, n, errors)
-    if out.get("email") and "@" not in out["email"]:
+    if out.get("email") and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", out["email"]):
         errors["email"] = _l("Enter a valid email address.")
-    if "district" in data or creating:
-        d = str(data.get("district") or "")
-        if d and d not in DISTRICTS:
-            errors["district"] = _l("Choose a district from the list.")
-        out["district"] = d
-    if "education" in data or creating:
-        ed = str(data.get("education") or "")
-        if ed and ed not in EDUCATION:
-            errors["education"] = _l("Choose an education level from the list.")
-        out["education"] = ed
-    if "political_status" in data or creating:
-        ps = str(data.get("political_status") or "")
-        if ps and ps not in POLITICAL_STATUSES:
-            errors["political_status"] = _l("Choose a political status from the list.")
-        out["political_status"] = ps
+    for key, allowed, msg in (
+            ("district", DISTRICTS, _l("Choose a district from the list.")),
+            ("education", EDUCATION, _l("Choose an education level from the list.")),
+            ("political_status", POLITICAL_STATUSES, _l("Choose a political status from the list."))):
+        if key in data or creating:
+            value = str(data.get(key) or "")
+            if value and value not in allowed:
+                errors[key] = msg
+            out[key] = value
+    # sensitive personal information needs its own consent (PR3)
     sensitive_given = bool(out.get("political_status") or out.get("religion"))
-    if creating or sensitive_given:
-        consent = _truthy(data.get("sensitive_consent", False))
-        already = for_update_of is not None and for_update_of.sensitive_consent_at is not None
-        if sensitive_given and not consent and not already:
-            errors["sensitive_consent"] = _l(
-                "Political status and religion are sensitive personal information: tick the separate "
-                "consent to give them, or leave them empty.")
-        out["sensitive_consent"] = consent
-    if out.get("political_status") in ("中共党员", "中共预备党员") and creating:
-        if not _truthy(data.get("pledge", False)):
-            errors["pledge"] = _l("Party-member volunteers must agree to the Party-member pledge.")
+    consent = _truthy(data.get("sensitive_consent", False))
+    already = for_update_of is not None and for_update_of.sensitive_consent_at is not None
+    if sensitive_given and not consent and not already:
+        errors["sensitive_consent"] = _l(
+            "Political status and religion are sensitive personal information: tick the separate "
+            "consent to give them, or leave them empty.")
+    out["sensitive_consent"] = consent and sensitive_given
+    # the Party-member pledge of 附录一 (R-REG-6)
     out["pledge"] = _truthy(data.get("pledge", False))
-    # age rules (R-REG-4, PR4)
-    birth = out.get("birth_date")
-    if creating and birth:
-        age = age_on(birth)
-        basis = str(data.get("minor_basis") or "")
-        if age < setting("min_age"):
-            if basis not in ("guardian", "group"):
-                errors["minor_basis"] = _l(
-                    "Volunteers under %(age)s may only serve with a guardian or in an organised group; "
-                    "choose which.", age=setting("min_age"))
-            out["minor_basis"] = basis
-        if age < setting("guardian_consent_age") or basis == "guardian":
-            gname = _text(data, "guardian_name", 50, errors, required=True)
-            try:
-                gphone = validate_mobile(data.get("guardian_phone", ""))
-            except PIIError as e:
-                errors["guardian_phone"] = e.args[0]
-                gphone = ""
-            if age < setting("guardian_consent_age") and not _truthy(data.get("guardian_consent", False)):
-                errors["guardian_consent"] = _l(
-                    "Under 14, a guardian must consent to the processing of this personal information.")
-            out.update(guardian_name=gname, guardian_phone=gphone,
-                       guardian_consent=_truthy(data.get("guardian_consent", False)))
-    if creating and "password" in data:
-        pw_ = str(data.get("password") or "")
-        problem = password_problem(pw_)
-        if problem:
-            errors["password"] = problem
-        out["password"] = pw_
+    if out.get("political_status") in PARTY_MEMBER_STATUSES and not out["pledge"] and (
+            creating or for_update_of.pledge_accepted_at is None):
+        errors["pledge"] = _l("Party-member volunteers must agree to the Party-member pledge.")
+    if creating:
+        _minor(data, errors, out)
+        if "password" in data:
+            pw_ = str(data.get("password") or "")
+            problem = password_problem(pw_)
+            if problem:
+                errors["password"] = problem
+            out["password"] = pw_
     if errors:
         raise RegistrationError(errors)
     return out
@@ -232,12 +282,22 @@ def next_number() -> str:
         return f"{setting('number_prefix')}{year}{row.value + 1:07d}"
 
 
+DUPLICATE_ID = _l("A volunteer with this ID number is already registered.")
+
+
+def check_not_registered(h: str):
+    """The early, friendly duplicate check (the unique blind index is the real guard)."""
+    if Volunteer.select().where(Volunteer.id_hash == h).exists():
+        raise RegistrationError({"id_number": DUPLICATE_ID})
+
+
 def register(data: dict, *, actor=None, create_account: bool = True) -> Volunteer:
-    """Register a volunteer (public page, admin, import). Raises RegistrationError; writes nothing then."""
+    """Register a volunteer (public page, admin, import). Raises RegistrationError; writes nothing then.
+    The same person (ID type + number) cannot register twice, even at the same moment: the unique
+    blind index ``id_hash`` refuses the second insert and the whole transaction is rolled back."""
     clean = clean_registration(data)
     h = id_hash(clean["id_type"], clean["id_number"])
-    if Volunteer.select().where(Volunteer.id_hash == h).exists():
-        raise RegistrationError({"id_number": _l("A volunteer with this ID number is already registered.")})
+    check_not_registered(h)
     t = now()
     with transaction():
         number = next_number()
@@ -260,17 +320,18 @@ def register(data: dict, *, actor=None, create_account: bool = True) -> Voluntee
         if clean.get("sensitive_consent"):
             v.sensitive_consent_at = t
             v.sensitive_consent_version = setting("privacy_notice_version")
-        if clean.get("pledge"):
+        if clean.get("pledge") and clean.get("political_status") in PARTY_MEMBER_STATUSES:
             v.pledge_accepted_at = t
         if clean.get("guardian_consent"):
             v.guardian_consent_at = t
         try:
-            v.save(force_insert=True)
+            with transaction():  # a savepoint, so PostgreSQL can report the conflict cleanly
+                v.save(force_insert=True)
         except pw.IntegrityError:
-            raise RegistrationError(
-                {"id_number": _l("A volunteer with this ID number is already registered.")}) from None
-        consents = ["agreement"] + [c for c in ("sensitive_consent", "pledge", "guardian_consent")
-                                    if clean.get(c)]
+            raise RegistrationError({"id_number": DUPLICATE_ID}) from None
+        consents = ["agreement"] + [name for name, at in (("sensitive_consent", v.sensitive_consent_at),
+                                                          ("pledge", v.pledge_accepted_at),
+                                                          ("guardian_consent", v.guardian_consent_at)) if at]
         audit.log("volunteer.registered", v, {"by": getattr(actor, "username", "self"),
                                               "consents": consents})
         events.emit(VolunteerRegistered(volunteer_id=v.id))
@@ -278,12 +339,15 @@ def register(data: dict, *, actor=None, create_account: bool = True) -> Voluntee
 
 
 def update_profile(volunteer: Volunteer, data: dict, *, actor=None) -> list[str]:
-    """Correct a volunteer's own data (R-NAT-4, PR7). Only self-editable fields; returns changed names."""
-    data = {k: v for k, v in data.items() if k in EDITABLE_BY_SELF or k == "sensitive_consent"}
+    """Correct a volunteer's data (R-NAT-4, PR7). Only the fields in ``EDITABLE_BY_SELF`` (plus the
+    sensitive-data consent and the pledge) are taken; returns the names of the fields that changed."""
+    data = {k: v for k, v in data.items() if k in EDITABLE_BY_SELF or k in ("sensitive_consent", "pledge")}
     clean = clean_registration(data, for_update_of=volunteer)
     changed = []
     with transaction():
         v = for_update(Volunteer.select().where(Volunteer.id == volunteer.id)).get()
+        if v.status == "erased":
+            raise RegistrationError({"__all__": _l("This volunteer record has been erased.")})
         for k, val in clean.items():
             if k in EDITABLE_BY_SELF and getattr(v, k) != val:
                 setattr(v, k, val)
@@ -292,20 +356,28 @@ def update_profile(volunteer: Volunteer, data: dict, *, actor=None) -> list[str]
             v.phone_hash = phone_hash(v.phone)
         if "political_status" in changed:
             v.political_hash = political_hash(v.political_status)
+        t = now()
         if clean.get("sensitive_consent") and v.sensitive_consent_at is None:
-            v.sensitive_consent_at = now()
+            v.sensitive_consent_at = t
             v.sensitive_consent_version = setting("privacy_notice_version")
             changed.append("sensitive_consent")
+        if clean.get("pledge") and v.political_status in PARTY_MEMBER_STATUSES and v.pledge_accepted_at is None:
+            v.pledge_accepted_at = t
+            changed.append("pledge")
         if changed:
-            v.updated_at = now()
+            v.updated_at = t
             v.save()
-            audit.log("volunteer.updated", v, {"fields": sorted(changed)},
-                      user=actor)
+            audit.log("volunteer.updated", v, {"fields": sorted(changed)}, user=actor)
+            if "sensitive_consent" in changed:
+                audit.log("consent.given", v, {"consent": "sensitive",
+                                               "version": v.sensitive_consent_version}, user=actor)
             events.emit(VolunteerChanged(volunteer_id=v.id, fields=tuple(sorted(changed))))
+    volunteer.__data__.update(v.__data__)
     return changed
 
 
 def find_by_id_number(id_type: str, number: str) -> Volunteer | None:
+    """Exact lookup through the blind index (the number is never searched in plain)."""
     try:
         n = validate_id(id_type, number)
     except PIIError:
@@ -314,6 +386,7 @@ def find_by_id_number(id_type: str, number: str) -> Volunteer | None:
 
 
 def find_by_phone(phone: str) -> list[Volunteer]:
+    """Volunteers with this mobile number (any format: +86, separators), through the blind index."""
     try:
         p = validate_mobile(phone)
     except PIIError:
@@ -328,7 +401,8 @@ def for_user(user) -> Volunteer | None:
 
 
 def reveal(volunteer: Volunteer, field: str, *, viewer) -> str:
-    """Full value of a sensitive field for a viewer allowed to see it; every call is audited (PR5)."""
+    """Full value of a sensitive field for a viewer allowed to see it; every call is audited (PR5).
+    The caller checks the permission (``volunteers.volunteer.sensitive``) and the row scope."""
     from .models import SENSITIVITY
     if SENSITIVITY.get(field) != "sensitive":
         raise ValueError(field)
@@ -337,69 +411,110 @@ def reveal(volunteer: Volunteer, field: str, *, viewer) -> str:
 
 
 def export_own(volunteer: Volunteer) -> dict:
-    """Everything held about a volunteer, for their own download (PR7)."""
+    """Everything held about a volunteer, for their own download (PR7, PIPL 45)."""
     from .models import SENSITIVITY
     data = {f: getattr(volunteer, f) for f in SENSITIVITY}
-    data.update(registered_at=volunteer.registered_at, agreement_version=volunteer.agreement_version,
+    data.update(remarks=volunteer.remarks, minor_basis=volunteer.minor_basis, status=volunteer.status,
+                registered_at=volunteer.registered_at, updated_at=volunteer.updated_at,
+                agreement_version=volunteer.agreement_version,
                 agreement_accepted_at=volunteer.agreement_accepted_at,
+                sensitive_consent_version=volunteer.sensitive_consent_version,
                 sensitive_consent_at=volunteer.sensitive_consent_at,
                 pledge_accepted_at=volunteer.pledge_accepted_at,
                 guardian_consent_at=volunteer.guardian_consent_at)
-    data["requests"] = [{"kind": r.kind, "status": r.status, "outcome": r.outcome,
-                         "created_at": r.created_at} for r in volunteer.data_requests]
+    data["requests"] = [{"kind": r.kind, "details": r.details, "status": r.status, "outcome": r.outcome,
+                         "created_at": r.created_at, "decided_at": r.decided_at}
+                        for r in volunteer.data_requests.order_by(DataRequest.id)]
     audit.log("pii.exported_by_owner", volunteer)
     return json.loads(json.dumps(data, default=str, ensure_ascii=False))
 
 
+REQUEST_KINDS = ("export", "correction", "deletion", "withdraw")
+
+
 def request_action(volunteer: Volunteer, kind: str, details: str = "") -> DataRequest:
-    if kind not in ("export", "correction", "deletion", "withdraw"):
+    """Record a volunteer's request about their data (PR7). Withdrawing the sensitive-data consent
+    takes effect at once (the request is recorded as done); the others wait for a platform admin."""
+    if kind not in REQUEST_KINDS:
         raise RegistrationError({"kind": _l("Unknown request type.")})
     with transaction():
-        r = DataRequest.create(volunteer=volunteer, kind=kind, details=details[:5000])
+        r = DataRequest.create(volunteer=volunteer, kind=kind, details=str(details or "")[:5000])
         audit.log("data_request.created", r, {"kind": kind})
         if kind == "withdraw":
             withdraw_sensitive_consent(volunteer)
+            r.status, r.decided_at = "done", now()
+            r.outcome = "Consent withdrawn; political status and religion erased."
+            r.save()
     return r
 
 
 def withdraw_sensitive_consent(volunteer: Volunteer):
-    """Withdrawn consent stops processing: the sensitive optional data is erased (PR6)."""
+    """Withdrawn consent stops processing: the sensitive optional data is erased (PR6), and with the
+    political status the Party-member pledge that belonged to it."""
     with transaction():
         Volunteer.update(political_status="", political_hash="", religion="", sensitive_consent_at=None,
-                         updated_at=now()).where(Volunteer.id == volunteer.id).execute()
+                         pledge_accepted_at=None, updated_at=now()).where(Volunteer.id == volunteer.id).execute()
         audit.log("consent.withdrawn", volunteer, {"consent": "sensitive"})
+    volunteer.political_status = volunteer.religion = ""
+    volunteer.sensitive_consent_at = volunteer.pledge_accepted_at = None
 
 
 def decide_request(req: DataRequest, *, done: bool, outcome: str, actor) -> DataRequest:
-    if not outcome.strip():
+    """A platform admin's decision on a request, with its outcome or reason (PR7). A granted deletion
+    erases the volunteer. The volunteer is told the outcome in their inbox."""
+    outcome = (outcome or "").strip()
+    if not outcome:
         raise RegistrationError({"outcome": _l("Give the outcome or the reason.")})
     with transaction():
+        req = for_update(DataRequest.select().where(DataRequest.id == req.id)).get()
+        if req.status != "open":
+            raise RegistrationError({"status": _l("This request has already been decided.")})
         req.status = "done" if done else "refused"
-        req.outcome = outcome.strip()[:5000]
+        req.outcome = outcome[:5000]
         req.decided_at = now()
         req.decided_by = getattr(actor, "id", None)
         req.save()
+        audit.log("data_request.decided", req, {"status": req.status, "kind": req.kind}, user=actor)
+        _tell_outcome(req)
         if done and req.kind == "deletion":
-            erase(req.volunteer, actor=actor)
-        audit.log("data_request.decided", req, {"status": req.status})
+            erase(req.volunteer, actor=actor, reason="request")
     return req
 
 
-def erase(volunteer: Volunteer, *, actor=None):
-    """Anonymise a volunteer: personal fields emptied, ID and phone replaced, account deactivated.
-    Service records elsewhere keep the volunteer number (R-NAT-6) but no personal data."""
+def _tell_outcome(req: DataRequest):
+    from flask_babel import gettext as _
+    from core import messages
     from core.models import User
+    user = User.get_or_none(User.id == req.volunteer.user_id) if req.volunteer.user_id else None
+    if user is None:
+        return
+    kinds = {"export": _("data export"), "correction": _("correction"), "deletion": _("deletion"),
+             "withdraw": _("consent withdrawal")}
+    subject = (_("Your %(kind)s request was granted", kind=kinds.get(req.kind, req.kind)) if req.status == "done"
+               else _("Your %(kind)s request was refused", kind=kinds.get(req.kind, req.kind)))
+    messages.send(user, subject, req.outcome, category="volunteers.data_request",
+                  dedupe_key=f"volunteers.data_request:{req.id}")
+
+
+def erase(volunteer: Volunteer, *, actor=None, reason: str = "request"):
+    """Anonymise a volunteer (PR6, PR7): every personal field emptied, ID and phone replaced, the
+    account deactivated and its sessions ended, request details dropped. The volunteer number stays, so
+    service records elsewhere keep their meaning (R-NAT-6) without personal data. Gender and district
+    stay for statistics."""
+    from core.models import LoginSession, User
     with transaction():
         token = secrets.token_hex(8)
-        v = Volunteer.get_by_id(volunteer.id)
+        v = for_update(Volunteer.select().where(Volunteer.id == volunteer.id)).get()
+        if v.status == "erased":
+            return v
         v.name = "已注销"
-        v.nickname = ""
         v.id_number = f"ERASED-{token}"
         v.id_hash = blind_index(f"erased:{token}", "volunteer.id")
         v.phone = ""
         v.phone_hash = ""
         for f in OPTIONAL_TEXT:
             setattr(v, f, "")
+        v.birth_date = None
         v.political_status = ""
         v.political_hash = ""
         v.guardian_name = ""
@@ -407,6 +522,52 @@ def erase(volunteer: Volunteer, *, actor=None):
         v.status = "erased"
         v.updated_at = now()
         v.save()
+        DataRequest.update(details="").where(DataRequest.volunteer == v.id).execute()
         if v.user_id:
             User.update(is_active=False, display_name="已注销", email="").where(User.id == v.user_id).execute()
-        audit.log("volunteer.erased", v, user=actor)
+            LoginSession.update(revoked_at=now()).where(
+                (LoginSession.user == v.user_id) & LoginSession.revoked_at.is_null()).execute()
+        audit.log("volunteer.erased", v, {"reason": reason}, user=actor)
+        events.emit(VolunteerErased(volunteer_id=v.id, reason=reason))
+    volunteer.__data__.update(v.__data__)
+    return v
+
+
+def last_activity_cutoff() -> _dt.datetime | None:
+    years = setting("retention_years")
+    if years <= 0:
+        return None
+    return now() - _dt.timedelta(days=round(365.25 * years))
+
+
+def expired_volunteers():
+    """Volunteers with no sign of life (registration, change, login, activity reported by other
+    plugins through events) for longer than ``retention_years`` (R-PRIV-5, PR6)."""
+    from core.models import User
+    cutoff = last_activity_cutoff()
+    if cutoff is None:
+        return Volunteer.select().where(False)
+    return (Volunteer.select(Volunteer.id)
+            .join(User, pw.JOIN.LEFT_OUTER, on=(Volunteer.user == User.id))
+            .where((Volunteer.status != "erased") & (Volunteer.registered_at < cutoff) &
+                   (Volunteer.updated_at < cutoff) &
+                   (Volunteer.last_active_at.is_null() | (Volunteer.last_active_at < cutoff)) &
+                   (User.last_login_at.is_null() | (User.last_login_at < cutoff)))
+            .order_by(Volunteer.id))
+
+
+def apply_retention(limit: int = 1000) -> int:
+    """The periodic retention job (PR6): anonymise expired volunteers, ``limit`` a run. Returns how many."""
+    ids = [v.id for v in expired_volunteers().limit(limit)]
+    for vid in ids:
+        erase(Volunteer(id=vid), reason="retention")
+    if ids:
+        audit.log("volunteers.retention", ("volunteers_volunteer", ""),
+                  {"erased": len(ids), "retention_years": setting("retention_years")})
+    return len(ids)
+
+
+def record_activity(volunteer_id: int):
+    """Note that a volunteer took part in something (keeps the retention clock from running out)."""
+    Volunteer.update(last_active_at=now()).where(
+        (Volunteer.id == volunteer_id) & (Volunteer.status != "erased")).execute()

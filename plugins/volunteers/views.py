@@ -2,16 +2,19 @@
 own record with corrections, data export and requests (R-NAT-4, PR7)."""
 import json
 
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, url_for)
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.pii import ID_TYPES, mask_id, mask_phone
 
 from . import services
-from .models import DISTRICTS, EDUCATION, POLITICAL_STATUSES
+from .labels import LABELS
+from .models import DISTRICTS, EDUCATION, PARTY_MEMBER_STATUSES, POLITICAL_STATUSES
 
-bp = Blueprint("volunteers", __name__, template_folder="templates")
+bp = Blueprint("volunteers", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/volunteers/static")
 
 FORM_FIELDS = ["name", "gender", "id_type", "id_number", "birth_date", "phone", "password", "email",
                "nickname", "political_status", "religion", "ethnicity", "native_place", "household_place",
@@ -19,11 +22,29 @@ FORM_FIELDS = ["name", "gender", "id_type", "id_number", "birth_date", "phone", 
                "professional_title", "job_title", "occupation", "employer", "specialties", "hobbies",
                "service_intention", "resume", "minor_basis", "guardian_name", "guardian_phone",
                "agreement", "sensitive_consent", "pledge", "guardian_consent"]
+OPTIONAL_SECTION = ["nickname", "email", "district", "address", "postcode", "ethnicity", "native_place",
+                    "household_place", "education", "school_major", "professional_title", "job_title",
+                    "occupation", "employer", "qq", "wechat", "specialties", "hobbies", "service_intention",
+                    "resume"]
+MINOR_SECTION = ["minor_basis", "guardian_name", "guardian_phone", "guardian_consent"]
+# the fields a volunteer corrects on /me, in the order of 附录一
+ME_FIELDS = ["phone", "email", "nickname", "ethnicity", "native_place", "household_place", "district",
+             "address", "postcode", "education", "school_major", "professional_title", "job_title",
+             "occupation", "employer", "qq", "wechat", "specialties", "hobbies", "service_intention",
+             "resume"]
 
 
 def _options():
     return {"districts": DISTRICTS, "education": EDUCATION, "political": POLITICAL_STATUSES,
-            "id_types": list(ID_TYPES.items())}
+            "party_member_statuses": PARTY_MEMBER_STATUSES, "id_types": list(ID_TYPES.items()),
+            "labels": LABELS}
+
+
+def _no_store(resp, code=200):
+    """Pages that echo personal data are never cached (SECURITY.md AC10)."""
+    resp = current_app.make_response((resp, code))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -36,10 +57,16 @@ def register():
         except services.RegistrationError as e:
             errors = {k: str(m) for k, m in e.errors.items()}
         else:
-            return render_template("volunteers/registered.html", volunteer=v), 201
+            return _no_store(render_template("volunteers/registered.html", volunteer=v), 201)
+    else:
+        data = {"id_type": "cn_id"}
     data.pop("password", None)
-    return render_template("volunteers/register.html", data=data, errors=errors,
-                           **_options()), (400 if errors else 200)
+    open_optional = any(data.get(k) or k in errors for k in OPTIONAL_SECTION)
+    open_minor = any(data.get(k) or k in errors for k in MINOR_SECTION)
+    return _no_store(render_template(
+        "volunteers/register.html", data=data, errors=errors, open_optional=open_optional,
+        open_minor=open_minor, privacy_version=services.setting("privacy_notice_version"), **_options()),
+        400 if errors else 200)
 
 
 def _my_volunteer():
@@ -53,11 +80,14 @@ def _my_volunteer():
 @login_required
 def me():
     v = _my_volunteer()
-    errors = {}
+    errors, data = {}, {}
     if request.method == "POST":
         data = {k: request.form.get(k, "") for k in services.EDITABLE_BY_SELF if k in request.form}
-        if "sensitive_consent" in request.form:
-            data["sensitive_consent"] = request.form.get("sensitive_consent")
+        if data.get("phone", "").strip() in ("", mask_phone(v.phone)):
+            data.pop("phone", None)  # left empty (the field shows the masked number): unchanged
+        for box in ("sensitive_consent", "pledge"):
+            if box in request.form:
+                data[box] = request.form.get(box)
         try:
             changed = services.update_profile(v, data, actor=current_user._get_current_object())
         except services.RegistrationError as e:
@@ -65,12 +95,16 @@ def me():
         else:
             flash(_("Saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for(".me"))
-    from flask import current_app
     panels = [p for group in current_app.extensions["timebank"].pm.hook.volunteer_panels(
         volunteer=v, user=current_user._get_current_object()) for p in (group or [])]
-    return render_template("volunteers/me.html", v=v, errors=errors, panels=panels,
-                           masked_id=mask_id(v.id_number), masked_phone=mask_phone(v.phone), **_options()), \
-        (400 if errors else 200)
+    requests_ = list(v.data_requests.order_by(services.DataRequest.id.desc()))
+    current = {k: getattr(v, k) or "" for k in ME_FIELDS + ["political_status", "religion"] if k != "phone"}
+    current.update({k: val for k, val in data.items() if k in current})
+    return _no_store(render_template(
+        "volunteers/me.html", v=v, errors=errors, data=data, current=current, panels=panels,
+        me_fields=ME_FIELDS,
+        requests=requests_, masked_id=mask_id(v.id_number), masked_phone=mask_phone(v.phone),
+        masked_guardian_phone=mask_phone(v.guardian_phone), **_options()), 400 if errors else 200)
 
 
 @bp.route("/me/export.json")
@@ -87,10 +121,14 @@ def export_me():
 @login_required
 def my_request():
     v = _my_volunteer()
+    kind = request.form.get("kind", "")
     try:
-        services.request_action(v, request.form.get("kind", ""), request.form.get("details", ""))
+        services.request_action(v, kind, request.form.get("details", ""))
     except services.RegistrationError as e:
         flash(str(list(e.errors.values())[0]), "error")
     else:
-        flash(_("Your request was recorded. You will get an answer in your inbox."), "success")
+        if kind == "withdraw":
+            flash(_("Your consent is withdrawn: your political status and religion were erased."), "success")
+        else:
+            flash(_("Your request was recorded. You will get an answer in your inbox."), "success")
     return redirect(url_for(".me"))
