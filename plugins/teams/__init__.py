@@ -85,6 +85,12 @@ def register_menu(user):
 def volunteer_panels(volunteer, user):
     from markupsafe import Markup
     from core.web import Widget
+@hookimpl
+def load_demo_data(app):
+    from .demo import load
+    load(app)
+
+
     from .services import teams_of
     teams = list(teams_of(volunteer))
     if not teams:
