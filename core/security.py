@@ -78,6 +78,11 @@ class AccessRegistry:
                 have = self.roles[r.name]
                 have.permissions = list(dict.fromkeys(have.permissions + list(r.permissions)))
             else:
+                # role-merge: plugins answer before the kernel, so a plugin's Role("team_admin", …)
+                # may arrive first; the kernel's scoped=True and title must still win (else every
+                # team admin would count as site-wide)
+                have.scoped = have.scoped or r.scoped
+                have.title = have.title or r.title
                 self.roles[r.name] = Role(r.name, r.title, list(r.permissions), r.scoped)
 
     def role_grants(self, role: str, perm: str) -> bool:
