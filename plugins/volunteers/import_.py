@@ -45,6 +45,7 @@ from flask_babel import lazy_gettext as _l
 
 from core import audit, events
 from core.admin import escape_formula
+from core.crypto import EncryptedField
 from core.db import db, for_update, is_postgres, now, today, transaction
 from core.pii import mask_id
 
@@ -307,24 +308,35 @@ def read_table(data: bytes, filename: str) -> Table:
 
 
 # ------------------------------------------------------------------ cleaning cells
+_SPACES = re.compile(r"[\u3000\xa0]")
+_INVISIBLE = re.compile(r"[\u200b-\u200d\ufeff]")
+_NFKC_FIELDS = frozenset({"id_number", "phone", "guardian_phone", "email", "qq", "postcode", "gender",
+                          "id_type", "birth_date", "sensitive_consent", "pledge", "guardian_consent",
+                          "minor_basis"})
+
+
 def _cell_text(value, fld: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, _dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, _dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "1" if value else ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    s = str(value)
-    s = s.replace("\u3000", " ").replace("\xa0", " ")
-    s = re.sub(r"[\u200b-\u200d\ufeff]", "", s).strip()
-    if fld in ("id_number", "phone", "guardian_phone", "email", "qq", "postcode", "gender", "id_type",
-               "birth_date", "sensitive_consent", "pledge", "guardian_consent", "minor_basis"):
-        s = unicodedata.normalize("NFKC", s).strip()
-    return s
+    """A cell as the text a form would send: dates as ISO dates, whole numbers without ".0",
+    full-width spaces and invisible characters removed; full-width digits made ASCII (NFKC) in
+    numbers and codes."""
+    if value.__class__ is not str:
+        if value is None:
+            return ""
+        if isinstance(value, _dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, _dt.date):
+            return value.isoformat()
+        if isinstance(value, bool):
+            return "1" if value else ""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        value = str(value)
+    s = value
+    if not s.isascii():
+        s = _INVISIBLE.sub("", _SPACES.sub(" ", s))
+        if fld in _NFKC_FIELDS:
+            s = unicodedata.normalize("NFKC", s)
+    return s.strip()
 
 
 def _birth_date(s: str) -> str:
@@ -749,12 +761,23 @@ def row_tuples(model, records: list[dict]) -> list[tuple]:
         plain = type(f) in _PLAIN
         specs.append((f.name, None if plain else f.db_value, const, callable(d), f))
     out = []
+    last: dict = {}  # the same object in every row (a batch's timestamp) is converted once
     for r in records:
         tup = []
         for name, conv, const, dynamic, f in specs:
             if name in r:
                 v = r[name]
-                tup.append(v if conv is None or v is None else conv(v))
+                if conv is None or v is None:
+                    tup.append(v)
+                else:
+                    prev = last.get(name)
+                    if prev is not None and prev[0] is v:
+                        tup.append(prev[1])
+                    else:
+                        c = conv(v)
+                        if not isinstance(f, EncryptedField):  # ciphertext must never be reused
+                            last[name] = (v, c)
+                        tup.append(c)
             elif dynamic:
                 tup.append(f.db_value(f.default()))
             else:
