@@ -52,13 +52,17 @@ def permission_allowed(user, permission, obj):
 
 @hookimpl
 def register_admin_views(admin):
-    from .admin import MembershipView, PositionView, SubTeamRequestView, TeamView
+    from .admin import (MembershipView, MemberView, ParentTeamsView, PositionView, SubTeamRequestView,
+                        SubTeamView, TeamView)
     from .models import Membership, Position, SubTeamRequest, Team
     cat = _l("Teams")
     return [TeamView(Team, name=_l("Teams"), endpoint="teams_team", category=cat),
-            MembershipView(Membership, name=_l("Members and applications"), endpoint="teams_membership",
+            MembershipView(Membership, name=_l("Join applications"), endpoint="teams_membership",
                            category=cat),
-            SubTeamRequestView(SubTeamRequest, name=_l("Sub-team applications"),
+            MemberView(Membership, name=_l("Members"), endpoint="teams_member", category=cat),
+            SubTeamView(Team, name=_l("Sub-teams"), endpoint="teams_subteam", category=cat),
+            ParentTeamsView(name=_l("Teams my team belongs to"), endpoint="teams_parent", category=cat),
+            SubTeamRequestView(SubTeamRequest, name=_l("Team join applications"),
                                endpoint="teams_subteam_request", category=cat),
             PositionView(Position, name=_l("Positions"), endpoint="teams_position", category=cat)]
 
@@ -82,15 +86,15 @@ def register_menu(user):
 
 
 @hookimpl
-def volunteer_panels(volunteer, user):
-    from markupsafe import Markup
-    from core.web import Widget
-@hookimpl
 def load_demo_data(app):
     from .demo import load
     load(app)
 
 
+@hookimpl
+def volunteer_panels(volunteer, user):
+    from markupsafe import Markup
+    from core.web import Widget
     from .services import teams_of
     teams = list(teams_of(volunteer))
     if not teams:

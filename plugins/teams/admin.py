@@ -1,20 +1,30 @@
-"""Admin screens for teams: review with reasons, bulk decisions on applications, hierarchy, positions."""
-from flask import flash, redirect, request, url_for
-from flask_admin import expose
+"""Admin screens for teams (R-TEAM-1…5): platform review with reasons, join applications with bulk
+decisions, 成员管理 (members), 队伍管理 (sub-teams), 归属队伍 (the teams a team belongs to), team
+applications between teams, and positions. Every view is a ``SecureModelView`` (or checks access the
+same way), so a team admin reaches only their own team and its sub-teams (AC6)."""
+from flask import abort, flash, jsonify, redirect, request, url_for
+from flask_admin import BaseView, expose
 from flask_admin.actions import action
+from flask_admin.contrib.peewee.filters import BasePeeweeFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
+from wtforms.validators import ValidationError
 
-from core import security
-from core.admin import SecureModelView
+from core import audit, security
+from core.admin import ReadOnlyModelView, SecureModelView, pk_value
 from core.pii import mask_phone
+
+from plugins.volunteers.models import DISTRICTS, Volunteer
 
 from . import services
 from .models import Membership, SubTeamRequest, Team
 
 STATUS = {"draft": _l("Draft"), "pending": _l("Waiting for review"), "approved": _l("Approved"),
           "rejected": _l("Rejected"), "left": _l("Left")}
+KINDS = [("admin", _l("Administration")), ("publicity", _l("Publicity")),
+         ("logistics", _l("Logistics")), ("planning", _l("Activity planning"))]
 TEAM_LABELS = {"name": _l("Team name"), "leader_name": _l("Leader"), "leader_phone": _l("Phone"),
                "declared_size": _l("Team size"), "service_direction": _l("Service direction"),
                "registered_on": _l("Registered on"), "district": _l("District"), "address": _l("Address"),
@@ -23,60 +33,183 @@ TEAM_LABELS = {"name": _l("Team name"), "leader_name": _l("Leader"), "leader_pho
                "volunteer": _l("Volunteer"), "reason": _l("Reason"), "applied_at": _l("Applied at"),
                "decided_at": _l("Decided at"), "child": _l("Team"), "kind": _l("Position"),
                "title": _l("Title"), "important": _l("Important"), "heavy": _l("Heavy workload"),
-               "rating": _l("Rating"), "holder": _l("Holder"), "duties": _l("Duties")}
+               "rating": _l("Rating"), "holder": _l("Holder"), "duties": _l("Duties"),
+               "members": _l("Members"), "squad": _l("Squad (10+ members)"),
+               "child_profile": _l("Applying team")}
+MAX_DECIDE = 1000  # rows on one decision page
 
 
 def _status(view, context, model, name):
     return STATUS.get(getattr(model, name), getattr(model, name))
 
 
-class ReasonMixin:
-    """A bulk decision page: the selected rows and a reason box (rejections need one)."""
+# ----------------------------------------------------------------- shared pieces
+class TeamFilter(BasePeeweeFilter):
+    """"Team equals" on a foreign key to Team, offering only the teams the user may reach. Flask-Admin
+    computes filter options once at start-up, so the options are filled per request instead (see
+    ``ScopedTeamFilters._get_filter_groups``): a start-up list would show every team to everyone."""
+
+    def __init__(self, column, name):
+        super().__init__(column, name, options=None)
+
+    def apply(self, query, value):
+        return query.where(self.column == value)
+
+    def validate(self, value):
+        return pk_value(Team, value) is not None
+
+    def clean(self, value):
+        return pk_value(Team, value)
+
+    def operation(self):
+        return _l("equals")
+
+    def options_for(self, view):
+        q = security.scoped(Team, Team.select(Team.id, Team.name), view.perm("view")).order_by(Team.name)
+        return [(str(t.id), t.name) for t in q.limit(500)]
+
+
+class ScopedTeamFilters:
+    def _get_filter_groups(self):
+        groups = super()._get_filter_groups()
+        for items in (groups or {}).values():
+            for item in items:
+                flt = self._filters[item["index"]]
+                if isinstance(flt, TeamFilter):
+                    item["options"] = flt.options_for(self)
+        return groups
+
+
+class MemberCounts:
+    """Member counts (and the 队伍 mark, ≥10 members) for the rows of a page, in one query."""
+
+    def get_list(self, *args, **kwargs):
+        count, rows = super().get_list(*args, **kwargs)
+        if isinstance(rows, list):
+            counts = services.member_counts([r.id for r in rows])
+            for r in rows:
+                r._member_count = counts.get(r.id, 0)
+        return count, rows
+
+    @staticmethod
+    def _count(model):
+        n = getattr(model, "_member_count", None)
+        if n is None:
+            n = model._member_count = services.member_count(model)
+        return n
+
+    def _members_fmt(self, context, model, name):
+        return self._count(model)
+
+    def _squad_fmt(self, context, model, name):
+        if services.is_squad(model, self._count(model)):
+            return Markup('<span class="badge badge-success tb-squad">{}</span>').format(_("Squad"))
+        return ""
+
+    def _squad_export(self, context, model, name):
+        return _("Squad") if services.is_squad(model, self._count(model)) else ""
+
+
+class DecisionPage:
+    """A decision page for selected rows: approve, or reject with a reason (a rejection without a
+    reason is refused and nothing changes). Rows outside the user's scope never reach it (AC6)."""
+
+    decide_permission = "edit"
+
+    def may_decide(self) -> bool:
+        return security.can(self.perm(self.decide_permission))
+
+    def is_action_allowed(self, name):
+        if name in ("approve", "reject", "remove") and not self.may_decide():
+            return False
+        return super().is_action_allowed(name)
 
     def _decide_page(self, ids, approve):
         return redirect(url_for(".decide", ids=",".join(map(str, ids)), approve=int(approve)))
 
     @expose("/decide/", methods=["GET", "POST"])
     def decide(self):
-        ids = [i for i in request.values.get("ids", "").split(",") if i.isdigit()]
+        if not self.may_decide():
+            audit.log("access.denied", None, {"permission": self.perm(self.decide_permission),
+                                              "path": request.path})
+            abort(403)
+        raw = [i for i in request.values.get("ids", "").split(",") if i.strip()][:MAX_DECIDE]
+        ids = [v for v in (pk_value(self.model, i) for i in raw) if v is not None]
+        rows = list(self.get_query().where(self.model.id.in_(ids))) if ids else []
+        if len(rows) != len(set(raw)):
+            audit.log("access.denied", (self.model._meta.table_name, ""),
+                      {"view": "decide", "path": request.path})
+        if raw and not rows:
+            abort(404)
         approve = request.values.get("approve") == "1"
-        rows = list(self.get_query().where(self.model.id.in_([int(i) for i in ids]))) if ids else []
+        ids = [r.id for r in rows]
         if request.method == "POST":
-            security.require(self.perm("edit"))
             try:
-                self.apply_decision(rows, approve, request.form.get("reason", ""))
+                done = self.apply_decision(rows, approve, request.form.get("reason", ""))
             except services.TeamError as e:
                 flash("; ".join(str(m) for m in e.errors.values()), "error")
-                return self.render("teams/admin_decide.html", rows=rows, approve=approve, ids=ids)
-            flash(_("Decided: %(n)s.", n=len(rows)), "success")
+                return self.render("teams/admin_decide.html", rows=rows, approve=approve, ids=ids,
+                                   verb=self.decision_verb(approve)), 400
+            flash(_("Decided: %(n)s.", n=len(done if done is not None else rows)), "success")
             return redirect(url_for(".index_view"))
-        return self.render("teams/admin_decide.html", rows=rows, approve=approve, ids=ids)
+        return self.render("teams/admin_decide.html", rows=rows, approve=approve, ids=ids,
+                           verb=self.decision_verb(approve))
+
+    def decision_verb(self, approve):
+        return _("Approve") if approve else _("Reject with a reason")
 
 
-class TeamView(ReasonMixin, SecureModelView):
+# ----------------------------------------------------------------- teams and their review
+class TeamView(MemberCounts, DecisionPage, SecureModelView):
+    """团队: the profile (R-REG-5), submission for review and the platform review (R-TEAM-1)."""
     permission = "teams.team"
-    column_list = ["name", "leader_name", "district", "service_direction", "status", "parent",
-                   "registered_on"]
+    decide_permission = "review"
+    column_list = ["name", "leader_name", "district", "service_direction", "status", "parent", "members",
+                   "squad", "registered_on"]
     column_details_list = ["name", "leader_name", "leader_phone", "declared_size", "service_direction",
                            "organisation", "district", "address", "intro", "status", "review_reason",
-                           "parent", "registered_on"]
+                           "parent", "members", "squad", "registered_on"]
+    column_export_list = ["name", "leader_name", "declared_size", "service_direction", "organisation",
+                          "district", "address", "status", "parent", "members", "squad", "registered_on"]
     column_sensitive = ["leader_phone"]
     column_searchable_list = ["name", "leader_name", "service_direction"]
     column_filters = ["status", "district", "registered_on"]
-    column_formatters = {"status": _status}
     column_labels = TEAM_LABELS
     form_columns = ["name", "leader_name", "leader_phone", "declared_size", "service_direction",
                     "organisation", "district", "address", "intro"]
+    form_choices = {"district": [("", "—")] + [(d, d) for d in DISTRICTS]}
+    details_template = "teams/admin_details.html"
     allow_delete = False
+
+    def __init__(self, *args, **kwargs):
+        self.column_formatters = {"status": _status, "members": lambda v, c, m, n: self._members_fmt(c, m, n),
+                                  "squad": lambda v, c, m, n: self._squad_fmt(c, m, n)}
+        self.column_formatters_export = {"status": _status,
+                                         "members": lambda v, c, m, n: self._members_fmt(c, m, n),
+                                         "squad": lambda v, c, m, n: self._squad_export(c, m, n)}
+        super().__init__(*args, **kwargs)
+
+    def is_action_allowed(self, name):
+        if name == "submit" and not self.can_edit:
+            return False
+        return super().is_action_allowed(name)
+
+    def _form_errors(self, form, error):
+        for f, m in error.errors.items():
+            if hasattr(form, f):
+                getattr(form, f).errors = list(getattr(form, f).errors) + [str(m)]
+            else:
+                flash(str(m), "error")
 
     def create_model(self, form):
         try:
-            return services.register_team({k: v for k, v in form.data.items() if k != "csrf_token"},
+            team = services.register_team({k: v for k, v in form.data.items() if k != "csrf_token"},
                                           actor=current_user)
         except services.TeamError as e:
-            for f, m in e.errors.items():
-                getattr(form, f).errors.append(str(m)) if hasattr(form, f) else flash(str(m), "error")
+            self._form_errors(form, e)
             return False
+        self.after_model_change(form, team, True)
+        return team
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
@@ -85,14 +218,14 @@ class TeamView(ReasonMixin, SecureModelView):
         return form
 
     def update_model(self, form, model):
-        data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        # the form is an allow-list of profile fields (AC8); status, parent and path never come from it
+        data = {k: v for k, v in form.data.items() if k in self.form_columns}
         if data.get("leader_phone") == mask_phone(model.leader_phone):
             data.pop("leader_phone")
         try:
             services.update_team(model, data, actor=current_user)
         except services.TeamError as e:
-            for f, m in e.errors.items():
-                getattr(form, f).errors.append(str(m)) if hasattr(form, f) else flash(str(m), "error")
+            self._form_errors(form, e)
             return False
         return True
 
@@ -102,71 +235,237 @@ class TeamView(ReasonMixin, SecureModelView):
             try:
                 services.submit_for_review(t, actor=current_user)
             except services.TeamError as e:
-                flash(f"{t.name}: " + "; ".join(str(m) for m in e.errors.values()), "error")
+                flash(_("%(team)s was not submitted: %(problems)s", team=t.name, problems="; ".join(
+                    f"{TEAM_LABELS.get(f, '')}: {m}" if f in TEAM_LABELS else str(m)
+                    for f, m in e.errors.items())), "error")
+            else:
+                flash(_("%(team)s was submitted for review.", team=t.name), "success")
 
     @action("approve", _l("Approve (platform review)"))
     def action_approve(self, ids):
-        security.require("teams.team.review")
         return self._decide_page(ids, True)
 
     @action("reject", _l("Reject with a reason (platform review)"))
     def action_reject(self, ids):
-        security.require("teams.team.review")
         return self._decide_page(ids, False)
 
     def apply_decision(self, rows, approve, reason):
         security.require("teams.team.review")
-        for t in rows:
-            services.review_team(t, approve=approve, reason=reason, actor=current_user)
+        return services.review_teams(rows, approve=approve, reason=reason, actor=current_user)
+
+    # the leader's phone: masked, the full number one audited click away for those allowed (PR5)
+    def _masked_formatter(self, col, view, context, model, name):
+        value = getattr(model, col)
+        if not value:
+            return ""
+        masked = mask_phone(value)
+        if security.can(self.perm("sensitive"), model):
+            return Markup('{} <button type="button" class="btn btn-link btn-sm p-0 tb-reveal" '
+                          'data-url="{}">{}</button>').format(
+                masked, url_for(".reveal", id=model.id, field=col), _("Show full"))
+        return masked
+
+    @expose("/reveal/", methods=["POST"])
+    def reveal(self):
+        obj = self.get_one(request.args.get("id", ""))
+        field = request.args.get("field", "")
+        if obj is None or field not in self.column_sensitive:
+            audit.log("access.denied", ("teams_team", request.args.get("id", "")[:64]),
+                      {"view": "reveal", "path": request.path})
+            abort(404)
+        security.require(self.perm("sensitive"), obj)
+        audit.log("pii.viewed", obj, {"field": field})
+        resp = jsonify({"field": field, "value": getattr(obj, field)})
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
 
 
-class MembershipView(ReasonMixin, SecureModelView):
+class SubTeamView(MemberCounts, ReadOnlyModelView):
+    """队伍管理 (R-TEAM-4): the teams below my team, any depth, with their member counts."""
+    permission = "teams.team"
+    column_list = ["name", "parent", "leader_name", "district", "service_direction", "status", "members",
+                   "squad"]
+    column_details_list = ["name", "parent", "leader_name", "district", "service_direction",
+                           "organisation", "address", "intro", "status", "members", "squad",
+                           "registered_on"]
+    column_export_list = ["name", "parent", "leader_name", "district", "service_direction", "status",
+                          "members", "squad"]
+    column_searchable_list = ["name", "leader_name"]
+    column_filters = ["status", "district"]
+    column_labels = TEAM_LABELS
+    column_default_sort = "path"
+
+    def __init__(self, *args, **kwargs):
+        self.column_formatters = {"status": _status, "members": lambda v, c, m, n: self._members_fmt(c, m, n),
+                                  "squad": lambda v, c, m, n: self._squad_fmt(c, m, n)}
+        self.column_formatters_export = {"status": _status,
+                                         "members": lambda v, c, m, n: self._members_fmt(c, m, n),
+                                         "squad": lambda v, c, m, n: self._squad_export(c, m, n)}
+        super().__init__(*args, **kwargs)
+
+    def get_query(self):
+        q = super().get_query().where(Team.parent.is_null(False))
+        roots = services.managed_team_ids(current_user)
+        if roots is not None:  # a team admin: below their own teams, not the teams themselves
+            q = q.where(Team.id.not_in(roots or [-1]))
+        return q
+
+
+class ParentTeamsView(BaseView):
+    """归属队伍 (R-TEAM-4): the teams my team belongs to, nearest first. Those teams are outside the
+    team admin's scope, so only what the public team list shows is listed (name, district, service
+    direction), with the date the team joined."""
+    permission = "teams.team"
+
+    def is_accessible(self):
+        return current_user.is_authenticated and security.can("teams.team.view")
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("site.login", next=request.full_path))
+        audit.log("access.denied", None, {"permission": "teams.team.view", "path": request.path})
+        abort(403)
+
+    @expose("/")
+    def index(self):
+        reach = services.admin_team_ids(current_user)
+        wanted = request.args.get("team")
+        if wanted is not None:
+            tid = pk_value(Team, wanted)
+            if tid is None or (reach is not None and tid not in reach):
+                audit.log("access.denied", ("teams_team", str(wanted)[:64]),
+                          {"view": "parents", "path": request.path})
+                abort(404)
+            teams = list(Team.select().where(Team.id == tid))
+            if not teams:
+                abort(404)
+        else:
+            roots = services.managed_team_ids(current_user)
+            q = Team.select().order_by(Team.name)
+            q = q.where(Team.id.in_(roots or [-1])) if roots is not None else \
+                q.where(Team.parent.is_null(False)).limit(200)
+            teams = list(q)
+        rows = []
+        for t in teams:
+            chain = services.ancestors(t)
+            joined = {r.parent_id: r.decided_at for r in SubTeamRequest.select().where(
+                (SubTeamRequest.child == t.id) & (SubTeamRequest.status == "approved"))}
+            rows.append({"team": t, "parents": [{"name": p.name, "district": p.district,
+                                                 "service_direction": p.service_direction,
+                                                 "joined": joined.get(p.id) if i == 0 else None,
+                                                 "direct": i == 0}
+                                                for i, p in enumerate(chain)]})
+        return self.render("teams/admin_parents.html", rows=rows)
+
+
+# ----------------------------------------------------------------- members and join applications
+class VolunteerColumns:
+    """Search memberships by the volunteer's name or number; filter by team."""
+    column_searchable_list = [Volunteer.name, Volunteer.number]
+    column_labels = TEAM_LABELS
+
+    def _team_filter(self):
+        return TeamFilter(Membership.team, _l("Team"))
+
+
+class MembershipView(ScopedTeamFilters, VolunteerColumns, DecisionPage, SecureModelView):
+    """加入审核 (R-TEAM-2): volunteers' applications; approve many at once, reject with a reason."""
     permission = "teams.membership"
     column_list = ["volunteer", "team", "status", "applied_at", "decided_at", "reason"]
-    column_filters = ["status", "applied_at"]
-    column_searchable_list = ["reason"]
     column_formatters = {"status": _status}
-    column_labels = TEAM_LABELS
     column_default_sort = ("applied_at", True)
     allow_create = False
     allow_edit = False
     allow_delete = False
 
+    def __init__(self, *args, **kwargs):
+        self.column_filters = ["status", "applied_at", self._team_filter()]
+        super().__init__(*args, **kwargs)
+
     @action("approve", _l("Approve selected"))
     def action_approve(self, ids):
-        services.decide_memberships(list(self.get_query().where(Membership.id.in_(ids))), approve=True,
-                                    actor=current_user)
-        flash(_("Approved: %(n)s.", n=len(ids)), "success")
+        try:
+            done = services.decide_memberships(list(self.get_query().where(Membership.id.in_(ids))),
+                                               approve=True, actor=current_user)
+        except services.TeamError as e:
+            flash("; ".join(str(m) for m in e.errors.values()), "error")
+            return None
+        flash(_("Approved: %(n)s.", n=len(done)), "success")
 
     @action("reject", _l("Reject selected with a reason"))
     def action_reject(self, ids):
         return self._decide_page(ids, False)
 
     def apply_decision(self, rows, approve, reason):
-        services.decide_memberships(rows, approve=approve, reason=reason, actor=current_user)
+        return services.decide_memberships(rows, approve=approve, reason=reason, actor=current_user)
 
 
-class SubTeamRequestView(ReasonMixin, SecureModelView):
+class MemberView(ScopedTeamFilters, VolunteerColumns, DecisionPage, ReadOnlyModelView):
+    """成员管理 (R-TEAM-4): the approved members of my team and its sub-teams."""
+    permission = "teams.membership"
+    column_list = ["volunteer", "team", "decided_at"]
+    column_details_list = ["volunteer", "team", "applied_at", "decided_at"]
+    column_labels = {**TEAM_LABELS, "decided_at": _l("Member since")}
+    column_default_sort = ("decided_at", True)
+
+    def __init__(self, *args, **kwargs):
+        self.column_filters = ["decided_at", self._team_filter()]
+        super().__init__(*args, **kwargs)
+
+    def get_query(self):
+        return super().get_query().where(Membership.status == "approved")
+
+    @action("remove", _l("Remove from the team (with a reason)"))
+    def action_remove(self, ids):
+        return self._decide_page(ids, False)
+
+    def decision_verb(self, approve):
+        return _("Remove from the team (with a reason)")
+
+    def apply_decision(self, rows, approve, reason):
+        return services.remove_members(rows, reason=reason, actor=current_user)
+
+
+# ----------------------------------------------------------------- teams joining teams
+class SubTeamRequestView(DecisionPage, SecureModelView):
+    """团队加入审核 (R-TEAM-3): a team applies to join a parent team; only the parent decides."""
     permission = "teams.subteam_request"
     column_list = ["child", "parent", "status", "applied_at", "decided_at", "reason"]
+    column_details_list = ["child", "child_profile", "parent", "status", "applied_at", "decided_at",
+                           "reason"]
     column_filters = ["status"]
-    column_formatters = {"status": _status}
     column_labels = TEAM_LABELS
     form_columns = ["child", "parent"]
     allow_edit = False
     allow_delete = False
 
+    def __init__(self, *args, **kwargs):
+        self.column_formatters = {"status": _status, "child_profile": self._child_profile}
+        super().__init__(*args, **kwargs)
+
+    @staticmethod
+    def _child_profile(view, context, model, name):
+        """What the parent sees of the applying team before deciding (no contact data)."""
+        t = model.child
+        return Markup("{} · {} · {} · {}: {}<br>{}").format(
+            t.leader_name, t.district, t.service_direction, _("Members"), services.member_count(t),
+            t.intro)
+
     def create_model(self, form):
         try:
-            return services.apply_subteam(form.child.data, form.parent.data, actor=current_user)
+            r = services.apply_subteam(form.child.data, form.parent.data, actor=current_user)
         except services.TeamError as e:
             flash("; ".join(str(m) for m in e.errors.values()), "error")
             return False
+        self.after_model_change(form, r, True)
+        return r
 
     def _scope_pickers(self, form):
         form = super()._scope_pickers(form)
-        if hasattr(form, "parent"):  # any approved team may be applied to as a parent
-            form.parent.query = Team.select().where(Team.status == "approved")
+        if hasattr(form, "parent"):  # any approved team (they are listed publicly) may be applied to
+            form.parent.query = Team.select().where(Team.status == "approved").order_by(Team.name)
+        if hasattr(form, "child"):  # the applying team: one of mine, approved
+            form.child.query = form.child.query.where(Team.status == "approved")
         return form
 
     @action("approve", _l("Approve selected"))
@@ -178,24 +477,42 @@ class SubTeamRequestView(ReasonMixin, SecureModelView):
         return self._decide_page(ids, False)
 
     def apply_decision(self, rows, approve, reason):
-        ours = services.admin_team_ids(current_user)
-        for r in rows:
-            if ours is not None and r.parent_id not in ours:  # only the parent team decides
-                raise services.TeamError(_l("Only the parent team decides on this application."))
-            services.decide_subteam(r, approve=approve, reason=reason, actor=current_user)
+        return services.decide_subteams(rows, approve=approve, reason=reason, actor=current_user,
+                                        user=current_user)
 
 
-class PositionView(SecureModelView):
+# ----------------------------------------------------------------- positions (R-TEAM-5)
+class PositionView(ScopedTeamFilters, SecureModelView):
+    """岗位设置: 行政管理 宣传推广 后勤保障 活动策划, rated A/B/C/D by importance × workload."""
     permission = "teams.position"
-    column_list = ["team", "kind", "title", "rating", "holder"]
-    column_filters = ["kind", "rating"]
+    column_list = ["team", "kind", "title", "important", "heavy", "rating", "holder"]
     column_labels = TEAM_LABELS
     form_columns = ["team", "kind", "title", "important", "heavy", "holder", "duties"]
-    form_choices = {"kind": [("admin", _l("Administration")), ("publicity", _l("Publicity")),
-                             ("logistics", _l("Logistics")), ("planning", _l("Activity planning"))]}
+    form_choices = {"kind": KINDS}
     column_choices = form_choices
 
+    def __init__(self, *args, **kwargs):
+        from .models import Position
+        self.column_filters = ["kind", "rating", TeamFilter(Position.team, _l("Team"))]
+        super().__init__(*args, **kwargs)
+
+    def _scope_pickers(self, form):
+        form = super()._scope_pickers(form)
+        if hasattr(form, "holder"):  # holders: approved members of my teams
+            reach = services.admin_team_ids(current_user)
+            members = Membership.select(Membership.volunteer).where(Membership.status == "approved")
+            if reach is not None:
+                members = members.where(Membership.team.in_(reach or [-1]))
+            form.holder.query = form.holder.query.where(Volunteer.id.in_(members))
+        return form
+
     def on_model_change(self, form, model, is_created):
-        from .models import rating_for
+        from .models import POSITION_KINDS, rating_for
         super().on_model_change(form, model, is_created)
+        if model.kind not in POSITION_KINDS:
+            raise ValidationError(_("Unknown position."))
+        try:
+            services.check_holder(model.team_id, model.holder_id)
+        except services.TeamError as e:
+            raise ValidationError(str(e.errors["holder"])) from None
         model.rating = rating_for(model.important, model.heavy)

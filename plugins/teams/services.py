@@ -1,11 +1,14 @@
-"""Public API of the teams plugin (R-REG-5, R-TEAM-1…5). Other plugins use these functions and
-``admin_team_ids`` / ``team_tree_ids`` for their own team scoping."""
+"""Public API of the teams plugin (R-REG-5, R-TEAM-1…5). Other plugins use these functions; for their
+own team scoping they use ``admin_team_ids(user)`` (the teams, sub-teams included, a user administers;
+None = every team) and ``tree_ids(team)``. Each function that changes data is one transaction, writes
+the audit log, and raises ``TeamError`` (field → message) having written nothing."""
 from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
 
 import peewee as pw
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import audit, events
@@ -53,10 +56,20 @@ class SubTeamDecided(events.Event):
     approved: bool = False
 
 
+def _manifest_settings() -> dict:
+    import ast
+    from pathlib import Path
+    return ast.literal_eval(Path(__file__).with_name("__manifest__.py").read_text())["settings"]
+
+
+MANIFEST_SETTINGS = _manifest_settings()
+
+
 def squad_min_members() -> int:
+    """Members a team needs to count as a 队伍 (setting ``teams.squad_min_members``, default 10)."""
     from core.models import Setting
     row = Setting.get_or_none(Setting.key == "teams.squad_min_members")
-    return int(row.value) if row else 10
+    return int(row.value) if row else int(MANIFEST_SETTINGS["squad_min_members"])
 
 
 REQUIRED_PROFILE = ("name", "leader_name", "leader_phone", "service_direction", "district", "address",
@@ -107,20 +120,24 @@ def clean_team(data: dict, *, existing: Team | None = None) -> dict:
 def register_team(data: dict, *, actor=None, username: str | None = None, password: str | None = None
                   ) -> Team:
     """团队注册 (R-REG-5): the team starts as a draft; an account for its admin is created when a
-    username and password are given (the public team registration page)."""
-    clean = clean_team(data)
+    username and password are given (the public team registration page). All problems are reported
+    at once, field by field; nothing is written then."""
     from core.models import User
+    errors = {}
+    try:
+        clean = clean_team(data)
+    except TeamError as e:
+        errors.update(e.errors)
     if username is not None:
-        errs = {}
         if not username or len(username) > 64:
-            errs["username"] = _l("This field is required.")
+            errors["username"] = _l("This field is required.")
         elif User.select().where(User.username == username).exists():
-            errs["username"] = _l("This username is taken.")
+            errors["username"] = _l("This username is taken.")
         problem = password_problem(password or "", username or "")
         if problem:
-            errs["password"] = problem
-        if errs:
-            raise TeamError(errs)
+            errors["password"] = problem
+    if errors:
+        raise TeamError(errors)
     with transaction():
         try:
             team = Team.create(registered_on=today(), created_by=getattr(actor, "id", None), **clean)
@@ -132,7 +149,8 @@ def register_team(data: dict, *, actor=None, username: str | None = None, passwo
             u = User.create(username=username, display_name=clean["name"],
                             password_hash=hash_password(password))
             grant_role(u, TEAM_ADMIN, f"team:{team.id}")
-        audit.log("team.registered", team)
+            _forget_admin_cache()
+        audit.log("team.registered", team, {"account": username is not None}, user=actor)
     return team
 
 
@@ -167,22 +185,38 @@ def submit_for_review(team: Team, *, actor=None) -> Team:
 
 
 def review_team(team: Team, *, approve: bool, reason: str = "", actor=None) -> Team:
-    """Platform review: approve, or reject with a reason (R-TEAM-1)."""
+    """Platform review: approve, or reject with a reason (R-TEAM-1). The team's admins get the
+    outcome, with the reason, in their inbox."""
+    return review_teams([team], approve=approve, reason=reason, actor=actor)[0]
+
+
+def review_teams(teams, *, approve: bool, reason: str = "", actor=None) -> list[Team]:
+    """Review several teams in one transaction: all are decided, or (any not pending) none is."""
     reason = (reason or "").strip()
     if not approve and not reason:
         raise TeamError({"reason": _l("A rejection needs a reason.")})
+    done = []
     with transaction():
-        t = for_update(Team.select().where(Team.id == team.id)).get()
-        if t.status != "pending":
-            raise TeamError(_l("This team is not waiting for review."))
-        t.status = "approved" if approve else "rejected"
-        t.review_reason = reason
-        t.reviewed_at = now()
-        t.reviewed_by = getattr(actor, "id", None)
-        t.save()
-        audit.log("team.approved" if approve else "team.rejected", t, {"reason": reason}, user=actor)
-        events.emit(TeamReviewed(team_id=t.id, approved=approve))
-    return t
+        for team in teams:
+            t = for_update(Team.select().where(Team.id == team.id)).get()
+            if t.status != "pending":
+                raise TeamError(_l("%(team)s is not waiting for review.", team=t.name))
+            t.status = "approved" if approve else "rejected"
+            t.review_reason = reason
+            t.reviewed_at = now()
+            t.reviewed_by = getattr(actor, "id", None)
+            t.save()
+            audit.log("team.approved" if approve else "team.rejected", t, {"reason": reason}, user=actor)
+            events.emit(TeamReviewed(team_id=t.id, approved=approve))
+            done.append(t)
+    for t in done:
+        key = f"team:{t.id}:{t.status}:{t.reviewed_at:%Y%m%d%H%M%S%f}"
+        for user in team_admin_users(t):
+            _send(user, key, lambda: (
+                _("%(team)s passed the platform review", team=t.name) if approve else
+                _("%(team)s did not pass the platform review", team=t.name),
+                "" if approve else _("Reason: %(reason)s", reason=reason)))
+    return done
 
 
 def can_publish(team: Team) -> bool:
@@ -190,13 +224,41 @@ def can_publish(team: Team) -> bool:
     return team.status == "approved" and not missing_profile(team)
 
 
+def can_take_members(team: Team) -> bool:
+    """Only a team that passed the platform review takes members and sub-teams (R-TEAM-1)."""
+    return team.status == "approved"
+
+
+# ----------------------------------------------------------------- messages
+def _send(user, dedupe_key, make):
+    """Inbox message to ``user`` in the user's own language; ``make()`` returns (subject, body)."""
+    from flask import current_app
+    from flask_babel import force_locale
+    from core import messages
+    langs = current_app.config.get("LANGUAGES") or []
+    with force_locale(user.locale if user.locale in langs else current_app.config["DEFAULT_LOCALE"]):
+        subject, body = make()
+        messages.send(user, str(subject), str(body), category="teams", dedupe_key=dedupe_key)
+
+
+def team_admin_users(team: Team | int) -> list:
+    """The active accounts holding the team-admin role for exactly this team."""
+    from core.models import User, UserRole
+    tid = team if isinstance(team, int) else team.id
+    return list(User.select().join(UserRole).where(
+        (UserRole.role == TEAM_ADMIN) & (UserRole.scope == f"team:{tid}") & User.is_active))
+
+
 # ----------------------------------------------------------------- membership (R-TEAM-2)
 def apply_to_join(volunteer: Volunteer, team: Team) -> Membership:
-    if team.status != "approved":
-        raise TeamError(_l("This team cannot take members yet."))
-    if volunteer.status != "active":
-        raise TeamError(_l("This volunteer record is not active."))
+    """A volunteer applies to join a team; the team decides (R-TEAM-2). Only approved teams take
+    members (R-TEAM-1)."""
     with transaction():
+        team = for_update(Team.select().where(Team.id == team.id)).get()
+        if not can_take_members(team):
+            raise TeamError(_l("This team cannot take members yet."))
+        if volunteer.status != "active":
+            raise TeamError(_l("This volunteer record is not active."))
         m = Membership.get_or_none((Membership.team == team) & (Membership.volunteer == volunteer))
         if m is not None and m.status in ("pending", "approved"):
             raise TeamError(_l("You have already applied to this team."))
@@ -210,7 +272,9 @@ def apply_to_join(volunteer: Volunteer, team: Team) -> Membership:
 
 
 def decide_memberships(memberships, *, approve: bool, reason: str = "", actor=None) -> list[Membership]:
-    """Approve or reject (with a reason) one or many pending applications in one transaction."""
+    """Approve or reject (with a reason) one or many pending applications in one transaction
+    (R-TEAM-2, bulk approval). Rows no longer pending are skipped; each volunteer gets the outcome
+    and the reason in their inbox."""
     reason = (reason or "").strip()
     if not approve and not reason:
         raise TeamError({"reason": _l("A rejection needs a reason.")})
@@ -235,25 +299,45 @@ def decide_memberships(memberships, *, approve: bool, reason: str = "", actor=No
 
 
 def _notify_decisions(memberships, approve, reason):
-    from flask_babel import gettext as _
-    from core import messages
     for m in memberships:
         user = m.volunteer.user
         if user is None:
             continue
-        if approve:
-            messages.send(user, _("Your application to join %(team)s was approved", team=m.team.name),
-                          "", category="teams.membership", dedupe_key=f"membership:{m.id}:approved")
-        else:
-            messages.send(user, _("Your application to join %(team)s was not approved", team=m.team.name),
-                          _("Reason: %(reason)s", reason=reason), category="teams.membership",
-                          dedupe_key=f"membership:{m.id}:rejected:{m.decided_at:%Y%m%d%H%M%S}")
+        team = m.team.name
+        _send(user, f"membership:{m.id}:{m.status}:{m.decided_at:%Y%m%d%H%M%S%f}", lambda: (
+            _("Your application to join %(team)s was approved", team=team) if approve else
+            _("Your application to join %(team)s was not approved", team=team),
+            "" if approve else _("Reason: %(reason)s", reason=reason)))
 
 
-def leave(membership: Membership, *, actor=None):
+def leave(membership: Membership, *, reason: str = "", actor=None) -> Membership | None:
+    """A member leaves the team, or the team removes them (成员管理). Returns None when the membership
+    was not current (nothing changed)."""
     with transaction():
-        Membership.update(status="left", decided_at=now()).where(Membership.id == membership.id).execute()
-        audit.log("membership.left", membership, user=actor)
+        m = for_update(Membership.select().where(Membership.id == membership.id)).first()
+        if m is None or m.status not in ("approved", "pending"):
+            return None
+        m.status, m.reason, m.decided_at = "left", (reason or "").strip(), now()
+        m.decided_by = getattr(actor, "id", None)
+        m.save()
+        audit.log("membership.left", m, {"reason": m.reason}, user=actor)
+    return m
+
+
+def remove_members(memberships, *, reason: str, actor=None) -> list[Membership]:
+    """The team removes members, with a reason the volunteers see in their inbox."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise TeamError({"reason": _l("Give the reason for the removal.")})
+    with transaction():
+        done = [m for m in (leave(m, reason=reason, actor=actor) for m in memberships) if m is not None]
+    for m in done:
+        if m.volunteer.user is not None:
+            team = m.team.name
+            _send(m.volunteer.user, f"membership:{m.id}:left:{m.decided_at:%Y%m%d%H%M%S%f}", lambda: (
+                _("You are no longer a member of %(team)s", team=team),
+                _("Reason: %(reason)s", reason=reason)))
+    return done
 
 
 # ----------------------------------------------------------------- hierarchy (R-TEAM-3, R-TEAM-4)
@@ -263,19 +347,29 @@ def tree_ids(team: Team | int) -> list[int]:
     return [r.id for r in Team.select(Team.id).where(Team.path.startswith(t.path))]
 
 
+team_tree_ids = tree_ids
+
+
 def ancestors(team: Team) -> list[Team]:
+    """The teams ``team`` belongs to (归属队伍), nearest first."""
     ids = [int(x) for x in team.path.strip("/").split("/") if x][:-1]
     by_id = {t.id: t for t in Team.select().where(Team.id.in_(ids))} if ids else {}
-    return [by_id[i] for i in ids if i in by_id]
+    return [by_id[i] for i in reversed(ids) if i in by_id]
+
+
+def subteams(team: Team):
+    """Every team below ``team``, any depth (队伍管理)."""
+    return Team.select().where(Team.path.startswith(team.path) & (Team.id != team.id)).order_by(Team.path)
 
 
 def apply_subteam(child: Team, parent: Team, *, actor=None) -> SubTeamRequest:
+    """A team applies to join a parent team; the parent decides (R-TEAM-3)."""
     if child.id == parent.id or parent.path.startswith(child.path):
-        raise TeamError(_l("A team cannot join itself or one of its own sub-teams."))
-    if child.status != "approved" or parent.status != "approved":
+        raise TeamError({"parent": _l("A team cannot join itself or one of its own sub-teams.")})
+    if not can_take_members(child) or not can_take_members(parent):
         raise TeamError(_l("Both teams must be approved by the platform first."))
     if child.parent_id == parent.id:
-        raise TeamError(_l("This team already belongs to that team."))
+        raise TeamError({"parent": _l("This team already belongs to that team.")})
     with transaction():
         if SubTeamRequest.select().where((SubTeamRequest.child == child) & (SubTeamRequest.parent == parent)
                                          & (SubTeamRequest.status == "pending")).exists():
@@ -285,7 +379,18 @@ def apply_subteam(child: Team, parent: Team, *, actor=None) -> SubTeamRequest:
     return r
 
 
+MAX_PATH = 255
+
+
+def may_decide_subteam(user, request: SubTeamRequest) -> bool:
+    """Only the parent team (an admin of it or of a team above it) or the platform decides; the
+    applying team's own admin does not (R-TEAM-3)."""
+    ids = admin_team_ids(user)
+    return ids is None or request.parent_id in ids
+
+
 def decide_subteam(request: SubTeamRequest, *, approve: bool, reason: str = "", actor=None):
+    """Approve (the child and its whole subtree move under the parent) or reject with a reason."""
     reason = (reason or "").strip()
     if not approve and not reason:
         raise TeamError({"reason": _l("A rejection needs a reason.")})
@@ -297,18 +402,49 @@ def decide_subteam(request: SubTeamRequest, *, approve: bool, reason: str = "", 
         r.reason, r.decided_at, r.decided_by = reason, now(), getattr(actor, "id", None)
         r.save()
         if approve:
-            child, parent = Team.get_by_id(r.child_id), Team.get_by_id(r.parent_id)
+            # lock both teams (in id order, so two crossing approvals cannot deadlock or make a cycle)
+            locked = {t.id: t for t in for_update(Team.select().where(
+                Team.id.in_([r.child_id, r.parent_id])).order_by(Team.id))}
+            child, parent = locked[r.child_id], locked[r.parent_id]
             if parent.path.startswith(child.path):
                 raise TeamError(_l("A team cannot join itself or one of its own sub-teams."))
+            if not can_take_members(parent) or not can_take_members(child):
+                raise TeamError(_l("Both teams must be approved by the platform first."))
             old, new = child.path, f"{parent.path}{child.id}/"
+            moving = list(Team.select(Team.id, Team.path).where(Team.path.startswith(old)))
+            if any(len(new + t.path[len(old):]) > MAX_PATH for t in moving):
+                raise TeamError(_l("The team hierarchy would become too deep."))
             # move the whole subtree: every path that starts with the old one gets the new prefix
-            for t in Team.select().where(Team.path.startswith(old)):
+            for t in moving:
                 Team.update(path=new + t.path[len(old):]).where(Team.id == t.id).execute()
             Team.update(parent=parent.id).where(Team.id == child.id).execute()
+            # an older pending application of the same team elsewhere is now moot
+            SubTeamRequest.update(status="rejected", reason=str(_l("The team joined another team.")),
+                                  decided_at=now(), decided_by=getattr(actor, "id", None)).where(
+                (SubTeamRequest.child == child.id) & (SubTeamRequest.status == "pending")).execute()
+            _forget_admin_cache()
         audit.log("subteam.approved" if approve else "subteam.rejected", r, {"reason": reason}, user=actor)
         events.emit(SubTeamDecided(request_id=r.id, child_id=r.child_id, parent_id=r.parent_id,
                                    approved=approve))
+    parent_name = r.parent.name
+    for user in team_admin_users(r.child_id):
+        _send(user, f"subteam:{r.id}:{r.status}", lambda: (
+            _("%(child)s joined %(parent)s", child=r.child.name, parent=parent_name) if approve else
+            _("%(parent)s did not accept %(child)s", child=r.child.name, parent=parent_name),
+            "" if approve else _("Reason: %(reason)s", reason=reason)))
     return r
+
+
+def decide_subteams(requests, *, approve: bool, reason: str = "", actor=None, user=None):
+    """Decide several applications in one transaction, refusing all when the user may not decide
+    one of them (only the parent decides)."""
+    if user is not None:
+        for r in requests:
+            if not may_decide_subteam(user, r):
+                raise TeamError(_l("Only the parent team decides on the application of %(team)s.",
+                                   team=r.child.name))
+    with transaction():
+        return [decide_subteam(r, approve=approve, reason=reason, actor=actor) for r in requests]
 
 
 # ----------------------------------------------------------------- views of a team (R-TEAM-4)
@@ -321,9 +457,21 @@ def member_count(team: Team) -> int:
     return Membership.select().where((Membership.team == team) & (Membership.status == "approved")).count()
 
 
-def is_squad(team: Team) -> bool:
-    """A team with at least 10 members counts as a 队伍 (篇1 二(一)2)."""
-    return member_count(team) >= squad_min_members()
+def member_counts(team_ids) -> dict[int, int]:
+    """Approved members per team, for many teams in one query."""
+    ids = list(team_ids)
+    if not ids:
+        return {}
+    q = (Membership.select(Membership.team, pw.fn.COUNT(Membership.id).alias("n"))
+         .where(Membership.team.in_(ids) & (Membership.status == "approved")).group_by(Membership.team))
+    out = {i: 0 for i in ids}
+    out.update({row.team_id: row.n for row in q})
+    return out
+
+
+def is_squad(team: Team, count: int | None = None) -> bool:
+    """A team with at least 10 members (setting) counts as a 队伍 (篇1 二(一)2)."""
+    return (member_count(team) if count is None else count) >= squad_min_members()
 
 
 def teams_of(volunteer: Volunteer, status: str = "approved"):
@@ -332,18 +480,28 @@ def teams_of(volunteer: Volunteer, status: str = "approved"):
 
 
 # ----------------------------------------------------------------- positions (R-TEAM-5)
+def check_holder(team: Team | int, holder: Volunteer | int | None):
+    """A position's holder must be an approved member of the position's team."""
+    if holder is None:
+        return
+    tid = team if isinstance(team, int) else team.id
+    hid = holder if isinstance(holder, int) else holder.id
+    if not Membership.select().where((Membership.team == tid) & (Membership.volunteer == hid)
+                                     & (Membership.status == "approved")).exists():
+        raise TeamError({"holder": _l("The holder must be a member of the team.")})
+
+
 def set_position(team: Team, kind: str, *, title: str = "", important: bool = True, heavy: bool = True,
                  holder: Volunteer | None = None, duties: str = "", actor=None) -> Position:
+    """A post of the team (行政管理, 宣传推广, 后勤保障, 活动策划) rated A/B/C/D by importance × workload
+    (R-TEAM-5)."""
     if kind not in POSITION_KINDS:
         raise TeamError({"kind": _l("Unknown position.")})
-    if holder is not None and not Membership.select().where(
-            (Membership.team == team) & (Membership.volunteer == holder)
-            & (Membership.status == "approved")).exists():
-        raise TeamError({"holder": _l("The holder must be a member of the team.")})
+    check_holder(team, holder)
     with transaction():
         p = Position.create(team=team, kind=kind, title=title, important=important, heavy=heavy,
                             rating=rating_for(important, heavy), holder=holder, duties=duties)
-        audit.log("position.set", p, user=actor)
+        audit.log("position.set", p, {"kind": kind, "rating": p.rating}, user=actor)
     return p
 
 
@@ -354,18 +512,36 @@ def admin_team_ids(user) -> list[int] | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return []
     from flask import g
-    cache = g.setdefault("_teams_admin_ids", {})
+    cache = g.setdefault(_CACHE, {})
     if user.id not in cache:
         cache[user.id] = _admin_team_ids(user)
     return cache[user.id]
 
 
-def _admin_team_ids(user):
+_CACHE = "_teams_admin_ids"
+
+
+def _forget_admin_cache():
+    """Team trees changed (a sub-team moved): recompute who administers what."""
+    from flask import g, has_app_context
+    if has_app_context():
+        g.pop(_CACHE, None)
+
+
+def managed_team_ids(user) -> list[int] | None:
+    """The teams a user was made admin of (their roots, without sub-teams); None for site-wide roles."""
     if _site_wide_admin(user):
         return None
     roles = registry().roles
-    ids = {int(scope[5:]) for role, scope in user_roles(user)
-           if role in roles and roles[role].scoped and scope.startswith("team:") and scope[5:].isdigit()}
+    return sorted({int(scope[5:]) for role, scope in user_roles(user)
+                   if role in roles and roles[role].scoped and scope.startswith("team:")
+                   and scope[5:].isdigit()})
+
+
+def _admin_team_ids(user):
+    ids = managed_team_ids(user)
+    if ids is None:
+        return None
     if not ids:
         return []
     expr = None
