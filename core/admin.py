@@ -145,6 +145,9 @@ class SecureModelView(ModelView):
             self.column_formatters = fmts
             self.column_export_exclude_list = list(
                 dict.fromkeys(list(self.column_export_exclude_list or []) + self.column_sensitive))
+            if self.column_list is None:  # a scaffolded list leaves them out; list one to show it masked
+                self.column_exclude_list = list(
+                    dict.fromkeys(list(self.column_exclude_list or []) + self.column_sensitive))
         super().__init__(model, *args, **kwargs)
 
     # ---------------------------------------------------------------- permissions
@@ -260,7 +263,40 @@ class SecureModelView(ModelView):
         return self._scope_pickers(super().create_form(obj))
 
     def edit_form(self, obj=None):
-        return self._scope_pickers(super().edit_form(obj))
+        return self._hide_sensitive(self._scope_pickers(super().edit_form(obj)), obj)
+
+    def _hide_sensitive(self, form, obj):
+        """PR5/AC9: without '<permission>.sensitive' the edit form never carries a sensitive value:
+        its text input is sent empty with the masked value as placeholder, and left empty it keeps
+        the stored value (see validate_form). Other field types are left to the view."""
+        from wtforms import StringField
+        if obj is None or not self.column_sensitive or security.can(self.perm("sensitive"), obj):
+            return form
+        from flask_admin.helpers import is_form_submitted
+        hidden = []
+        for col in self.column_sensitive:
+            field = form._fields.get(col)
+            if not isinstance(field, StringField):
+                continue
+            hidden.append(col)
+            value = getattr(obj, col, None)
+            if value not in (None, ""):
+                pm = current_app.extensions["timebank"].pm
+                masked = pm.hook.mask_value(model=self.model, field=col, value=value, user=current_user)
+                field.render_kw = dict(field.render_kw or {},
+                                       placeholder=masked if masked is not None else default_mask(value))
+            if not is_form_submitted():
+                field.data = ""
+        form._tb_sensitive_hidden = hidden
+        return form
+
+    def validate_form(self, form):
+        ok = super().validate_form(form)
+        if ok:
+            for col in getattr(form, "_tb_sensitive_hidden", ()):
+                if form[col].data in (None, ""):
+                    form[col].data = form[col].object_data  # untouched: keep the stored value
+        return ok
 
     def list_form(self, obj=None):
         # inline edits (column_editable_list): the x-editable choices and the accepted values

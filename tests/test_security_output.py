@@ -1,0 +1,168 @@
+"""What the admin sends out: AC9 sensitive columns, AC10 security headers, IV7 escaping, IV8
+spreadsheet formula escaping in CSV and XLSX exports."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from fixtures.security_plugins.secsupport import (ID_A, MARK_A, PLUGINS, SECRET_A, XSS, create_user,
+                                                  logged_in, seed, site_config, xlsx_cells)
+
+MASKED_ID_A = "110105********002X"
+
+
+@pytest.fixture
+def world(make_app):
+    app = make_app(plugins=PLUGINS, **site_config())
+    ids = seed(app)
+    create_user(app, "admin", "platform_admin")
+    create_user(app, "ta", "team_admin", scope=f"team:{ids['team_a']}")
+    return app, ids
+
+
+# ------------------------------------------------------------------ AC9
+def test_ac9_sensitive_column_is_not_in_a_scaffolded_list(world):
+    """AC9: a view that does not list its columns does not show the sensitive one (any role)."""
+    app, ids = world
+    for who in ("ta", "admin"):
+        c = logged_in(app, who)
+        html = c.get("/admin/teamdemo_team/").get_data(as_text=True)
+        assert MARK_A in html
+        assert SECRET_A not in html and "Secret Code" not in html, who
+
+
+def test_ac9_sensitive_columns_are_masked_in_list_and_details(world):
+    """AC9/PR5: listed explicitly, the ID number shows masked for a role without '.sensitive'."""
+    app, ids = world
+    c = logged_in(app, "ta")
+    for url in ("/admin/teamdemo_record/", f"/admin/teamdemo_record/details/?id={ids['rec_a']}"):
+        html = c.get(url).get_data(as_text=True)
+        assert MASKED_ID_A in html and ID_A not in html, url
+    html = c.get(f"/admin/teamdemo_team/details/?id={ids['team_a']}").get_data(as_text=True)
+    assert SECRET_A not in html and "ALP" in html and "6677" in html
+
+
+def test_ac9_sensitive_values_do_not_reach_the_edit_form_without_permission(world):
+    """AC9/PR5: the edit form does not carry the full value to a role that may not see it, and
+    saving the form without touching the field keeps the stored value."""
+    from teamdemo.models import Record
+    app, ids = world
+    c = logged_in(app, "ta")
+    html = c.get(f"/admin/teamdemo_record/edit/?id={ids['rec_a']}").get_data(as_text=True)
+    assert ID_A not in html
+    r = c.post(f"/admin/teamdemo_record/edit/?id={ids['rec_a']}", data={
+        "team": str(ids["team_a"]), "related": "", "title": f"{MARK_A} renamed", "note": "",
+        "id_number": "", "csrf_token": c.csrf})
+    assert r.status_code == 302
+    with app.app_context():
+        rec = Record.get_by_id(ids["rec_a"])
+        assert rec.title == f"{MARK_A} renamed" and rec.id_number == ID_A
+
+
+def test_ac9_full_values_need_the_sensitive_permission(world):
+    """AC9/PR5 (control): a role holding '<view>.sensitive' (the platform admin) sees them."""
+    app, ids = world
+    c = logged_in(app, "admin")
+    html = c.get(f"/admin/teamdemo_record/details/?id={ids['rec_a']}").get_data(as_text=True)
+    assert ID_A in html
+    assert ID_A in c.get(f"/admin/teamdemo_record/edit/?id={ids['rec_a']}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("who", ["ta", "admin"])
+def test_ac9_sensitive_columns_are_not_exported(world, who):
+    """AC9: not in CSV or XLSX exports, whoever exports (even with the sensitive permission)."""
+    app, ids = world
+    c = logged_in(app, who)
+    for view, secret in (("teamdemo_record", ID_A), ("teamdemo_team", SECRET_A)):
+        text = c.get(f"/admin/{view}/export/csv/").get_data(as_text=True)
+        assert MARK_A in text and secret not in text and secret[-4:] not in text, view
+        cells = [str(v) for v in xlsx_cells(c.get(f"/admin/{view}/export/xlsx/").get_data())]
+        assert any(MARK_A in v for v in cells)
+        assert not any(secret in v or secret[-4:] in v for v in cells), view
+
+
+# ------------------------------------------------------------------ AC10
+CSP_MUST = ("default-src 'self'", "frame-ancestors", "object-src 'none'")
+
+
+def _check_headers(r, logged_in_page: bool):
+    h = r.headers
+    csp = h.get("Content-Security-Policy", "")
+    for part in CSP_MUST:
+        assert part in csp, (r.request.path, part)
+    assert "unsafe-eval" not in csp
+    assert h.get("X-Content-Type-Options") == "nosniff"
+    assert h.get("X-Frame-Options") in ("DENY", "SAMEORIGIN")
+    if logged_in_page:
+        assert "no-store" in h.get("Cache-Control", ""), r.request.path
+
+
+def test_ac10_security_headers_everywhere(world):
+    app, ids = world
+    anon = app.test_client()
+    for url in ("/login", "/", "/no-such-page", "/admin/"):
+        _check_headers(anon.get(url), logged_in_page=False)
+    c = logged_in(app, "ta")
+    for url in ("/admin/", "/admin/teamdemo_record/", f"/admin/teamdemo_record/details/?id={ids['rec_a']}",
+                f"/admin/teamdemo_record/edit/?id={ids['rec_a']}", "/admin/teamdemo_record/export/csv/",
+                "/admin/teamdemo_record/export/xlsx/", "/inbox", "/account/password",
+                "/admin/teamdemo_record/ajax/lookup/?name=related&query=", "/admin/core_user/"):
+        _check_headers(c.get(url), logged_in_page=True)
+
+
+# ------------------------------------------------------------------ IV7
+def test_iv7_markup_in_text_fields_is_escaped_in_list_details_and_edit(world):
+    """IV7: <img src=x onerror=alert(1)> in every text field is shown as text, never as markup:
+    list (incl. the inline-edit data), details, edit form, relation pickers and ajax lookups."""
+    from teamdemo.models import Record, Team
+    app, ids = world
+    with app.app_context():
+        Team.update(name=XSS).where(Team.id == ids["team_a"]).execute()
+        Record.update(title=XSS, note=XSS).where(Record.id == ids["rec_a"]).execute()
+        Record.update(related=ids["rec_a"]).where(Record.id == ids["rec_a2"]).execute()
+    for who in ("ta", "admin"):
+        c = logged_in(app, who)
+        pages = ["/admin/teamdemo_record/", f"/admin/teamdemo_record/details/?id={ids['rec_a']}",
+                 f"/admin/teamdemo_record/edit/?id={ids['rec_a']}",
+                 f"/admin/teamdemo_record/edit/?id={ids['rec_a2']}", "/admin/teamdemo_record/new/",
+                 "/admin/teamdemo_team/", f"/admin/teamdemo_team/details/?id={ids['team_a']}",
+                 f"/admin/teamdemo_team/edit/?id={ids['team_a']}", "/admin/core_audit_log/"]
+        for url in pages:
+            r = c.get(url)
+            if r.status_code == 403:
+                continue
+            html = r.get_data(as_text=True)
+            assert r.status_code == 200, url
+            assert "<img src=x" not in html and "<img src=&quot;x" not in html, (who, url)
+            if "core_audit_log" not in url:
+                assert "&lt;img src=x onerror=alert(1)&gt;" in html, (who, url)
+        r = c.get("/admin/teamdemo_record/ajax/lookup/?name=related&query=img")
+        assert r.mimetype == "application/json" and "<img" in r.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------ IV8
+FORMULAS = ["=1+2", "+SUM(A1:A2)", "-2+3", "@SUM(A1)", "\tTAB=1", "=HYPERLINK(\"http://x\")"]
+HARMLESS = ["1-2", "a=b", "plain"]
+
+
+def test_iv8_export_cells_that_look_like_formulas_are_prefixed(world):
+    """IV8: cells starting with = + - @ or a tab get a leading ' in CSV and XLSX; others are kept."""
+    from teamdemo.models import Record
+    app, ids = world
+    with app.app_context():
+        for v in FORMULAS + HARMLESS:
+            Record.create(team=ids["team_a"], title=v, note=v)
+    c = logged_in(app, "admin")
+    rows = list(csv.reader(io.StringIO(c.get("/admin/teamdemo_record/export/csv/").get_data(as_text=True))))
+    cells = {cell for row in rows[1:] for cell in row}
+    xcells = xlsx_cells(c.get("/admin/teamdemo_record/export/xlsx/").get_data())
+    for got in (cells, set(map(str, xcells))):
+        for v in FORMULAS:
+            assert "'" + v in got and v not in got, v
+        for v in HARMLESS:
+            assert v in got, v
+    import openpyxl
+    wb = openpyxl.load_workbook(io.BytesIO(c.get("/admin/teamdemo_record/export/xlsx/").get_data()))
+    assert all(cell.data_type != "f" for ws in wb.worksheets for row in ws.iter_rows() for cell in row)
