@@ -484,3 +484,21 @@ def test_team_admin_imports_only_into_own_teams(site):
     # and a volunteer cannot open the page
     assert client_as(site, "vol").get(URL).status_code == 403
     assert site["app"].test_client().get(URL).status_code == 302  # anonymous: to the login page
+
+
+def test_birth_month_column_and_date_cells(site):
+    """附录一's 出生年月 is year and month: accepted when the ID number agrees, reported when not (IV3);
+    a spreadsheet date cell is read as a date."""
+    import datetime as _dt
+
+    from plugins.volunteers import import_
+    records = [{"name": "年月对", "id_number": idn(90), "phone": "13800000090", "birth_date": "1985年3月"},
+               {"name": "年月错", "id_number": idn(91), "phone": "13800000091", "birth_date": "1985.04"},
+               {"name": "日期格", "id_number": idn(92), "phone": "13800000092",
+                "birth_date": _dt.datetime(1985, 3, 15)}]
+    with site["app"].test_request_context():
+        res = import_.import_records(records)
+    got = {o.name: o for o in res.rows}
+    assert got["年月对"].status == got["日期格"].status == "imported"
+    assert got["年月错"].status == "skipped" and got["年月错"].messages
+    assert volunteers(site)["年月对"].birth_date == _dt.date(1985, 3, 15)

@@ -379,7 +379,11 @@ def normalise(raw: dict) -> tuple[dict, list]:
     for k in ("sensitive_consent", "pledge", "guardian_consent"):
         d[k] = "1" if d.get(k, "").lower() in YES else ""
     if d.get("birth_date"):
-        d["birth_date"] = _birth_date(d["birth_date"])
+        b = d["birth_date"] = _birth_date(d["birth_date"])
+        # 附录一 asks for 出生年月 (year and month): when the ID number carries the birth date and agrees
+        # with it, the ID's full date is used (a different month is still reported as a mismatch)
+        if len(b) == 7 and d["id_type"] in ("cn_id", "hmt_permit") and idn[6:12] == b.replace("-", ""):
+            d.pop("birth_date")
     return d, problems
 
 
@@ -478,7 +482,7 @@ class Importer:
         """Validate one row. Returns a Prepared row, or None after recording a skip or a known row."""
         data, problems = normalise(raw)
         name = data.get("name", "")
-        outcome = RowOutcome(row=rownum, status="skipped", name=name,
+        outcome = RowOutcome(row=rownum, status="skipped", name=name[:100],
                              masked_id=mask_id(data.get("id_number", "")))
         notes = []
         if (data.get("political_status") or data.get("religion")) and not data.get("sensitive_consent"):
