@@ -358,7 +358,13 @@ class SecureModelView(ModelView):
         if isinstance(exc, ValidationError):
             flash(str(exc), "error")
             return True
-        return super().handle_view_exception(exc)
+        if super().handle_view_exception(exc):  # re-raises in debug / ADMIN_RAISE_ON_VIEW_EXCEPTION
+            return True
+        # AU3: Flask-Admin would flash str(exc) - database errors with table and column names;
+        # the details go to the log, the user gets the generic message
+        current_app.logger.exception("admin view %s failed", self.endpoint)
+        flash(_("Something went wrong"), "error")
+        return True
 
     # ---------------------------------------------------------------- masking and export
     def _masked_formatter(self, col, view, context, model, name):

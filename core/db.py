@@ -264,3 +264,9 @@ def append_only(table: str):
             f'CREATE TRIGGER "{table}_append_only" BEFORE UPDATE OR DELETE ON "{table}" '
             "FOR EACH ROW EXECUTE FUNCTION timebank_append_only()"
         )
+        # TRUNCATE fires no row triggers: it needs its own (statement) trigger
+        db.execute_sql(f'DROP TRIGGER IF EXISTS "{table}_no_truncate" ON "{table}"')
+        db.execute_sql(
+            f'CREATE TRIGGER "{table}_no_truncate" BEFORE TRUNCATE ON "{table}" '
+            "FOR EACH STATEMENT EXECUTE FUNCTION timebank_append_only()"
+        )
