@@ -1,4 +1,5 @@
-"""Hooks declared by the sms plugin (added to the site's plugin manager while the sms plugin is enabled).
+"""Hooks declared by the sms plugin (``HOOKSPECS`` in ``__init__.py``: the kernel adds them to the site's
+plugin manager while the sms plugin is enabled).
 
 Implement them in another plugin with ``@hookimpl(optionalhook=True)``: the specification exists only
 while sms is enabled, and ``optionalhook`` keeps your plugin loading when it is not.
