@@ -23,7 +23,7 @@ dependencies = ["timebank"]
 include = ["{pkg}*"]
 
 [tool.setuptools.package-data]
-# migrations/ is not a Python package: its files are data, like the catalogs and templates
+# migrations/ has no __init__.py: ship its files as data, like the catalogs and templates
 "{pkg}" = ["migrations/*.py", "locale/*/LC_MESSAGES/*.po", "templates/**/*.html"]
 ''',
     "README.md": '''# {title} ({name})
