@@ -11,6 +11,7 @@ delete, bulk actions, inline edits, export, ajax lookups and relation pickers al
 from __future__ import annotations
 
 import functools
+import re
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
@@ -31,9 +32,17 @@ from . import audit, security
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what a workbook cannot hold
+
+
 def escape_formula(value):
-    """Prefix a cell that a spreadsheet would read as a formula with ' (SECURITY.md IV8)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Prefix a cell that a spreadsheet would read as a formula with ' (SECURITY.md IV8), and drop
+    the control characters a workbook cannot hold (openpyxl refuses them, failing the whole export)."""
+    if not isinstance(value, str):
+        return value
+    risky = value.startswith(FORMULA_PREFIXES)
+    value = _CONTROL_CHARS.sub("", value)
+    if risky or value.startswith(FORMULA_PREFIXES):  # "\x01=1+2" is a formula once cleaned
         return "'" + value
     return value
 

@@ -457,3 +457,21 @@ def test_ac8_extra_fields_on_account_pages_are_ignored(world):
     with app.app_context():
         assert UserRole.select().where((UserRole.user == before.id) &
                                        (UserRole.role == "platform_admin")).count() == 0
+
+
+def test_ac4_login_and_language_switch_do_not_redirect_off_site(world):
+    """AC4 (open redirect): ?next= and the language switch's next stay on this site."""
+    app, _ = world
+    c = app.test_client()
+    page = c.get("/login").get_data(as_text=True)
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"):
+        c2 = app.test_client()
+        tok = csrf_from(c2.get("/login").get_data(as_text=True))
+        r = c2.post("/login?next=" + target, data={"username": "vol", "password": PASSWORD,
+                                                   "csrf_token": tok})
+        assert r.status_code == 302
+        loc = r.headers["Location"]
+        assert "evil" not in loc and not loc.startswith("javascript"), (target, loc)
+        r = c.post("/account/language", data={"lang": "en", "next": target,
+                                              "csrf_token": csrf_from(page)})
+        assert r.status_code == 302 and "evil" not in r.headers["Location"], target
