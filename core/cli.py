@@ -526,10 +526,13 @@ def keys_grp():
 def keys_rotate():
     """Add a new primary data key and re-encrypt every encrypted field with it."""
     from . import audit
-    from .crypto import EncryptedField, reencrypt, rotate
+    from .crypto import EncryptedField, KeyError_, reencrypt, rotate
     app = kernel_app()
     with app.test_request_context():
-        kid = rotate(instance_path())
+        try:
+            kid = rotate(instance_path())
+        except KeyError_ as e:  # keys-from-env: refuse rather than lose data
+            fail(str(e))
         total = 0
         for model in app.extensions["timebank"].models:
             fields = [f.name for f in model._meta.sorted_fields if isinstance(f, EncryptedField)]

@@ -28,12 +28,13 @@ class KeyError_(Exception):
 
 
 class Keyring:
-    def __init__(self, keys: dict[str, bytes], primary: str, index_key: bytes):
+    def __init__(self, keys: dict[str, bytes], primary: str, index_key: bytes, source: str = "file"):
         if primary not in keys:
             raise KeyError_(f"primary data key {primary!r} is not in the keyring")
         self.keys = keys
         self.primary = primary
         self.index_key = index_key
+        self.source = source  # "file" (instance/keys.json) or "env" (TIMEBANK_DATA_KEYS)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Keyring":
@@ -80,6 +81,7 @@ def load_keyring(instance: Path) -> Keyring:
     env = os.environ.get("TIMEBANK_DATA_KEYS")
     if env:
         _keyring = Keyring.from_dict(json.loads(env))
+        _keyring.source = "env"
         return _keyring
     f = Path(instance) / "keys.json"
     if f.exists():
@@ -108,8 +110,13 @@ def keyring() -> Keyring:
 
 
 def rotate(instance: Path) -> str:
-    """Add a new primary key; older keys keep decrypting until values are re-encrypted."""
+    """Add a new primary key; older keys keep decrypting until values are re-encrypted.
+    Keys given in ``TIMEBANK_DATA_KEYS`` are refused: the new key would be written to keys.json, which
+    the next start does not read, and data encrypted under it would be lost."""
     ring = keyring()
+    if getattr(ring, "source", "") == "env":
+        raise KeyError_("the data keys come from TIMEBANK_DATA_KEYS: add a new key there yourself "
+                        "(and make it the primary), restart, then re-encrypt; keys.json is not used")
     n = max(int(k[1:]) for k in ring.keys if k[1:].isdigit()) + 1 if ring.keys else 1
     kid = f"k{n}"
     ring.keys[kid] = new_key()

@@ -104,6 +104,21 @@ def validate_mobile(value: str) -> str:
     return s
 
 
+def redact_identifier(value: str) -> str:
+    """A login name or search term as it may be stored (audit log, login throttle): text with fewer
+    than 7 digits is kept; anything that may be a mobile or ID number becomes ``redacted:<keyed hash>``
+    (the same number in any spelling gives the same hash, so attempts still count together) (PR2, AU1)."""
+    s = str(value or "").strip()
+    if sum(ch.isdigit() for ch in s) < 7:
+        return s
+    try:
+        norm = "mobile:" + validate_mobile(s)
+    except PIIError:
+        norm = "other:" + re.sub(r"[\s\-()（）]", "", s).upper()
+    from .crypto import blind_index
+    return "redacted:" + blind_index(norm, "login")[:24]
+
+
 def mask_id(number: str | None) -> str:
     """440103********1234 (first 6, last 4)."""
     if not number:

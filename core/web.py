@@ -76,12 +76,16 @@ def index():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     from .models import User
+    from .pii import redact_identifier
     form = LoginForm()
     error = None
     if form.validate_on_submit():
         name = form.username.data.strip()
-        if security.login_blocked(name):
-            audit.log("login.blocked", ("core_user", name[:64]))
+        # what is stored about the attempt (throttle rows, audit): a mobile or ID number typed as the
+        # login name becomes a keyed hash, so no plain identifier is written (SECURITY.md PR2, AU1)
+        logged = name if User.select().where(User.username == name).exists() else redact_identifier(name)
+        if security.login_blocked(logged):
+            audit.log("login.blocked", ("core_user", logged[:64]))
             error = _("Too many failed attempts. Try again in %(minutes)s minutes.",
                       minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
         else:
@@ -92,14 +96,14 @@ def login():
                 from flask_login import login_user
                 security.start_session(user)
                 login_user(user)
-                security.clear_failures(name)
+                security.clear_failures(logged)
                 audit.log("login.success", user, user=user)
                 if user.must_change_password:
                     flash(_("Please choose a new password."), "warning")
                     return redirect(url_for("site.change_password"))
                 return redirect(safe_next(request.args.get("next")))
-            security.record_failure(name)
-            audit.log("login.failure", ("core_user", name[:64]))
+            security.record_failure(logged)
+            audit.log("login.failure", ("core_user", logged[:64]))
             error = _("Wrong username or password.")
     return render_template("core/login.html", form=form, error=error), (200 if not error else 401)
 

@@ -24,25 +24,70 @@ def choices(values):
     return [("", "—")] + [(v, v) for v in values]
 
 
+def _text(name, area=False):
+    return (TextAreaField if area else StringField)(LABELS[name], render_kw={"autocomplete": "off"})
+
+
+def _select(name, options, **kw):
+    # the service checks the value (one place for the rules and their messages); WTForms' own
+    # "Not a valid choice" would hide the service's errors on the other fields
+    return SelectField(LABELS[name], choices=options, validate_choice=False, default="", **kw)
+
+
 class VolunteerForm(AdminForm):
-    name = StringField(_l("Name"))
-    gender = SelectField(_l("Gender"), choices=[("", "—"), ("M", _l("Male")), ("F", _l("Female"))])
-    id_type = SelectField(_l("ID type"), choices=list(ID_TYPES.items()), default="cn_id")
-    id_number = StringField(_l("ID number"))
-    birth_date = DateField(_l("Birth date"), validators=[Optional()])
-    phone = StringField(_l("Mobile phone"))
-    email = StringField(_l("Email"))
-    political_status = SelectField(_l("Political status"), choices=choices(POLITICAL_STATUSES))
-    district = SelectField(_l("District"), choices=choices(DISTRICTS))
-    address = StringField(_l("Address"))
-    education = SelectField(_l("Education"), choices=choices(EDUCATION))
-    employer = StringField(_l("Employer and address"))
-    specialties = StringField(_l("Specialties"))
-    service_intention = StringField(_l("Service intention"))
-    remarks = TextAreaField(_l("Remarks"))
-    agreement = BooleanField(_l("The volunteer signed the service agreement (paper form)"))
+    """The 附录一 form as staff enter it from a signed paper form (R-REG-1, R-REG-2, R-REG-6, PR3, PR4).
+    All validation is the service's (``services.register``); errors come back beside each field."""
+    name = _text("name")
+    gender = _select("gender", [("", "—"), ("M", _l("Male")), ("F", _l("Female"))])
+    id_type = SelectField(LABELS["id_type"], choices=list(ID_TYPES.items()), default="cn_id", validate_choice=False)
+    id_number = _text("id_number")
+    birth_date = DateField(LABELS["birth_date"], validators=[Optional()])
+    phone = _text("phone")
+    email = _text("email")
+    nickname = _text("nickname")
+    ethnicity = _text("ethnicity")
+    native_place = _text("native_place")
+    household_place = _text("household_place")
+    district = _select("district", choices(DISTRICTS))
+    address = _text("address")
+    postcode = _text("postcode")
+    qq = _text("qq")
+    wechat = _text("wechat")
+    education = _select("education", choices(EDUCATION))
+    school_major = _text("school_major")
+    professional_title = _text("professional_title")
+    job_title = _text("job_title")
+    occupation = _text("occupation")
+    employer = _text("employer")
+    specialties = _text("specialties")
+    hobbies = _text("hobbies")
+    service_intention = _text("service_intention")
+    resume = _text("resume", area=True)
+    remarks = _text("remarks", area=True)
+    political_status = _select("political_status", choices(POLITICAL_STATUSES))
+    religion = _text("religion")
     sensitive_consent = BooleanField(_l("The volunteer consented separately to sensitive data"))
     pledge = BooleanField(_l("The Party-member pledge was signed"))
+    minor_basis = _select("minor_basis", [("", "—"), ("guardian", _l("With a guardian")),
+                                          ("group", _l("In an organised group"))])
+    guardian_name = _text("guardian_name")
+    guardian_phone = _text("guardian_phone")
+    guardian_consent = BooleanField(_l("The guardian consented (under 14)"))
+    agreement = BooleanField(_l("The volunteer signed the service agreement (paper form)"))
+
+
+# the edit form: no sensitive values are put into it (they would be unaudited full views, PR5); the ID
+# number and the phone show masked and stay unchanged unless a new value is typed
+EDIT_DROPPED = ("political_status", "religion", "sensitive_consent", "pledge", "minor_basis", "guardian_name",
+                "guardian_phone", "guardian_consent", "agreement")
+
+
+def _put_errors(form, errors):
+    for field, msg in errors.items():
+        if hasattr(form, field):
+            getattr(form, field).errors.append(str(msg))
+        else:
+            flash(str(msg), "error")
 
 
 class VolunteerView(SecureModelView):
@@ -69,34 +114,38 @@ class VolunteerView(SecureModelView):
         return VolunteerForm
 
     def create_model(self, form):
+        data = {**form.data, "birth_date": form.birth_date.data.isoformat() if form.birth_date.data else ""}
+        data.pop("csrf_token", None)
         try:
-            v = services.register({**form.data, "birth_date": form.birth_date.data.isoformat()
-                                   if form.birth_date.data else ""}, actor=current_user)
+            v = services.register(data, actor=current_user._get_current_object())
         except services.RegistrationError as e:
-            for field, msg in e.errors.items():
-                (getattr(form, field).errors.append(str(msg)) if hasattr(form, field)
-                 else flash(str(msg), "error"))
+            _put_errors(form, e.errors)
             return False
         return v
 
+    def after_model_change(self, form, model, is_created):
+        pass  # the service writes the audit rows (without personal values)
+
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
-        for f in ("name", "gender", "id_type", "id_number", "birth_date", "agreement", "pledge"):
+        for f in EDIT_DROPPED:
             delattr(form, f)
         if obj is not None and not form.is_submitted():
             form.phone.data = mask_phone(obj.phone)
+            form.id_number.data = mask_id(obj.id_number)
         return form
 
     def update_model(self, form, model):
-        data = {k: v for k, v in form.data.items() if k not in ("csrf_token",)}
-        if data.get("phone") == mask_phone(model.phone):
+        data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        if data.get("phone") in (mask_phone(model.phone), ""):
             data.pop("phone")
+        if data.get("id_number") in (mask_id(model.id_number), ""):
+            data.pop("id_number")
+        data["birth_date"] = data["birth_date"].isoformat() if data.get("birth_date") else ""
         try:
-            services.update_profile(model, data, actor=current_user)
+            services.update_profile(model, data, actor=current_user._get_current_object(), by_admin=True)
         except services.RegistrationError as e:
-            for field, msg in e.errors.items():
-                (getattr(form, field).errors.append(str(msg)) if hasattr(form, field)
-                 else flash(str(msg), "error"))
+            _put_errors(form, e.errors)
             return False
         return True
 
@@ -117,6 +166,10 @@ class VolunteerView(SecureModelView):
         field = request.args.get("field", "")
         obj = self.get_one(request.args.get("id", ""))
         if obj is None or field not in SENSITIVE:
+            # out of scope or no such record: the probe learns nothing and is recorded (AC6)
+            from core import audit
+            audit.log("access.denied", ("volunteers_volunteer", request.args.get("id", "")[:64]),
+                      {"view": "reveal", "field": field[:32], "path": request.path})
             abort(404)
         if not security.can(self.perm("sensitive"), obj):
             security.require(self.perm("sensitive"), obj)

@@ -338,20 +338,65 @@ def register(data: dict, *, actor=None, create_account: bool = True) -> Voluntee
     return v
 
 
-def update_profile(volunteer: Volunteer, data: dict, *, actor=None) -> list[str]:
-    """Correct a volunteer's data (R-NAT-4, PR7). Only the fields in ``EDITABLE_BY_SELF`` (plus the
-    sensitive-data consent and the pledge) are taken; returns the names of the fields that changed."""
-    data = {k: v for k, v in data.items() if k in EDITABLE_BY_SELF or k in ("sensitive_consent", "pledge")}
-    clean = clean_registration(data, for_update_of=volunteer)
+IDENTITY_FIELDS = ("name", "gender", "id_type", "id_number", "birth_date")
+
+
+def _clean_identity_change(volunteer: Volunteer, data: dict) -> dict:
+    """Name, ID and birth date as corrected by the organisation (R-NAT-4), validated like a
+    registration: the ID's check digit, gender and birth date (IV1–IV3) and uniqueness."""
+    merged = {"name": volunteer.name, "gender": volunteer.gender, "id_type": volunteer.id_type,
+              "id_number": volunteer.id_number,
+              "birth_date": volunteer.birth_date.isoformat() if volunteer.birth_date else ""}
+    merged.update({k: data[k] for k in IDENTITY_FIELDS if k in data})
+    if "id_number" in data or "id_type" in data:
+        if merged["id_type"] in ID_TYPES_WITH_BIRTH_DATE and "birth_date" not in data:
+            merged["birth_date"] = ""   # read again from the new number
+        if "gender" not in data:
+            merged["gender"] = ""
+    errors, out = {}, {}
+    _identity(merged, errors, out)
+    if not errors and (out["id_type"], out["id_number"]) != (volunteer.id_type, volunteer.id_number):
+        h = id_hash(out["id_type"], out["id_number"])
+        if Volunteer.select().where((Volunteer.id_hash == h) & (Volunteer.id != volunteer.id)).exists():
+            errors["id_number"] = DUPLICATE_ID
+        out["id_hash"] = h
+    if errors:
+        raise RegistrationError(errors)
+    return out
+
+
+def update_profile(volunteer: Volunteer, data: dict, *, actor=None, by_admin: bool = False) -> list[str]:
+    """Correct a volunteer's data (R-NAT-4, PR7). The volunteer may change the fields in
+    ``EDITABLE_BY_SELF`` (plus the sensitive-data consent and the pledge); the organisation
+    (``by_admin``) also the name, ID and birth date, and the remarks. Other keys are ignored (AC8).
+    Returns the names of the fields that changed; on bad input raises RegistrationError, changing nothing."""
+    allowed = set(EDITABLE_BY_SELF) | ({"remarks", *IDENTITY_FIELDS} if by_admin else set())
+    data = {k: v for k, v in data.items() if k in allowed or k in ("sensitive_consent", "pledge")}
+    errors = {}
+    try:
+        clean = clean_registration({k: v for k, v in data.items() if k not in IDENTITY_FIELDS},
+                                   for_update_of=volunteer)
+    except RegistrationError as e:
+        errors.update(e.errors)
+        clean = {}
+    if by_admin and any(k in data for k in IDENTITY_FIELDS):
+        try:
+            clean.update(_clean_identity_change(volunteer, data))
+        except RegistrationError as e:
+            errors.update(e.errors)
+    if errors:
+        raise RegistrationError(errors)
     changed = []
     with transaction():
         v = for_update(Volunteer.select().where(Volunteer.id == volunteer.id)).get()
         if v.status == "erased":
             raise RegistrationError({"__all__": _l("This volunteer record has been erased.")})
         for k, val in clean.items():
-            if k in EDITABLE_BY_SELF and getattr(v, k) != val:
+            if k in allowed and getattr(v, k) != val:
                 setattr(v, k, val)
                 changed.append(k)
+        if "id_number" in changed or "id_type" in changed:
+            v.id_hash = clean["id_hash"]
         if "phone" in changed:
             v.phone_hash = phone_hash(v.phone)
         if "political_status" in changed:
@@ -366,7 +411,11 @@ def update_profile(volunteer: Volunteer, data: dict, *, actor=None) -> list[str]
             changed.append("pledge")
         if changed:
             v.updated_at = t
-            v.save()
+            try:
+                with transaction():
+                    v.save()
+            except pw.IntegrityError:   # the same ID registered meanwhile
+                raise RegistrationError({"id_number": DUPLICATE_ID}) from None
             audit.log("volunteer.updated", v, {"fields": sorted(changed)}, user=actor)
             if "sensitive_consent" in changed:
                 audit.log("consent.given", v, {"consent": "sensitive",
