@@ -417,7 +417,24 @@ def test_rosters_page(world):
     assert f"/admin/rosters_roster/registration/{world['ids']['v1']}" in html
 
 
+def test_a_roster_too_long_for_one_file_says_so(world, monkeypatch):
+    """Beyond the row limit of a format the user is told to choose a team (a flash on the rosters
+    page), instead of waiting minutes for a file."""
+    from plugins.rosters import services as R
+    monkeypatch.setitem(R.MAX_ROWS, "pdf", 2)
+    c = world["c"]["admin"]
+    r = c.get("/admin/rosters_roster/download/volunteers/pdf")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/admin/rosters_roster/")
+    assert "more than 2 rows" in c.get("/admin/rosters_roster/").get_data(as_text=True)
+    r = c.get("/admin/rosters_roster/download/teams/pdf")
+    assert r.status_code == 302
+    # a team filter brings it under the limit
+    get_ok(c, f"/admin/rosters_roster/download/volunteers/pdf?team={world['ids']['a1']}", "pdf")
+    get_ok(c, "/admin/rosters_roster/download/volunteers/xlsx", "xlsx")
+
+
 # ------------------------------------------------------------------ no font: a clear error, no 500
+# (these build their own site, which re-points the kernel's global database: keep them last)
 @pytest.fixture
 def fontless(make_app, make_user, monkeypatch):
     """A site whose configured font is missing and whose fallback lookups find nothing."""
@@ -449,3 +466,4 @@ def test_no_font_gives_a_clear_message_naming_the_fix(fontless):
     assert "apt-get install fonts-wqy-microhei" in body and "pdf_font_path" in body
     # workbooks need no font
     get_ok(admin, "/admin/rosters_roster/download/volunteers/xlsx", "xlsx")
+

@@ -278,15 +278,29 @@ def _title(title: str, style, subtitle: str = ""):
     return out
 
 
+def _cell(value, width: float, font: str, size: float, pstyle):
+    """A plain string when the text fits on one line (drawn directly: fast, and never markup), else a
+    Paragraph that wraps Chinese text inside the cell."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.platypus import Paragraph
+    text = plain(value)
+    if "\n" not in text and "\u3000" not in text and stringWidth(text, font, size) <= width:
+        return text
+    return Paragraph(_markup(text), pstyle)
+
+
 def table_pdf(title: str, columns: Sequence[Column], rows: Iterable[Sequence], *,
               fields: Sequence[tuple[str, object]] = (), signatures: Sequence[tuple[str, object]] = (),
               landscape: bool = True, subtitle: str = "", font_size: float = 10,
               empty_text: str = "（无记录）") -> bytes:
     """An A4 table document: title, a line of header fields, a bordered grid whose heading repeats on
-    every page and whose Chinese text wraps inside its cells, signature lines, page numbers."""
+    every page and whose Chinese text wraps inside its cells, signature lines, page numbers.
+
+    Rows are laid out page by page here (one table per page) rather than by reportlab splitting one
+    long table, whose cost grows with the square of the rows (5,000 rows: 35 s before, ~3 s now)."""
     from reportlab.lib import colors
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+    from reportlab.platypus import PageBreak, Paragraph, Spacer, Table, TableStyle
     font = font_name()
     style = _styles(font, font_size)
     buf = io.BytesIO()
@@ -294,25 +308,47 @@ def table_pdf(title: str, columns: Sequence[Column], rows: Iterable[Sequence], *
     width = doc.width
     total_w = sum(c.weight for c in columns)
     col_widths = [width * c.weight / total_w for c in columns]
+    pad_h, pad_top, pad_bottom = 6, 3, 4
     head = [Paragraph(_markup(c.title), style(f"h{i}", al="CENTER")) for i, c in enumerate(columns)]
-    data = [head]
     cell_styles = [style(f"c{i}", al=c.align) for i, c in enumerate(columns)]
-    for row in rows:
-        data.append([Paragraph(_markup(v), cell_styles[i]) for i, v in enumerate(row)])
+    body = [[_cell(v, col_widths[i] - 2 * pad_h, font, font_size, cell_styles[i]) for i, v in enumerate(row)]
+            for row in rows]
     ts = [("GRID", (0, 0), (-1, -1), 0.6, colors.black), ("FONTNAME", (0, 0), (-1, -1), font),
+          ("FONTSIZE", (0, 0), (-1, -1), font_size), ("LEADING", (0, 0), (-1, -1), font_size * 1.35),
           ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
           ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-          ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]
-    if len(data) == 1:
-        data.append([Paragraph(_markup(empty_text), style("empty", al="CENTER"))] + [""] * (len(columns) - 1))
+          ("LEFTPADDING", (0, 0), (-1, -1), pad_h), ("RIGHTPADDING", (0, 0), (-1, -1), pad_h),
+          ("TOPPADDING", (0, 0), (-1, -1), pad_top), ("BOTTOMPADDING", (0, 0), (-1, -1), pad_bottom)]
+    ts += [("ALIGN", (i, 1), (i, -1), c.align) for i, c in enumerate(columns)]
+    if not body:
+        body = [[Paragraph(_markup(empty_text), style("empty", al="CENTER"))] + [""] * (len(columns) - 1)]
         ts.append(("SPAN", (0, 1), (-1, 1)))
-    table = Table(data, colWidths=col_widths, repeatRows=1)
-    table.setStyle(TableStyle(ts))
-    story = _title(title, style, subtitle)
+    before = _title(title, style, subtitle)
     ft = _fields_table(fields, width, style, font)
     if ft is not None:
-        story += [ft, Spacer(1, 3 * mm)]
-    story.append(table)
+        before += [ft, Spacer(1, 3 * mm)]
+    # heights: every row measured once; then as many rows a page as fit under the repeated heading
+    frame_h = doc.height - 12   # the frame's own padding
+    measure = Table([head] + body, colWidths=col_widths)
+    measure.setStyle(TableStyle(ts))
+    measure.wrap(width, 10 ** 9)
+    heights = measure._rowHeights
+    used_first = sum(f.wrap(width - 12, frame_h)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in before)
+    pages, current, room = [], [], (frame_h - used_first) * 0.97 - heights[0]
+    for row, h in zip(body, heights[1:]):
+        if current and h > room:
+            pages.append(current)
+            current, room = [], frame_h * 0.97 - heights[0]
+        current.append(row)
+        room -= h
+    pages.append(current)
+    story = list(before)
+    for k, chunk in enumerate(pages):
+        table = Table([head] + chunk, colWidths=col_widths, repeatRows=1)
+        table.setStyle(TableStyle(ts))
+        story.append(table)
+        if k < len(pages) - 1:
+            story.append(PageBreak())
     st = _fields_table(signatures, width, style, font)
     if st is not None:
         story += [Spacer(1, 8 * mm), st]
@@ -437,13 +473,26 @@ def table_xlsx(title: str, columns: Sequence[Column], rows: Iterable[Sequence], 
             alignment=Alignment(horizontal="center", vertical="center", wrap_text=True),
             fill=PatternFill("solid", fgColor="EEEEEE"))
     widths = [_display_width(c.title) + 2 for c in columns]
+    # one named style per alignment: assigning a shared style by name is ~3x faster than setting
+    # border and alignment on every cell (openpyxl hashes each style object it is given)
+    from openpyxl.styles import NamedStyle
+    body_style = {}
+    for c in columns:
+        name = f"tb_cell_{c.align.lower()}"
+        if name not in wb.named_styles:
+            wb.add_named_style(NamedStyle(name, border=box, alignment=Alignment(
+                horizontal=c.align.lower().replace("left", "general"), vertical="center", wrap_text=True)))
+        body_style[c.title] = name
+    styles = [body_style[c.title] for c in columns]
     for row in rows:
         r += 1
         for i, v in enumerate(row, 1):
-            al = Alignment(horizontal=columns[i - 1].align.lower().replace("left", "general"),
-                           vertical="center", wrap_text=True)
-            put(r, i, v, border=box, alignment=al)
-            widths[i - 1] = max(widths[i - 1], min(_display_width(plain(v)) + 2, 50))
+            cell = ws.cell(row=r, column=i, value=escape_formula(v))
+            if isinstance(v, str):
+                cell.data_type = "s"   # never a formula, whatever the text
+            cell.style = styles[i - 1]
+            if v is not None:
+                widths[i - 1] = max(widths[i - 1], min(_display_width(plain(v)) + 2, 50))
     if signatures:
         r += 2
         per = max(1, n // len(signatures))

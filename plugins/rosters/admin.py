@@ -37,7 +37,10 @@ class RostersView(BaseView):
         try:
             doc = make()
         except services.RosterError as e:
-            abort(e.code)
+            if e.code in (403, 404):
+                abort(e.code)
+            flash(str(e.message), "error")
+            return redirect(url_for(".index"))
         except DocumentError as e:
             flash(str(e), "error")
             return redirect(url_for(".index"))

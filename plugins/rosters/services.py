@@ -53,6 +53,9 @@ FULL_PERMISSIONS = {
     "registration": ("volunteers.volunteer.sensitive",),
 }
 FORMATS = ("xlsx", "pdf")
+# a request builds the whole file: beyond these a roster is a job for a team filter, not one download
+# (measured: PDF ~2 ms a row, XLSX ~0.8 ms a row)
+MAX_ROWS = {"pdf": 2000, "xlsx": 20000}
 
 
 class RosterError(Exception):
@@ -61,6 +64,12 @@ class RosterError(Exception):
     def __init__(self, message, code: int = 400):
         super().__init__(str(message))
         self.message, self.code = message, code
+
+
+class TooManyRows(RosterError):
+    def __init__(self, limit: int):
+        super().__init__("", 400)
+        self.limit = limit
 
 
 @dataclass
@@ -169,19 +178,29 @@ def _reporting_unit(user, team: Team | None) -> str:
     return team.organisation or team.name
 
 
+def _too_many(fmt: str):
+    return RosterError(_l("This roster has more than %(max)s rows, too many for one %(fmt)s file: choose a "
+                          "team (or download the XLSX).", max=MAX_ROWS[fmt], fmt=fmt.upper()), 400)
+
+
 def _reporter(user) -> str:
     return getattr(user, "display_name", "") or getattr(user, "username", "")
 
 
 # ----------------------------------------------------------------------------------- 附录二
-def team_rows(user, team: Team | None = None, *, full: bool = False) -> list[list]:
+def team_rows(user, team: Team | None = None, *, full: bool = False, max_rows: int | None = None
+              ) -> list[list]:
     ids = _team_ids_for(user, team)
     q = Team.select().where(Team.status == "approved")
     if ids is not None:
         q = q.where(Team.id.in_(ids or [-1]))
-    teams = sorted(security.scoped(Team, q, "teams.team.view", user=user), key=_tree_key)
+    q = security.scoped(Team, q, "teams.team.view", user=user)
+    teams = list(q.limit(max_rows + 1) if max_rows else q)
+    if max_rows and len(teams) > max_rows:
+        raise TooManyRows(max_rows)
+    teams.sort(key=_tree_key)
     counts = dict(Membership.select(Membership.team, pw.fn.COUNT(Membership.id))
-                  .where((Membership.status == "approved") & Membership.team.in_([t.id for t in teams] or [-1]))
+                  .where((Membership.status == "approved") & Membership.team.in_(q.select(Team.id)))
                   .group_by(Membership.team).tuples())
     names = {t.id: t.name for t in teams}
     rows = []
@@ -202,7 +221,10 @@ def team_roster(user, team: Team | None = None, fmt: str = "xlsx", *, full: bool
     if not security.can("teams.team.view", user=user):
         raise RosterError(_l("Access denied"), 403)
     _check_full(user, "teams", full, team)
-    rows = team_rows(user, team, full=full)
+    try:
+        rows = team_rows(user, team, full=full, max_rows=MAX_ROWS[fmt])
+    except TooManyRows:
+        raise _too_many(fmt) from None
     fields = [("填报单位（盖章）", _reporting_unit(user, team)), ("填报日期", cn_date(today()))]
     signatures = [("填报人", _reporter(user)), ("负责人签字", ""), ("日期", "　　　　年　　月　　日")]
     maker = table_xlsx if fmt == "xlsx" else table_pdf
@@ -213,19 +235,22 @@ def team_roster(user, team: Team | None = None, fmt: str = "xlsx", *, full: bool
 
 
 # ----------------------------------------------------------------------------------- 附录三
-def volunteer_rows(user, team: Team | None = None, *, full: bool = False) -> list[list]:
+def volunteer_rows(user, team: Team | None = None, *, full: bool = False, max_rows: int | None = None
+                   ) -> list[list]:
     ids = _team_ids_for(user, team)
     q = Volunteer.select().where(Volunteer.status == "active")
     if ids is not None:
         q = q.where(Volunteer.id.in_(Membership.select(Membership.volunteer).where(
             Membership.team.in_(ids or [-1]) & (Membership.status == "approved"))))
-    vols = list(security.scoped(Volunteer, q, "volunteers.volunteer.view", user=user)
-                .order_by(Volunteer.number))
+    q = security.scoped(Volunteer, q, "volunteers.volunteer.view", user=user)
+    vols = list(q.order_by(Volunteer.number).limit(max_rows + 1) if max_rows else q.order_by(Volunteer.number))
+    if max_rows and len(vols) > max_rows:
+        raise TooManyRows(max_rows)
     teams: dict[int, list[str]] = {}
     if vols:
         mq = (Membership.select(Membership.volunteer, Team.name).join(Team)
-              .where((Membership.status == "approved") & Team.status.in_(["approved"]) &
-                     Membership.volunteer.in_([v.id for v in vols])))
+              .where((Membership.status == "approved") & (Team.status == "approved") &
+                     Membership.volunteer.in_(q.select(Volunteer.id))))
         if ids is not None:   # never name a team outside the roster's scope
             mq = mq.where(Membership.team.in_(ids or [-1]))
         for vid, tname in mq.order_by(Team.path).tuples():
@@ -249,7 +274,10 @@ def volunteer_roster(user, team: Team | None = None, fmt: str = "xlsx", *, full:
     if not security.can("volunteers.volunteer.view", user=user):
         raise RosterError(_l("Access denied"), 403)
     _check_full(user, "volunteers", full, team)
-    rows = volunteer_rows(user, team, full=full)
+    try:
+        rows = volunteer_rows(user, team, full=full, max_rows=MAX_ROWS[fmt])
+    except TooManyRows:
+        raise _too_many(fmt) from None
     fields = [("填报单位（盖章）", _reporting_unit(user, team)), ("填报日期", cn_date(today()))]
     signatures = [("填报人", _reporter(user)), ("负责人签字", ""), ("日期", "　　　　年　　月　　日")]
     maker = table_xlsx if fmt == "xlsx" else table_pdf
