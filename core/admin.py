@@ -209,6 +209,12 @@ class SecureModelView(ModelView):
                 abort(404)
         return None
 
+    def _get_column_by_idx(self, idx):
+        # ?sort=<n> naming a column that cannot be sorted (a computed one) is ignored: Flask-Admin
+        # looks it up in _sortable_columns unguarded, a KeyError, i.e. a 500 for a crafted URL
+        col = super()._get_column_by_idx(idx)
+        return col if col is None or col[0] in self._sortable_columns else None
+
     _ID_ARGS = {"details_view": ("args", "id"), "edit_view": ("args", "id"),
                 "delete_view": ("form", "id"), "ajax_update": ("form", "list_form_pk")}
 

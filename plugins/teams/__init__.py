@@ -30,7 +30,9 @@ def register_roles():
         "teams.team.view", "teams.team.edit", "teams.team.export",
         "teams.membership.view", "teams.membership.edit", "teams.membership.export",
         "teams.subteam_request.view", "teams.subteam_request.create", "teams.subteam_request.edit",
+        "teams.subteam_request.export",
         "teams.position.view", "teams.position.create", "teams.position.edit", "teams.position.delete",
+        "teams.position.export",
         "teams.team.sensitive"])]
 
 
