@@ -45,7 +45,9 @@ def ensure_core_schema():
     from playhouse.migrations import Runner
     mig = Path(__file__).resolve().parent / "migrations"
     runner = Runner(db.obj, str(mig), table_name="migrations_core")
+    from .db import schema_lock
     with transaction():
+        schema_lock()  # server workers start together: one at a time
         fresh = not db.table_exists("core_user")
         db.create_tables(CORE_MODELS, safe=True)
         from .db import append_only

@@ -246,8 +246,40 @@ def ensure_connection():
         d.connect(reuse_if_open=True)
 
 
+SCHEMA_LOCK_ID = 0x74696D65  # any constant shared by every process of the site
+
+
+def schema_lock():
+    """Call first inside a transaction that changes the schema: waits until no other process of the
+    site is changing it (several server workers start, or reload, at the same moment). PostgreSQL: an
+    advisory lock released at commit; concurrent DDL there deadlocks or fails on the catalogues.
+    SQLite: BEGIN IMMEDIATE already serialises writers."""
+    if is_postgres():
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_ID,))
+
+
+@contextlib.contextmanager
+def schema_session_lock():
+    """Like ``schema_lock`` but held across several transactions (migrations that each commit on
+    their own); use it outside any transaction."""
+    if not is_postgres():
+        yield
+        return
+    db.execute_sql("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_ID,))
+    try:
+        yield
+    finally:
+        db.execute_sql("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_ID,))
+
+
 def append_only(table: str):
     """Install triggers that refuse UPDATE and DELETE on ``table`` (audit log, ledger entries)."""
+    if is_postgres():
+        have = {r[0] for r in db.execute_sql(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal",
+            (f'"{table}"',)).fetchall()}
+        if {f"{table}_append_only", f"{table}_no_truncate"} <= have:
+            return  # in place: no DDL, whose exclusive lock would stall writers at every start-up
     if is_sqlite():
         for op in ("UPDATE", "DELETE"):
             db.execute_sql(

@@ -207,6 +207,8 @@ def _runner(info: PluginInfo):
 def create_schema(info: PluginInfo, module) -> None:
     """Fresh install: create the tables from the models (which describe the newest schema) and record
     every shipped migration as applied. Runs inside the caller's transaction."""
+    from .db import schema_lock
+    schema_lock()
     models = plugin_models(module)
     if models:
         db.create_tables(models, safe=True)
@@ -226,12 +228,17 @@ def migrate_plugin(info: PluginInfo) -> list[str]:
     pending = [m.name for m in runner.status() if not m.applied and m.path]
     if not pending:
         return []
-    try:
-        ran = runner.up()
-    except Exception as e:  # noqa: BLE001 - report any failure with the plugin's and migration's name
-        done = {m.name for m in _runner(info).status() if m.applied}
-        failed = next((n for n in pending if n not in done), pending[0])
-        raise PluginError(f"plugin {info.name}: migration {failed} failed: {type(e).__name__}: {e}") from e
+    from .db import schema_session_lock
+    with schema_session_lock():  # workers starting together: one migrates, the others find it done
+        pending = [m.name for m in runner.status() if not m.applied and m.path]
+        if not pending:
+            return []
+        try:
+            ran = runner.up()
+        except Exception as e:  # noqa: BLE001 - report any failure with the plugin's and migration's name
+            done = {m.name for m in _runner(info).status() if m.applied}
+            failed = next((n for n in pending if n not in done), pending[0])
+            raise PluginError(f"plugin {info.name}: migration {failed} failed: {type(e).__name__}: {e}") from e
     PluginState.update(installed_version=info.version).where(PluginState.name == info.name).execute()
     return ran
 

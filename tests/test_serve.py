@@ -115,8 +115,8 @@ def test_serve_reloads_plugins_enabled_in_the_admin_without_restart(site_env):
     port = free_port()
     proc = started(["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
                     "--threads", "2"], site_env)
+    output = lines_of(proc)
     try:
-        output = lines_of(proc)
         browser = Browser(f"http://127.0.0.1:{port}")
         wait_until_up(browser, proc, output)
         browser.login("admin", password)
@@ -140,6 +140,7 @@ def test_serve_reloads_plugins_enabled_in_the_admin_without_restart(site_env):
         assert len(boots) == 2, boots
     finally:
         stop(proc)
+        print(drain(output))  # shown by pytest when the test fails
     assert proc.returncode is not None
 
 
@@ -147,8 +148,8 @@ def test_serve_reloads_plugins_enabled_in_the_admin_without_restart(site_env):
 def test_demo_serves_the_demo_site(site_env):
     port = free_port()
     proc = started(["demo", "--host", "127.0.0.1", "--port", str(port)], site_env)
+    output = lines_of(proc)
     try:
-        output = lines_of(proc)
         browser = Browser(f"http://127.0.0.1:{port}")
         wait_until_up(browser, proc, output, timeout=180)
         password = Path(site_env["TIMEBANK_INSTANCE_PATH"], "initial_admin_password").read_text().strip()
@@ -162,6 +163,7 @@ def test_demo_serves_the_demo_site(site_env):
         assert status == 200 and "demo_volunteer" in html and "demo_team_admin" in html
     finally:
         stop(proc)
+        print(drain(output))  # shown by pytest when the test fails
 
 
 def test_connection_is_kept_across_requests(app, client):
@@ -231,3 +233,41 @@ def test_kept_connection_recovers_after_the_server_drops_it(app, client):
     # … the following ones of this thread work again
     assert [client.get("/notices/").status_code for _ in range(2)] == [200, 200]
     assert db.obj.execute_sql("SELECT pg_backend_pid()").fetchone()[0] != pid
+
+
+def test_workers_starting_together_set_the_schema_up_one_at_a_time(tmp_path):
+    """gunicorn starts its workers at the same moment and each builds the app: the kernel's schema
+    work must not deadlock (PostgreSQL) or fail on a half-made catalogue. Fresh database, six
+    "workers" at once, twice (the second time everything exists already)."""
+    import threading
+
+    import peewee
+
+    from core import ensure_core_schema
+    from core.db import db, init_database, transaction
+    init_database(database_url(tmp_path))
+    for _ in range(2):
+        barrier, errors = threading.Barrier(6), []
+
+        def start():
+            try:
+                barrier.wait(10)
+                ensure_core_schema()
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+            finally:
+                db.close()
+
+        threads = [threading.Thread(target=start) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+    from core.models import AuditLog
+    assert db.table_exists("core_user")
+    with transaction():
+        AuditLog.create(action="probe", username="t")
+    with pytest.raises(peewee.DatabaseError, match="append-only"):
+        with transaction():
+            AuditLog.update(action="changed").execute()
