@@ -407,6 +407,22 @@ def test_anonymous_is_sent_to_login(world):
         assert "login" in r.headers.get("Location", "")
 
 
+def test_volunteer_panel_links_to_the_right_form(world):
+    """The volunteer_panels slot: the volunteer's own link on /me; for an admin looking at someone
+    in scope, the admin link; for an admin of another team, nothing."""
+    from core.models import User
+    from plugins.rosters import volunteer_panels
+    from plugins.volunteers.models import Volunteer
+    app, ids = world["app"], world["ids"]
+    with app.test_request_context():
+        v1, v3 = Volunteer.get_by_id(ids["v1"]), Volunteer.get_by_id(ids["v3"])
+        own = volunteer_panels(v1, v1.user)
+        assert "/rosters/me/registration.pdf" in str(own[0].html)
+        ta = User.get(User.username == "ta")
+        assert f"/admin/rosters_roster/registration/{ids['v1']}" in str(volunteer_panels(v1, ta)[0].html)
+        assert volunteer_panels(v3, ta) == []
+
+
 def test_rosters_page(world):
     page = world["c"]["admin"].get("/admin/rosters_roster/")
     assert page.status_code == 200

@@ -36,11 +36,22 @@ def register_blueprints(app):
 
 @hookimpl
 def volunteer_panels(volunteer, user):
-    """On the volunteer's own page: their 附录一 form, ready to print and sign."""
+    """附录一 for the volunteer shown: on their own page, the link to their own form; for an admin who
+    may print it (and see this volunteer), the admin link with an id."""
     from flask import url_for
     from markupsafe import Markup
+    from core import security
     from core.web import Widget
-    body = Markup('<p>{}</p><p><a href="{}">{}</a></p>').format(
-        _l("Print your registration form (附录一), sign it and hand it to your community."),
-        url_for("rosters.my_registration_form"), _l("Registration form (PDF)"))
-    return [Widget(_l("My registration form"), body, order=40)]
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    if volunteer.user_id == user.id:
+        body = Markup('<p>{}</p><p><a href="{}">{}</a></p>').format(
+            _l("Print your registration form (附录一), sign it and hand it to your community."),
+            url_for("rosters.my_registration_form"), _l("Registration form (PDF)"))
+        return [Widget(_l("My registration form"), body, order=40)]
+    if security.can("rosters.registration_form.export", user=user) and \
+            security.can("volunteers.volunteer.view", volunteer, user=user):
+        body = Markup('<p><a href="{}">附录一 PDF</a></p>').format(
+            url_for("rosters_roster.registration", volunteer_id=volunteer.id))
+        return [Widget(_l("Registration form"), body, order=40)]
+    return []
