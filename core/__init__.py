@@ -229,18 +229,19 @@ class SiteApp:
     def __init__(self, config: dict | None = None):
         self.config = config
         self.app = create_app(config)
-        self._checked = time.monotonic()
+        self._next_check = time.monotonic() + self.app.config["PLUGIN_RELOAD_SECONDS"]
+        self._failures = 0
         self._lock = threading.Lock()
 
     def _maybe_reload(self):
-        every = self.app.config["PLUGIN_RELOAD_SECONDS"]
         t = time.monotonic()
-        if t - self._checked < every:
+        if t < self._next_check:
             return
         with self._lock:
-            if t - self._checked < every:
+            if t < self._next_check:
                 return
-            self._checked = t
+            every = self.app.config["PLUGIN_RELOAD_SECONDS"]
+            self._next_check = t + every
             from .plugins import generation
             from .db import ensure_connection
             try:
@@ -252,10 +253,16 @@ class SiteApp:
             if gen != self.app.extensions["timebank"].generation:
                 try:
                     self.app = create_app(self.config)
+                    self._failures = 0
                     log.info("plugins changed; site reloaded")
                 except Exception:  # noqa: BLE001 - keep the previous app running
-                    log.exception("plugin reload failed; keeping the previous set")
-                    self.app.extensions["timebank"].generation = gen
+                    # try again later (the cause may pass: a lock, a restarting database), backing
+                    # off so that a set that cannot load does not rebuild the app on every check
+                    self._failures += 1
+                    delay = min(60.0, max(every, 0.05) * 2 ** self._failures)
+                    self._next_check = t + delay
+                    log.exception("plugin reload failed; keeping the previous set, retrying in %.1f s",
+                                  delay)
 
     def __call__(self, environ, start_response):
         self._maybe_reload()

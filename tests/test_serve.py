@@ -271,3 +271,32 @@ def test_workers_starting_together_set_the_schema_up_one_at_a_time(tmp_path):
     with pytest.raises(peewee.DatabaseError, match="append-only"):
         with transaction():
             AuditLog.update(action="changed").execute()
+
+
+def test_site_app_retries_a_reload_that_failed(make_app, tmp_path, monkeypatch):
+    """A reload that fails keeps the previous app serving and is tried again later (backing off),
+    instead of leaving this worker on the old plugin set for good while the others moved on."""
+    from werkzeug.test import Client
+
+    from core import SiteApp
+    from core import plugins as P
+    flag = tmp_path / "flaky-now"
+    monkeypatch.setenv("FIXTURE_FLAKY_FLAG", str(flag))
+    first = make_app(plugins=["notices"], PLUGIN_PATHS=[FIXTURES])
+    site = SiteApp({"INSTANCE_PATH": first.config["INSTANCE_PATH"],
+                    "DATABASE_URL": first.config["DATABASE_URL"], "TESTING": True,
+                    "TASKS_IMMEDIATE": True, "PLUGIN_PATHS": [FIXTURES], "PLUGIN_RELOAD_SECONDS": 0})
+    web = Client(site)
+    old_app = site.app
+    with old_app.app_context():
+        assert P.enable(["fixture_flaky"]) == ["fixture_flaky"]
+    flag.write_text("x")
+    assert web.get("/notices/").status_code == 200  # the reload failed: the previous app answers
+    assert site.app is old_app and web.get("/flaky/").status_code == 404
+    flag.unlink()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and web.get("/flaky/").status_code != 200:
+        time.sleep(0.05)
+    r = web.get("/flaky/")
+    assert r.status_code == 200 and b"flaky plugin is loaded" in r.data
+    assert "fixture_flaky" in site.app.extensions["timebank"].loaded
