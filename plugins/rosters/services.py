@@ -155,13 +155,14 @@ def _check_full(user, doc: str, full: bool, obj=None):
 
 def _audit_export(user, doc: str, fmt: str, full: bool, team: Team | None, rows: int, fields: list[str],
                   obj=None):
-    """Every export is logged; an unmasked one as ``pii.exported`` (PR5, AU1) — no personal data in
-    the row itself, only which document, which team, how many rows and which fields."""
+    """Every export is logged (``export``, as the admin's own exports are); an unmasked one as
+    ``pii.exported`` (PR5, AU1) — no personal data in the row itself, only which document, which
+    team, how many rows and which fields."""
     details = {"document": doc, "format": fmt, "team": team.id if team else None, "rows": rows}
     if full:
         details["fields"] = fields
     target = obj if obj is not None else (("teams_team", team.id) if team else (doc, ""))
-    audit.log("pii.exported" if full else "document.exported", target, details, user=user)
+    audit.log("pii.exported" if full else "export", target, details, user=user)
 
 
 def _reporting_unit(user, team: Team | None) -> str:
@@ -293,8 +294,9 @@ def find_volunteer(user, raw) -> Volunteer:
     s = str(raw or "").strip()
     v = None
     if s.isdigit() and len(s) <= 18:
-        v = security.scoped(Volunteer, Volunteer.select().where(Volunteer.id == int(s)),
-                            "volunteers.volunteer.view", user=user).first()
+        v = security.scoped(Volunteer, Volunteer.select().where(
+            (Volunteer.id == int(s)) & (Volunteer.status != "erased")),
+            "volunteers.volunteer.view", user=user).first()
     if v is None or not security.can("volunteers.volunteer.view", v, user=user):
         audit.log("access.denied", ("volunteers_volunteer", s[:64]), {"document": "registration_form"},
                   user=user)
