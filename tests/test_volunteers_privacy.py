@@ -216,6 +216,25 @@ def test_raw_columns_hold_ciphertext_and_keyed_hashes_PR2(vapp, make_user):
     assert _scan(dump.encode(), needles) == [], "plain identifiers in the audit log or login throttling"
 
 
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite files")
+def test_erased_volunteer_leaves_no_trace_in_sqlite_files_PR6(vapp, make_user):
+    """An erasure (granted deletion request) leaves neither the old row in freed page space nor old
+    page versions in the WAL; another volunteer's data is still there (the scan sees plain text)."""
+    keep = register(vapp, name="留存志愿者", address="留存路 8 号", id_number=fakes.id_number(seq=941), gender="M",
+                    phone="13800008888")
+    gone = register(vapp, name="注销志愿者", address="注销路 9 号", hobbies="独一无二的爱好")
+    from plugins.volunteers import services
+    with vapp.test_request_context():
+        req = services.request_action(volunteer(vapp, gone), "deletion", "请删除")
+        services.decide_request(req, done=True, outcome="已删除", actor=None)
+    assert volunteer(vapp, gone).status == "erased"
+    db_file = vapp.config["DATABASE_URL"].removeprefix("sqlite:///")
+    blob = b"".join(open(p, "rb").read() for p in (db_file, db_file + "-wal") if os.path.exists(p))
+    for text in ("注销志愿者", "注销路 9 号", "独一无二的爱好", "请删除"):
+        assert text.encode() not in blob, text
+    assert "留存路 8 号".encode() in blob and keep.encode() in blob
+
+
 @pytest.mark.skipif(not PG_URL, reason="needs TIMEBANK_TEST_DATABASE_URL (PostgreSQL)")
 def test_postgres_dump_and_backup_hold_no_plain_id_or_phone_PR2(site_env, make_user, tmp_path):
     if not (shutil.which("pg_dump") and shutil.which("pg_restore")):

@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 
 LABELS = {
-    "number": _l("Volunteer number"), "name": _l("Name"), "nickname": _l("Nickname"),
+    "number": _l("Volunteer number"), "name": _l("Full name"), "nickname": _l("Nickname"),
     "gender": _l("Gender"), "id_type": _l("ID type"), "id_number": _l("ID number"),
     "birth_date": _l("Birth date"), "phone": _l("Mobile phone"), "email": _l("Email"),
     "political_status": _l("Political status"), "religion": _l("Religion"), "ethnicity": _l("Ethnicity"),

@@ -552,6 +552,7 @@ def erase(volunteer: Volunteer, *, actor=None, reason: str = "request"):
     stay for statistics."""
     from core.models import LoginSession, User
     with transaction():
+        _overwrite_freed_space()
         token = secrets.token_hex(8)
         v = for_update(Volunteer.select().where(Volunteer.id == volunteer.id)).get()
         if v.status == "erased":
@@ -580,6 +581,20 @@ def erase(volunteer: Volunteer, *, actor=None, reason: str = "request"):
         events.emit(VolunteerErased(volunteer_id=v.id, reason=reason))
     volunteer.__data__.update(v.__data__)
     return v
+
+
+def _overwrite_freed_space():
+    """SQLite keeps old row versions in freed page space and in the WAL: zero freed cells on this
+    connection, and after the commit copy the WAL into the file and empty it, so an erased volunteer's
+    data is not left in the database files (PR6). PostgreSQL's old row versions go with (auto)vacuum."""
+    from core.db import after_commit, db, is_sqlite
+    if not is_sqlite():
+        return
+    db.execute_sql("PRAGMA secure_delete=FAST")
+
+    def checkpoint():
+        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    after_commit(checkpoint)
 
 
 def last_activity_cutoff() -> _dt.datetime | None:
