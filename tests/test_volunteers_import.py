@@ -176,6 +176,7 @@ def test_csv_import_cli_writes_good_rows_encrypted_and_reports_bad_ones(site):
                                     for u, d in audits)
     assert not any(idn(1) in d for _u, d in audits)  # no plain personal data in the audit log
     # the report: one line per row, bad ones with a reason, ID numbers masked
+    assert report_of(r.output).stat().st_mode & 0o077 == 0  # names inside: owner only
     rep = read_report(report_of(r.output))
     body = {int(line[0]): line for line in rep[1:]}
     assert sorted(body) == list(range(2, 11))

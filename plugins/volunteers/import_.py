@@ -31,6 +31,7 @@ import datetime as _dt
 import io
 import json
 import logging
+import os
 import re
 import unicodedata
 import zipfile
@@ -848,7 +849,9 @@ class ReportWriter:
     def __init__(self, path: Path, result: ImportResult | None = None):
         self.path = Path(path)
         self.result = result
-        self.fh = self.path.open("w", encoding="utf-8-sig", newline="")
+        # names are personal data: the report is readable by its owner only
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.fh = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
         self.w = csv.writer(self.fh)
         self.w.writerow([str(h) for h in REPORT_HEADER])
         self.fh.flush()
