@@ -56,6 +56,49 @@ def permission_allowed(user, permission, obj):
 
 
 @hookimpl
+def register_admin_views(admin):
+    from .admin import ActivityView, CategoryView, ServiceRecordView, ShiftView, SignUpView
+    from .models import Activity, Category, ServiceRecord, Shift, SignUp
+    cat = _l("Activities")
+    return [ActivityView(Activity, name=_l("Activities and trainings"), endpoint="activities_activity", category=cat),
+            ShiftView(Shift, name=_l("Time slots"), endpoint="activities_shift", category=cat),
+            SignUpView(SignUp, name=_l("Sign-ups"), endpoint="activities_signup", category=cat),
+            ServiceRecordView(ServiceRecord, name=_l("Service records"), endpoint="activities_service_record",
+                              category=cat),
+            CategoryView(Category, name=_l("Service categories"), endpoint="activities_category", category=cat)]
+
+
+@hookimpl
+def register_blueprints(app):
+    from .views import bp
+    return [bp]
+
+
+@hookimpl
+def register_menu(user):
+    from core.web import MenuItem
+    items = [MenuItem(_l("Activities"), url_for("activities.index"), None, order=15),
+             MenuItem(_l("Trainings"), url_for("activities.index", kind="training"), None, order=16)]
+    if user is not None and getattr(user, "is_authenticated", False):
+        items.append(MenuItem(_l("My sign-ups"), url_for("activities.mine"), None, order=31))
+    return items
+
+
+@hookimpl
+def volunteer_panels(volunteer, user):
+    import peewee as pw
+    from markupsafe import Markup
+    from core.web import Widget
+    from .models import ServiceRecord
+    rows = (ServiceRecord.select(ServiceRecord.kind, pw.fn.SUM(ServiceRecord.minutes))
+            .where(ServiceRecord.volunteer == volunteer).group_by(ServiceRecord.kind).tuples())
+    mins = dict(rows)
+    body = Markup("<p>{}: <strong>{:.1f}</strong> · {}: <strong>{:.1f}</strong></p>").format(
+        _l("Service hours"), (mins.get("service") or 0) / 60, _l("Training hours"), (mins.get("training") or 0) / 60)
+    return [Widget(_l("My hours"), body, order=5)]
+
+
+@hookimpl
 def register_events():
     from .services import EVENTS
     return EVENTS

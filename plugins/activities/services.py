@@ -227,6 +227,17 @@ def _replace_shifts(a: Activity, slots):
                     capacity=sum(s["capacity"] for s in slots), confirmed=0).where(Activity.id == a.id).execute()
 
 
+def refresh_totals(a: Activity):
+    """Recompute the activity's span and totals from its slots (after a slot was edited)."""
+    agg = Shift.select(pw.fn.MIN(Shift.starts_at), pw.fn.MAX(Shift.ends_at), pw.fn.SUM(Shift.capacity),
+                       pw.fn.SUM(Shift.confirmed)).where(Shift.activity == a).tuples().first()
+    start, end, cap, conf = agg or (None, None, 0, 0)
+    f = Shift.starts_at
+    Activity.update(starts_at=f.python_value(start) if isinstance(start, str) else start,
+                    ends_at=f.python_value(end) if isinstance(end, str) else end,
+                    capacity=cap or 0, confirmed=conf or 0).where(Activity.id == a.id).execute()
+
+
 def update_activity(a: Activity, data: dict, shifts: list[dict] | None = None, *, actor=None) -> Activity:
     if a.status not in ("draft", "rejected"):
         raise ActivityError(_l("Only a draft or a rejected activity can be edited."))
@@ -570,6 +581,30 @@ def minutes_from_times(signup: SignUp) -> int:
         mins = int(f(mins / step) * step)
         mins = min(mins, int((sh.ends_at - sh.starts_at).total_seconds() // 60))
     return mins
+
+
+def assign(signup: SignUp, *, post: str = "", mentor: SignUp | None = None, actor=None) -> SignUp:
+    """Staffing (R-ACT-10): a post for a confirmed volunteer and, for a newcomer, an experienced partner
+    from the same activity."""
+    if signup.status != "confirmed":
+        raise ActivityError(_l("Only confirmed volunteers get a post."))
+    if mentor is not None and (mentor.activity_id != signup.activity_id or mentor.id == signup.id
+                               or mentor.status != "confirmed"):
+        raise ActivityError({"mentor": _l("The partner must be another confirmed volunteer of this activity.")})
+    with transaction():
+        SignUp.update(post=(post or "")[:100], mentor=mentor.id if mentor else None).where(
+            SignUp.id == signup.id).execute()
+        audit.log("signup.assigned", signup, {"post": post, "mentor": mentor.id if mentor else None}, user=actor)
+    return SignUp.get_by_id(signup.id)
+
+
+def experience(volunteer_ids) -> dict[int, int]:
+    """Confirmed service records per volunteer: 0 means a newcomer (for pairing, R-ACT-10)."""
+    rows = (ServiceRecord.select(ServiceRecord.volunteer, pw.fn.COUNT(ServiceRecord.id))
+            .where(ServiceRecord.volunteer.in_(list(volunteer_ids))).group_by(ServiceRecord.volunteer).tuples())
+    out = {v: 0 for v in volunteer_ids}
+    out.update({v: n for v, n in rows})
+    return out
 
 
 # ---------------------------------------------------------------- after the activity (R-ACT-8)

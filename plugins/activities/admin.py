@@ -1,0 +1,352 @@
+"""Admin screens for organisers and the platform: publish and review activities, confirm sign-ups,
+check-in codes, outcome with photos, hours confirmation, staffing (R-ACT-1, 4, 7, 8, 10)."""
+from __future__ import annotations
+
+import datetime as _dt
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import Optional
+
+from core import security
+from core.admin import AdminForm, ReadOnlyModelView, SecureModelView
+from plugins.teams.models import Team
+from plugins.teams.services import admin_team_ids
+from plugins.volunteers.models import DISTRICTS
+
+from . import photos, services
+from .models import Activity, Category, ServiceRecord, Shift, SignUp
+
+STATUS = {"draft": _l("Draft"), "submitted": _l("Waiting for review"), "approved": _l("Approved"),
+          "rejected": _l("Rejected"), "published": _l("Published"), "finished": _l("Finished"),
+          "closed": _l("Hours confirmed"), "cancelled": _l("Cancelled"), "pending": _l("Waiting for the organiser"),
+          "confirmed": _l("Confirmed"), "waitlisted": _l("Waiting list"), "declined": _l("Not accepted")}
+LABELS = {"title": _l("Title"), "team": _l("Team"), "kind": _l("Kind"), "status": _l("Status"),
+          "starts_at": _l("Starts"), "ends_at": _l("Ends"), "review_due": _l("Review due"),
+          "capacity": _l("Places"), "confirmed": _l("Confirmed"), "district": _l("District"),
+          "address": _l("Address"), "category": _l("Category"), "field": _l("Service field"),
+          "description": _l("Description"), "more_info": _l("More information"),
+          "contact_name": _l("Contact"), "contact_phone": _l("Contact phone"),
+          "review_reason": _l("Review note"), "activity": _l("Activity"), "shift": _l("Time slot"),
+          "volunteer": _l("Volunteer"), "volunteer_type": _l("Volunteer type"),
+          "check_in_at": _l("Check-in"), "check_out_at": _l("Check-out"), "post": _l("Post"),
+          "mentor": _l("Paired with (experienced volunteer)"), "reason": _l("Reason"),
+          "created_at": _l("Signed up at"), "service_date": _l("Date"), "minutes": _l("Minutes"),
+          "version": _l("Version"), "change_reason": _l("Reason of change"), "served_count": _l("People served"),
+          "beneficiary_types": _l("Types of people served"), "summary": _l("Summary"),
+          "is_party_service": _l("Party-member volunteer service"), "auto_confirm": _l("Confirm automatically")}
+
+
+def _status(view, context, model, name):
+    return STATUS.get(getattr(model, name), getattr(model, name))
+
+
+class ActivityForm(AdminForm):
+    team = SelectField(_l("Team"), coerce=int)
+    kind = SelectField(_l("Kind"), choices=[("service", _l("Volunteer activity")), ("training", _l("Training"))])
+    title = StringField(_l("Title"))
+    category = SelectField(_l("Category"), coerce=int)
+    field = SelectField(_l("Service field"), coerce=int, validators=[Optional()])
+    district = SelectField(_l("District"), choices=[(d, d) for d in DISTRICTS])
+    address = StringField(_l("Address"))
+    latitude = StringField(_l("Latitude (optional)"))
+    longitude = StringField(_l("Longitude (optional)"))
+    description = TextAreaField(_l("Description"))
+    more_info = TextAreaField(_l("More information"))
+    contact_name = StringField(_l("Contact"))
+    contact_phone = StringField(_l("Contact phone"))
+    auto_confirm = BooleanField(_l("Confirm automatically, first come first served"), default=True)
+    is_party_service = BooleanField(_l("Party-member volunteer service"))
+    volunteer_type = StringField(_l("Volunteer type of the first slot"))
+    slot_start = DateTimeLocalField(_l("First slot starts"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    slot_end = DateTimeLocalField(_l("First slot ends"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    slot_capacity = IntegerField(_l("Headcount of the first slot"), validators=[Optional()])
+
+
+def _form_errors(form, err):
+    for f, m in err.errors.items():
+        key = {"shifts.0.starts_at": "slot_start", "shifts.0.ends_at": "slot_end",
+               "shifts.0.capacity": "slot_capacity", "shifts": "slot_start"}.get(f, f)
+        if hasattr(form, key):
+            getattr(form, key).errors.append(str(m))
+        else:
+            flash(str(m), "error")
+
+
+class PhotoMixin:
+    @expose("/photo/<int:photo_id>")
+    def photo(self, photo_id):
+        from flask import send_file
+        from .models import Photo
+        p = Photo.get_or_none(Photo.id == photo_id)
+        if p is None or self.get_one(p.activity_id) is None:
+            abort(404)
+        resp = send_file(photos.path_of(p), mimetype=p.content_type, max_age=0)
+        resp.headers["Content-Disposition"] = "inline"
+        return resp
+
+
+class ActivityView(PhotoMixin, SecureModelView):
+    permission = "activities.activity"
+    column_list = ["title", "team", "kind", "status", "starts_at", "review_due", "capacity", "confirmed"]
+    column_searchable_list = ["title"]
+    column_filters = ["status", "kind", "district", "starts_at", "review_due"]
+    column_default_sort = ("starts_at", True)
+    column_labels = LABELS
+    column_formatters = {"status": _status, "kind": lambda v, c, m, n: _("Training") if m.kind == "training"
+                         else _("Volunteer activity")}
+    column_details_list = ["title", "team", "kind", "status", "category", "field", "district", "address",
+                           "description", "contact_name", "contact_phone", "starts_at", "ends_at", "capacity",
+                           "confirmed", "review_due", "review_reason", "served_count", "beneficiary_types",
+                           "summary"]
+    details_template = "activities/admin_details.html"
+    allow_delete = False
+    simple_list_pager = True
+
+    def scaffold_form(self):
+        return ActivityForm
+
+    def _fill_choices(self, form):
+        ids = admin_team_ids(current_user)
+        q = Team.select().where(Team.status == "approved")
+        if ids is not None:
+            q = q.where(Team.id.in_(ids or [-1]))
+        form.team.choices = [(t.id, t.name) for t in q.order_by(Team.name)]
+        # both kinds' categories: the service checks the one chosen fits the kind
+        form.category.choices = [(c.id, c.name) for c in services.categories("category")] + \
+            [(c.id, f"{c.name}（{_('Training')}）") for c in services.categories("training")]
+        form.field.choices = [(0, "—")] + [(c.id, c.name) for c in services.categories("field")]
+        return form
+
+    def create_form(self, obj=None):
+        return self._fill_choices(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        form = self._fill_choices(super().edit_form(obj))
+        for f in ("team", "kind", "volunteer_type", "slot_start", "slot_end", "slot_capacity"):
+            delattr(form, f)
+        if obj is not None and not form.is_submitted():
+            form.category.data = obj.category_id
+            form.field.data = obj.field_id or 0
+        return form
+
+    def _data(self, form):
+        return {k: v for k, v in form.data.items() if k != "csrf_token"}
+
+    def create_model(self, form):
+        team = Team.get_or_none(Team.id == form.team.data)
+        if team is None or not security.can(self.perm("create"), Activity(team=team)):
+            flash(_("You may not save this record."), "error")
+            return False
+        d = self._data(form)
+        slot = {"starts_at": d.get("slot_start"), "ends_at": d.get("slot_end"), "capacity": d.get("slot_capacity"),
+                "volunteer_type": d.get("volunteer_type")}
+        try:
+            return services.create_activity(team, d, [slot], kind=d["kind"], actor=current_user)
+        except services.ActivityError as e:
+            _form_errors(form, e)
+            return False
+
+    def update_model(self, form, model):
+        try:
+            services.update_activity(model, self._data(form), actor=current_user)
+        except services.ActivityError as e:
+            _form_errors(form, e)
+            return False
+        return True
+
+    # ---- workflow actions
+    def _each(self, ids, fn):
+        for a in self.get_query().where(Activity.id.in_(ids)):
+            try:
+                fn(a)
+            except services.ActivityError as e:
+                flash(f"{a.title}: " + "; ".join(str(m) for m in e.errors.values()), "error")
+
+    @action("submit", _l("Submit for review"))
+    def action_submit(self, ids):
+        self._each(ids, lambda a: services.submit(a, actor=current_user))
+
+    @action("publish", _l("Publish"))
+    def action_publish(self, ids):
+        self._each(ids, lambda a: services.publish(a, actor=current_user))
+
+    @action("approve", _l("Approve (platform review)"))
+    def action_approve(self, ids):
+        security.require("activities.activity.review")
+        self._each(ids, lambda a: services.review(a, approve=True, actor=current_user))
+
+    @expose("/review/", methods=["GET", "POST"])
+    def review_view(self):
+        """Reject with a reason (the organiser sees it and may edit and resubmit)."""
+        security.require("activities.activity.review")
+        a = self.get_one(request.values.get("id", ""))
+        if a is None:
+            abort(404)
+        if request.method == "POST":
+            try:
+                services.review(a, approve=request.form.get("approve") == "1",
+                                reason=request.form.get("reason", ""), actor=current_user)
+            except services.ActivityError as e:
+                flash("; ".join(str(m) for m in e.errors.values()), "error")
+            else:
+                flash(_("Review saved."), "success")
+                return redirect(url_for(".index_view"))
+        return self.render("activities/admin_review.html", a=a)
+
+    @expose("/outcome/", methods=["GET", "POST"])
+    def outcome_view(self):
+        a = self.get_one(request.values.get("id", ""))
+        if a is None:
+            abort(404)
+        security.require(self.perm("edit"), a)
+        errors = {}
+        if request.method == "POST":
+            try:
+                services.submit_outcome(a, served_count=request.form.get("served_count"),
+                                        beneficiary_types=request.form.get("beneficiary_types", ""),
+                                        summary=request.form.get("summary", ""),
+                                        recorder=request.form.get("recorder", ""), actor=current_user)
+                for f in request.files.getlist("photos"):
+                    if f and f.filename:
+                        photos.store(a, f, actor=current_user)
+            except (services.ActivityError, photos.PhotoError) as e:
+                errors = {k: str(m) for k, m in e.errors.items()}
+            else:
+                flash(_("Outcome saved."), "success")
+                return redirect(url_for(".details_view", id=a.id))
+        return self.render("activities/admin_outcome.html", a=a, errors=errors)
+
+    @expose("/hours/", methods=["GET", "POST"])
+    def hours_view(self):
+        a = self.get_one(request.values.get("id", ""))
+        if a is None:
+            abort(404)
+        security.require("activities.service_record.create", a)
+        rows = list(SignUp.select().where((SignUp.activity == a) & (SignUp.status == "confirmed"))
+                    .order_by(SignUp.id))
+        records = {r.signup_id: r for r in ServiceRecord.select().where(ServiceRecord.activity == a)}
+        errors = {}
+        if request.method == "POST":
+            minutes, reasons = {}, {}
+            for s in rows:
+                raw = request.form.get(f"m{s.id}", "").strip()
+                if raw == "":
+                    continue
+                try:
+                    minutes[s.id] = round(float(raw) * 60)
+                except ValueError:
+                    errors[f"signup.{s.id}"] = _("Enter the hours as a number.")
+                reasons[s.id] = request.form.get(f"r{s.id}", "")
+            if not errors:
+                try:
+                    services.confirm_hours(a, minutes, reasons=reasons, actor=current_user)
+                except services.ActivityError as e:
+                    errors = {k: str(m) for k, m in e.errors.items()}
+                else:
+                    flash(_("Hours confirmed."), "success")
+                    return redirect(url_for(".hours_view", id=a.id))
+        return self.render("activities/admin_hours.html", a=a, rows=rows, records=records, errors=errors,
+                           computed={s.id: services.minutes_from_times(s) for s in rows})
+
+
+class ShiftView(SecureModelView):
+    permission = "activities.shift"
+    column_list = ["activity", "volunteer_type", "starts_at", "ends_at", "capacity", "confirmed"]
+    column_labels = LABELS
+    form_columns = ["activity", "volunteer_type", "starts_at", "ends_at", "capacity"]
+    column_filters = ["starts_at"]
+
+    def on_model_change(self, form, model, is_created):
+        super().on_model_change(form, model, is_created)
+        from wtforms.validators import ValidationError
+        if model.activity.status not in ("draft", "rejected"):
+            raise ValidationError(_("Only a draft or a rejected activity can be edited."))
+        try:
+            services.clean_shifts([{"starts_at": model.starts_at, "ends_at": model.ends_at,
+                                    "capacity": model.capacity, "volunteer_type": model.volunteer_type}])
+        except services.ActivityError as e:
+            raise ValidationError("; ".join(str(m) for m in e.errors.values())) from None
+
+    def after_model_change(self, form, model, is_created):
+        super().after_model_change(form, model, is_created)
+        services.refresh_totals(model.activity)
+
+
+class SignUpView(SecureModelView):
+    permission = "activities.signup"
+    column_list = ["activity", "shift", "volunteer", "status", "created_at", "check_in_at", "check_out_at",
+                   "post", "mentor"]
+    column_filters = ["status", "created_at"]
+    column_default_sort = ("created_at", False)
+    column_labels = LABELS
+    column_formatters = {"status": _status}
+    form_columns = ["post", "mentor", "check_in_at", "check_out_at", "time_note"]
+    form_labels = {"time_note": _l("Reason for changing the times")}
+    allow_create = False
+    allow_delete = False
+
+    def update_model(self, form, model):
+        try:
+            if (form.check_in_at.data, form.check_out_at.data) != (model.check_in_at, model.check_out_at):
+                services.correct_times(model, form.check_in_at.data, form.check_out_at.data,
+                                       reason=form.time_note.data or "", actor=current_user)
+            services.assign(model, post=form.post.data or "", mentor=form.mentor.data, actor=current_user)
+        except services.ActivityError as e:
+            for f, m in e.errors.items():
+                (getattr(form, "time_note" if f == "reason" else f).errors.append(str(m))
+                 if hasattr(form, "time_note" if f == "reason" else f) else flash(str(m), "error"))
+            return False
+        return True
+
+    @action("confirm", _l("Confirm selected (in order of arrival)"))
+    def action_confirm(self, ids):
+        done = services.confirm(list(self.get_query().where(SignUp.id.in_(ids))), actor=current_user)
+        flash(_("Confirmed: %(n)s.", n=len(done)), "success")
+
+    @action("decline", _l("Decline selected with a reason"))
+    def action_decline(self, ids):
+        return redirect(url_for(".decline_view", ids=",".join(map(str, ids))))
+
+    @expose("/decline/", methods=["GET", "POST"])
+    def decline_view(self):
+        security.require(self.perm("edit"))
+        ids = [int(i) for i in request.values.get("ids", "").split(",") if i.isdigit()]
+        rows = list(self.get_query().where(SignUp.id.in_(ids or [-1])))
+        if request.method == "POST":
+            try:
+                services.decline(rows, reason=request.form.get("reason", ""), actor=current_user)
+            except services.ActivityError as e:
+                flash("; ".join(str(m) for m in e.errors.values()), "error")
+            else:
+                flash(_("Declined: %(n)s.", n=len(rows)), "success")
+                return redirect(url_for(".index_view"))
+        return self.render("activities/admin_decline.html", rows=rows, ids=ids)
+
+
+class ServiceRecordView(ReadOnlyModelView):
+    permission = "activities.service_record"
+    column_list = ["service_date", "volunteer", "activity", "team", "kind", "minutes", "version",
+                   "change_reason"]
+    column_filters = ["service_date", "kind"]
+    column_default_sort = ("service_date", True)
+    column_labels = LABELS
+    simple_list_pager = True
+
+
+class CategoryView(SecureModelView):
+    permission = "activities.category"
+    column_list = ["kind", "name", "description", "order"]
+    column_filters = ["kind"]
+    form_columns = ["name", "description", "order"]
+    allow_create = False
+    allow_delete = False
+
+    def perm(self, action):
+        return "activities.category.edit" if action in ("edit", "create", "delete") else "activities.category.view"

@@ -1,0 +1,218 @@
+"""Public pages: find activities (R-ACT-3), sign up (R-ACT-4), my sign-ups, check in and out by
+scanning the organiser's code (R-ACT-7), the organiser's code screen, the feedback form (附录四 套表2)."""
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from core import security
+from core.db import TZ, now, transaction
+from plugins.volunteers import services as volunteers
+from plugins.volunteers.models import DISTRICTS
+
+from . import services
+from .models import Activity, Feedback, Shift, SignUp
+
+bp = Blueprint("activities", __name__, url_prefix="/activities", template_folder="templates")
+
+FEEDBACK_ITEMS = [
+    ("venue", "场地设备方面"), ("fit", "内容切合需要"), ("rich", "内容充实"), ("inspiring", "内容有启发性"),
+    ("method", "手法有效"), ("mastery", "对内容的掌握程度"), ("preparation", "准备工作"),
+    ("learning", "促进学习方面"), ("expression", "表达能力方面"), ("theme", "让我对活动主题的认识方面"),
+    ("knowledge", "增强我相关知识/能力方面"), ("future", "帮助我日后学习/生活/工作方面"),
+]
+
+
+def _date(value):
+    try:
+        return _dt.datetime.combine(_dt.date.fromisoformat(value), _dt.time(0), tzinfo=TZ) if value else None
+    except ValueError:
+        return None
+
+
+def _float(v):
+    try:
+        return float(v) if v not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@bp.route("/")
+def index():
+    kind = "training" if request.args.get("kind") == "training" else "service"
+    sort = request.args.get("sort", "soonest")
+    if sort not in services.SORTS:
+        sort = "soonest"
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    date_to = _date(request.args.get("to"))
+    rows = list(services.search(
+        kind=kind, district=request.args.get("district") or None, field=request.args.get("field") or None,
+        category=request.args.get("category") or None, keyword=(request.args.get("q") or "").strip() or None,
+        date_from=_date(request.args.get("from")),
+        date_to=date_to + _dt.timedelta(days=1) if date_to else None, sort=sort,
+        lat=_float(request.args.get("lat")), lng=_float(request.args.get("lng")), page=page))
+    return render_template("activities/index.html", rows=rows, kind=kind, sort=sort, page=page,
+                           districts=DISTRICTS, fields=services.categories("field"),
+                           cats=services.categories("training" if kind == "training" else "category"),
+                           args=request.args)
+
+
+@bp.route("/<int:activity_id>")
+def detail(activity_id):
+    a = Activity.get_or_none((Activity.id == activity_id) & Activity.status.in_(["published", "finished",
+                                                                                  "closed"]))
+    if a is None:
+        abort(404)
+    mine = {}
+    v = volunteers.for_user(current_user) if current_user.is_authenticated else None
+    if v is not None:
+        mine = {s.shift_id: s for s in SignUp.select().where((SignUp.activity == a) & (SignUp.volunteer == v))}
+    shifts = list(Shift.select().where(Shift.activity == a).order_by(Shift.starts_at))
+    return render_template("activities/detail.html", a=a, shifts=shifts, mine=mine, now=now())
+
+
+@bp.route("/shifts/<int:shift_id>/signup", methods=["GET", "POST"])
+@login_required
+def signup(shift_id):
+    shift = Shift.get_or_none(Shift.id == shift_id)
+    if shift is None or shift.activity.status != "published":
+        abort(404)
+    v = volunteers.for_user(current_user)
+    if v is None:
+        flash(_("Only registered volunteers can sign up."), "error")
+        return redirect(url_for(".detail", activity_id=shift.activity_id))
+    if request.method == "GET":  # the "confirm your choice" step
+        return render_template("activities/confirm.html", shift=shift, a=shift.activity, v=v)
+    try:
+        s = services.sign_up(v, shift)
+    except services.ActivityError as e:
+        flash("; ".join(str(m) for m in e.errors.values()), "error")
+        return redirect(url_for(".detail", activity_id=shift.activity_id))
+    flash({"confirmed": _("Signed up: your place is confirmed."),
+           "waitlisted": _("The slot is full: you are on the waiting list."),
+           "pending": _("Sent: the organiser confirms sign-ups in the order they arrive.")}[s.status],
+          "success")
+    return redirect(url_for(".mine"))
+
+
+@bp.route("/mine")
+@login_required
+def mine():
+    v = volunteers.for_user(current_user)
+    rows = []
+    if v is not None:
+        rows = list(SignUp.select(SignUp, Shift, Activity).join(Shift).switch(SignUp).join(Activity)
+                    .where(SignUp.volunteer == v).order_by(Shift.starts_at.desc()).limit(200))
+    return render_template("activities/mine.html", rows=rows, v=v)
+
+
+@bp.route("/signups/<int:signup_id>/cancel", methods=["POST"])
+@login_required
+def cancel(signup_id):
+    v = volunteers.for_user(current_user)
+    s = SignUp.get_or_none((SignUp.id == signup_id) & (SignUp.volunteer == (v.id if v else -1)))
+    if s is None:
+        abort(404)
+    services.cancel(s, reason=request.form.get("reason", ""), actor=current_user._get_current_object())
+    flash(_("Your sign-up was cancelled."), "success")
+    return redirect(url_for(".mine"))
+
+
+@bp.route("/checkin")
+@login_required
+def checkin():
+    """Where the organiser's QR code points: the volunteer's phone opens it after scanning."""
+    v = volunteers.for_user(current_user)
+    if v is None:
+        flash(_("Only registered volunteers can check in."), "error")
+        return render_template("activities/checkin_result.html", ok=False), 403
+    try:
+        s = services.scan_site_code(v, request.args.get("t", ""))
+    except services.ActivityError as e:
+        return render_template("activities/checkin_result.html", ok=False,
+                               error="; ".join(str(m) for m in e.errors.values())), 400
+    return render_template("activities/checkin_result.html", ok=True, s=s)
+
+
+@bp.route("/mycode")
+@login_required
+def mycode():
+    """The volunteer's personal code, for the organiser to scan."""
+    v = volunteers.for_user(current_user)
+    if v is None:
+        abort(404)
+    token = services.personal_token(v)
+    return render_template("activities/mycode.html", svg=qr_svg(token), v=v,
+                           seconds=services.setting("checkin_token_seconds"))
+
+
+def qr_svg(data: str) -> str:
+    import qrcode
+    import qrcode.image.svg
+    img = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=12, border=2)
+    buf = io.BytesIO()
+    img.save(buf)
+    return buf.getvalue().decode()
+
+
+@bp.route("/<int:activity_id>/code/<mode>")
+@login_required
+def code_screen(activity_id, mode):
+    """The organiser's screen: a code that changes before it expires (check-in or check-out)."""
+    a = Activity.get_or_none(Activity.id == activity_id)
+    if a is None or mode not in ("in", "out"):
+        abort(404)
+    security.require("activities.signup.edit", a)
+    url = url_for(".checkin", t=services.site_token(a, mode), _external=True)
+    return render_template("activities/code_screen.html", a=a, mode=mode, svg=qr_svg(url),
+                           refresh=max(10, services.setting("checkin_token_seconds") - 20))
+
+
+@bp.route("/<int:activity_id>/feedback", methods=["GET", "POST"])
+@login_required
+def feedback(activity_id):
+    """附录四 套表2: participants rate the activity online."""
+    a = Activity.get_or_none(Activity.id == activity_id)
+    v = volunteers.for_user(current_user)
+    if a is None or v is None or not SignUp.select().where(
+            (SignUp.activity == a) & (SignUp.volunteer == v) & (SignUp.status == "confirmed")).exists():
+        abort(404)
+    existing = Feedback.get_or_none((Feedback.activity == a) & (Feedback.volunteer == v))
+    errors = {}
+    if request.method == "POST":
+        items = {}
+        for code, _label in FEEDBACK_ITEMS:
+            raw = request.form.get(code, "")
+            if raw:
+                if raw not in ("1", "2", "3", "4", "5"):
+                    errors[code] = _("Choose 1 to 5.")
+                else:
+                    items[code] = int(raw)
+        overall = request.form.get("overall", "")
+        if overall and (not overall.isdigit() or not 0 <= int(overall) <= 10):
+            errors["overall"] = _("Give a score from 0 to 10.")
+        duration = request.form.get("duration", "")
+        design = request.form.get("design", "")
+        if duration not in ("", "太长", "适中", "太短"):
+            errors["duration"] = _("Choose one of the options.")
+        if design not in ("", "很好", "普通", "不好"):
+            errors["design"] = _("Choose one of the options.")
+        if not errors:
+            with transaction():
+                fb = existing or Feedback(activity=a, volunteer=v)
+                fb.items = json.dumps(items)
+                fb.overall = int(overall) if overall else None
+                fb.duration, fb.design = duration, design
+                fb.comments = request.form.get("comments", "")[:5000]
+                fb.save()
+            flash(_("Thank you for your feedback."), "success")
+            return redirect(url_for(".mine"))
+    return render_template("activities/feedback.html", a=a, items=FEEDBACK_ITEMS, fb=existing,
+                           errors=errors, saved=json.loads(existing.items) if existing else {}), \
+        (400 if errors else 200)
