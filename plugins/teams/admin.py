@@ -305,9 +305,9 @@ class SubTeamView(MemberCounts, ReadOnlyModelView):
 
     def get_query(self):
         q = super().get_query().where(Team.parent.is_null(False))
-        roots = services.managed_team_ids(current_user)
-        if roots is not None:  # a team admin: below their own teams, not the teams themselves
-            q = q.where(Team.id.not_in(roots or [-1]))
+        reach = services.admin_team_ids(current_user)
+        if reach is not None:  # a team admin: the teams whose parent is in reach (not their own roots)
+            q = q.where(Team.parent.in_(reach or [-1]))
         return q
 
 
