@@ -691,3 +691,71 @@ def test_retention_task_is_periodic(vapp):
     from plugins.volunteers import register_tasks
     tasks = register_tasks(queue=vapp.extensions["timebank"].tasks)
     assert any(t.name == "volunteers.apply_retention" and t.schedule is not None for t in tasks)
+
+
+def test_activity_reported_by_other_plugins_restarts_the_retention_clock_PR6(vapp, vclient):
+    """An event of another plugin naming the volunteer (here: teams approving a membership) counts as
+    activity, so a long-registered but active volunteer is kept."""
+    from plugins.teams import services as T
+    from plugins.volunteers.models import Volunteer
+    num = number_of(post_register(vclient))
+    with vapp.test_request_context():
+        t = T.register_team({"name": "越秀党员志愿队", "leader_name": "王队长", "leader_phone": "13700000000",
+                             "service_direction": "长者服务", "district": "越秀区", "address": "越秀路 1 号",
+                             "intro": "社区党员志愿服务队"})
+        T.submit_for_review(t)
+        t = T.review_team(t, approve=True)
+        stamp = now() - _dt.timedelta(days=365 * 8)
+        Volunteer.update(registered_at=stamp, updated_at=stamp).where(Volunteer.number == num).execute()
+        v = Volunteer.get(Volunteer.number == num)
+        assert v.last_active_at is None
+        T.decide_memberships([T.apply_to_join(v, t)], approve=True)
+        assert Volunteer.get(Volunteer.number == num).last_active_at >= now() - _dt.timedelta(minutes=5)
+        vapp.extensions["timebank"].tasks.enqueue("volunteers.apply_retention")
+    assert registered(vapp, num).status == "active"
+
+
+def test_shared_mobile_number_does_not_log_in_anyone_by_phone(vapp, vclient):
+    """Two volunteers (a parent and a child) may give the same mobile; a login by that number is
+    ambiguous and refused, while each volunteer number still works."""
+    a = number_of(post_register(vclient, phone="13800001234"))
+    b = number_of(post_register(vclient, id_number=fakes.id_number(seq=951), gender="M", phone="13800001234",
+                                name="李小军"))
+    assert login(vapp.test_client(), "13800001234").status_code == 401
+    assert login(vapp.test_client(), a).status_code == 302
+    assert login(vapp.test_client(), b).status_code == 302
+
+
+def test_organisation_corrects_name_and_id_after_a_correction_request_R_NAT_4(vapp, vclient, make_user):
+    """R-NAT-4: the volunteer asks, the platform admin verifies and fixes name and ID in the admin; the
+    new number is checked like a registration (IV1, IV3) and must not belong to someone else."""
+    from plugins.volunteers import services
+    num = number_of(post_register(vclient))
+    other = number_of(post_register(vclient, id_number=ID_M, gender="M", phone="13900000002"))
+    admin = _admin(vapp, make_user)
+    v = registered(vapp, num)
+    url = f"/admin/volunteers_volunteer/edit/?id={v.id}"
+    html = admin.get(url).get_data(as_text=True)
+    assert ID_F not in html and "110105********002X" in html
+    # what the browser sends back: the form as shown (gender and birth date of the old number) with edits
+    base = {"csrf_token": csrf_from(html), "name": "李晓红", "id_type": "cn_id", "phone": "138****1234",
+            "gender": "F", "birth_date": "1949-12-31", "district": "", "education": ""}
+    before = counts(vapp)
+    for bad, field in ((ID_BAD, "id_number"), (ID_M, "id_number")):       # wrong digit; someone else's
+        r = admin.post(url, data={**base, "id_number": bad})
+        assert r.status_code == 200 and field in admin_field_errors(r.get_data(as_text=True)), bad
+    assert counts(vapp) == before and registered(vapp, num).name == "李小红"
+    new_id = fakes.id_number("1990-03-04", seq=962, gender="F")
+    r = admin.post(url, data={**base, "id_number": new_id})
+    assert r.status_code == 302
+    v = registered(vapp, num)
+    assert (v.name, v.id_number, v.birth_date, v.gender) == ("李晓红", new_id, _dt.date(1990, 3, 4), "F")
+    assert v.phone == "13800001234"                       # the masked phone was left alone
+    with vapp.test_request_context():
+        assert services.find_by_id_number("cn_id", new_id).id == v.id
+        assert services.find_by_id_number("cn_id", ID_F) is None
+        assert registered(vapp, other).id_number == ID_M
+        from core.models import AuditLog
+        row = AuditLog.select().where(AuditLog.action == "volunteer.updated").order_by(AuditLog.id.desc()).get()
+        assert {"name", "id_number", "birth_date"} <= set(json.loads(row.details)["fields"])
+        assert new_id not in row.details and "李晓红" not in row.details

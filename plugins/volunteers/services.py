@@ -347,12 +347,18 @@ def _clean_identity_change(volunteer: Volunteer, data: dict) -> dict:
     merged = {"name": volunteer.name, "gender": volunteer.gender, "id_type": volunteer.id_type,
               "id_number": volunteer.id_number,
               "birth_date": volunteer.birth_date.isoformat() if volunteer.birth_date else ""}
-    merged.update({k: data[k] for k in IDENTITY_FIELDS if k in data})
-    if "id_number" in data or "id_type" in data:
-        if merged["id_type"] in ID_TYPES_WITH_BIRTH_DATE and "birth_date" not in data:
-            merged["birth_date"] = ""   # read again from the new number
-        if "gender" not in data:
-            merged["gender"] = ""
+    changes = {k: data[k] for k in IDENTITY_FIELDS if k in data}
+    if isinstance(changes.get("birth_date"), _dt.date):
+        changes["birth_date"] = changes["birth_date"].isoformat()
+    id_changed = any(k in changes and str(changes[k] or "") != str(merged[k]) for k in ("id_type", "id_number"))
+    new_type = changes.get("id_type") or merged["id_type"]
+    if id_changed and new_type in ID_TYPES_WITH_BIRTH_DATE:
+        # a new number carries its own gender and birth date: the old ones still in the form are
+        # read again from it (a value the staff deliberately changed is still checked against it)
+        for k in ("gender", "birth_date"):
+            if str(changes.get(k) or "") in ("", str(merged[k])):
+                changes[k] = ""
+    merged.update(changes)
     errors, out = {}, {}
     _identity(merged, errors, out)
     if not errors and (out["id_type"], out["id_number"]) != (volunteer.id_type, volunteer.id_number):
