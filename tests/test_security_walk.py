@@ -189,3 +189,32 @@ def test_ac7_garbage_in_relation_pickers_and_ajax_fields_is_a_form_error(site):
     assert r.status_code == 400
     r = c.get("/admin/teamdemo_record/ajax/lookup/?name=related&query=abc&offset=x&limit=y")
     assert r.status_code == 200
+
+
+KERNEL_VIEWS = ("plugins", "core_user", "core_user_role", "core_audit_log", "core_message")
+
+
+def test_ac7_team_admin_is_refused_every_kernel_admin_view(site):
+    """AC7: a team admin (who may open the admin) reaches none of the kernel's own views - users,
+    role assignments, audit log, messages, plugins - by any rule or method; in particular it cannot
+    grant itself the platform admin role."""
+    app, ids = site["app"], site["ids"]
+    from core.models import UserRole
+    uid = create_user(app, "ta_walk", "team_admin", scope=f"team:{ids['team_a']}")
+    c = logged_in(app, "ta_walk")
+    assert c.get("/admin/").status_code == 200  # the dashboard is theirs
+    before = snapshot(app)
+    bad = []
+    for method, url, data in admin_requests(app):
+        if urlparse(url).path.split("/")[2] not in KERNEL_VIEWS:
+            continue
+        r = _send(c, method, url, data, c.csrf)
+        if r.status_code not in (403, 404):
+            bad.append((method, url, r.status_code))
+    r = c.post("/admin/core_user_role/new/", data={"user": uid, "role": "platform_admin", "scope": "",
+                                                   "csrf_token": c.csrf})
+    assert r.status_code == 403
+    assert bad == []
+    assert snapshot(app) == before
+    with app.app_context():
+        assert [x.role for x in UserRole.select().where(UserRole.user == uid)] == ["team_admin"]
