@@ -3,7 +3,18 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from core import hookimpl
+from core.hookspecs import hookspec
 from core.security import Permission, Role
+
+
+class HOOKSPECS:
+    """Hooks the activities plugin declares for others (added to the site while it is enabled)."""
+
+    @hookspec
+    def activity_admin_links(activity, user):
+        """Buttons on an activity's admin page (e.g. its printable forms): a list of (title, url) the
+        ``user`` may follow for ``activity``. Implement with ``@hookimpl(optionalhook=True)``."""
+
 
 OBJECTS = {"activity": _l("activities"), "shift": _l("time slots"), "signup": _l("sign-ups"),
            "service_record": _l("service records"), "feedback": _l("feedback"), "photo": _l("photos")}
@@ -128,3 +139,14 @@ def dashboard_widgets(user):
                 "text-danger" if late else "", len(late),
                 _l("submitted more than 2 working days ago")), order=25, width=4))
     return out
+
+
+@hookimpl
+def app_started(app):
+    """``activity_admin_links(activity)`` in templates: the buttons other plugins add to the admin page."""
+    def activity_admin_links(activity):
+        from flask_login import current_user
+        user = current_user._get_current_object()
+        groups = app.extensions["timebank"].pm.hook.activity_admin_links(activity=activity, user=user)
+        return [link for group in groups for link in (group or [])]
+    app.jinja_env.globals["activity_admin_links"] = activity_admin_links
