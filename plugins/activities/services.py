@@ -301,11 +301,12 @@ def finish_due(at: _dt.datetime | None = None) -> int:
     days (R-ACT-8). Returns how many changed."""
     t = at or now()
     n = 0
-    for a in Activity.select().where((Activity.status == "published") & (Activity.ends_at <= t)):
+    # read the rows first: a SELECT still being iterated keeps an old snapshot, and on SQLite (WAL) a
+    # write from inside that loop fails at once with "database is locked" when another writer went first
+    for a in list(Activity.select().where((Activity.status == "published") & (Activity.ends_at <= t))):
         with transaction():
-            Activity.update(status="finished", outcome_due=deadline(a.ends_at, setting("outcome_workdays"))) \
+            n += Activity.update(status="finished", outcome_due=deadline(a.ends_at, setting("outcome_workdays"))) \
                 .where((Activity.id == a.id) & (Activity.status == "published")).execute()
-            n += 1
     return n
 
 
@@ -452,7 +453,7 @@ def send_reminders(at: _dt.datetime | None = None) -> int:
          .where((SignUp.status == "confirmed") & (Shift.starts_at > t) & (Shift.starts_at <= horizon)))
     n = 0
     from core.models import Message
-    for s in q:
+    for s in list(q):  # read first, then write (see finish_due)
         user = s.volunteer.user
         if user is None:
             continue

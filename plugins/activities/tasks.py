@@ -20,7 +20,7 @@ def flag_overdue_reviews():
     (R-ACT-1). The key carries the submission time: a resubmitted activity that is late again is a
     new review to flag."""
     late = services.overdue_reviews()
-    admins = User.select().join(UserRole).where((UserRole.role == "platform_admin") & User.is_active)
+    admins = list(User.select().join(UserRole).where((UserRole.role == "platform_admin") & User.is_active))
     n = 0
     for a in late:
         for u in admins:
