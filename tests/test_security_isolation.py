@@ -95,6 +95,14 @@ def _action_delete(c, t, u, x, app):
                                          "csrf_token": t})]
 
 
+def _action_custom(c, t, u, x, app):
+    if u.endswith("teamdemo_team"):  # the custom action lives on the record view only
+        return [c.post(u + "/action/", data={"action": "delete", "rowid": str(x["other"][0]),
+                                             "csrf_token": t})]
+    return [c.post(u + "/action/", data={"action": "stamp", "rowid": [str(i) for i in x["other"]],
+                                         "csrf_token": t})]
+
+
 def _ajax_update(c, t, u, x, app):
     return [c.post(u + "/ajax/update/", data={"list_form_pk": i, x["text"]: "HACKED", "csrf_token": t})
             for i in x["other"]]
@@ -147,6 +155,7 @@ ATTACKS = {
     "edit_post": (_edit_post, GONE),
     "delete": (_delete, GONE),
     "bulk_action_delete": (_action_delete, GONE | {302}),
+    "bulk_action_custom": (_action_custom, GONE | {302}),
     "inline_ajax_update": (_ajax_update, GONE),
     "export_csv": (_export_csv, PAGE),
     "export_xlsx": (_export_xlsx, PAGE),
@@ -235,6 +244,12 @@ def test_ac6_team_admin_works_on_own_rows(world):
         doomed = [Record.create(team=ids["team_a"], title=f"{MARK_A} doomed {n}").id for n in range(3)]
     r = c.post(u + "/delete/", data={"id": doomed[0], "csrf_token": c.csrf})
     assert r.status_code == 302
+    r = c.post(u + "/action/", data={"action": "stamp", "rowid": [str(doomed[1]), str(ids["rec_b"])],
+                                     "csrf_token": c.csrf})
+    assert r.status_code == 302
+    with app.app_context():
+        assert Record.get_by_id(doomed[1]).note == "STAMPED"  # own row: the action ran ...
+        assert Record.get_by_id(ids["rec_b"]).note != "STAMPED"  # ... and skipped team B's
     r = c.post(u + "/action/", data={"action": "delete", "rowid": [str(doomed[1]), str(doomed[2]),
                                      str(ids["rec_b"])], "csrf_token": c.csrf})
     assert r.status_code == 302
