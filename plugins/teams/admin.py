@@ -81,7 +81,14 @@ class ScopedTeamFilters:
 
 
 class MemberCounts:
-    """Member counts (and the 队伍 mark, ≥10 members) for the rows of a page, in one query."""
+    """Member counts (and the 队伍 mark, ≥10 members) for the rows of a page, in one query; the
+    columns ``members`` and ``squad`` of a Team list."""
+
+    def __init__(self, *args, **kwargs):
+        self.column_formatters = {"status": _status, "members": self._members_fmt, "squad": self._squad_fmt}
+        self.column_formatters_export = {"status": _status, "members": self._members_fmt,
+                                         "squad": self._squad_export}
+        super().__init__(*args, **kwargs)
 
     def get_list(self, *args, **kwargs):
         count, rows = super().get_list(*args, **kwargs)
@@ -98,15 +105,15 @@ class MemberCounts:
             n = model._member_count = services.member_count(model)
         return n
 
-    def _members_fmt(self, context, model, name):
+    def _members_fmt(self, view, context, model, name):
         return self._count(model)
 
-    def _squad_fmt(self, context, model, name):
+    def _squad_fmt(self, view, context, model, name):
         if services.is_squad(model, self._count(model)):
             return Markup('<span class="badge badge-success tb-squad">{}</span>').format(_("Squad"))
         return ""
 
-    def _squad_export(self, context, model, name):
+    def _squad_export(self, view, context, model, name):
         return _("Squad") if services.is_squad(model, self._count(model)) else ""
 
 
@@ -181,13 +188,6 @@ class TeamView(MemberCounts, DecisionPage, SecureModelView):
     details_template = "teams/admin_details.html"
     allow_delete = False
 
-    def __init__(self, *args, **kwargs):
-        self.column_formatters = {"status": _status, "members": lambda v, c, m, n: self._members_fmt(c, m, n),
-                                  "squad": lambda v, c, m, n: self._squad_fmt(c, m, n)}
-        self.column_formatters_export = {"status": _status,
-                                         "members": lambda v, c, m, n: self._members_fmt(c, m, n),
-                                         "squad": lambda v, c, m, n: self._squad_export(c, m, n)}
-        super().__init__(*args, **kwargs)
 
     def is_action_allowed(self, name):
         if name == "submit" and not self.can_edit:
@@ -295,13 +295,6 @@ class SubTeamView(MemberCounts, ReadOnlyModelView):
     column_labels = TEAM_LABELS
     column_default_sort = "path"
 
-    def __init__(self, *args, **kwargs):
-        self.column_formatters = {"status": _status, "members": lambda v, c, m, n: self._members_fmt(c, m, n),
-                                  "squad": lambda v, c, m, n: self._squad_fmt(c, m, n)}
-        self.column_formatters_export = {"status": _status,
-                                         "members": lambda v, c, m, n: self._members_fmt(c, m, n),
-                                         "squad": lambda v, c, m, n: self._squad_export(c, m, n)}
-        super().__init__(*args, **kwargs)
 
     def get_query(self):
         q = super().get_query().where(Team.parent.is_null(False))
