@@ -520,8 +520,10 @@ def scan_site_code(volunteer: Volunteer, token: str) -> SignUp:
     data = _load(token)
     if "a" not in data:
         raise ActivityError(_l("This code is not valid."))
-    _use_nonce(f"{data['n']}:{volunteer.id}")
-    return _stamp(volunteer.id, data["a"], data["m"])
+    # one transaction: a scan refused by _stamp (no confirmed place yet) must not use up the code
+    with transaction():
+        _use_nonce(f"{data['n']}:{volunteer.id}")
+        return _stamp(volunteer.id, data["a"], data["m"])
 
 
 def scan_personal_code(activity: Activity, token: str, mode: str, *, actor=None) -> SignUp:
@@ -529,8 +531,9 @@ def scan_personal_code(activity: Activity, token: str, mode: str, *, actor=None)
     data = _load(token)
     if "v" not in data or mode not in ("in", "out"):
         raise ActivityError(_l("This code is not valid."))
-    _use_nonce(data["n"])
-    return _stamp(data["v"], activity.id, mode, actor=actor)
+    with transaction():
+        _use_nonce(data["n"])
+        return _stamp(data["v"], activity.id, mode, actor=actor)
 
 
 def _stamp(volunteer_id: int, activity_id: int, mode: str, actor=None) -> SignUp:
@@ -668,6 +671,10 @@ def confirm_hours(a: Activity, minutes_by_signup: dict[int, int | None], *, reas
         raise ActivityError(errors)
     out = []
     with transaction():
+        # CC3: confirmations of one activity take turns (PostgreSQL; SQLite's BEGIN IMMEDIATE does it
+        # already); without it two tabs confirming at once both create the first record and one fails
+        # on the unique signup, or both correct a record from the same old version
+        for_update(Activity.select(Activity.id).where(Activity.id == a.id)).first()
         for s, mins in plan:
             rec = for_update(ServiceRecord.select().where(ServiceRecord.signup == s.id)).first()
             if rec is None:
