@@ -508,6 +508,44 @@ def test_the_activity_page_has_the_form_buttons(world):
     assert SIGNIN in page and STAFFING in page and TITLE in page
 
 
+def test_long_texts_many_photos_and_markup_still_print(world):
+    """A record with pages of text, more photos than fit and markup in the title: the text is split
+    over rows marked （续） instead of failing, at most MAX_PHOTOS photos are embedded, ``<img …>``
+    prints literally (reportlab markup is never read from data)."""
+    import datetime as _dt
+    from core.db import now
+    from plugins.activities import photos, services as S
+    from plugins.activities.models import Activity, Category
+    from plugins.activity_forms.services import MAX_PHOTOS
+    from plugins.teams.models import Team
+    app, ids = world["app"], world["ids"]
+    evil = "<img src=x onerror=alert(1)>敬老"
+    long_text = "".join(f"第{i}段：社区党员志愿者上门探访独居老人，帮助打扫卫生、陪伴聊天。" for i in range(160))
+    with app.test_request_context():
+        cats = {c.code: c.id for c in Category.select()}
+        start = (now() + _dt.timedelta(days=5)).replace(minute=0, second=0, microsecond=0)
+        a = S.create_activity(Team.get_by_id(ids["a"]), {
+            "title": evil, "address": "广州市越秀区中山五路1号", "district": "越秀区", "description": long_text,
+            "contact_name": "李老师", "contact_phone": "13800138000", "category": cats["category.poverty"],
+            "field": cats["field.care"]}, [{"starts_at": start, "ends_at": start + _dt.timedelta(hours=2),
+                                            "capacity": 5, "volunteer_type": "一般志愿者"}])
+        a = S.publish(S.review(S.submit(a), approve=True))
+        S.submit_outcome(Activity.get_by_id(a.id), served_count=3, beneficiary_types="独居老人",
+                         summary=long_text, recorder="陈记录")
+        for i in range(MAX_PHOTOS + 2):
+            photos.store(a, png((40 * i, 100, 150)), caption=f"照片{i + 1}")
+        aid = a.id
+    r = get_ok(world["c"]["ta"], url(aid, "record"))
+    reader = PdfReader(io.BytesIO(r.data))
+    f = flat(pdf_text(r.data))
+    assert len(reader.pages) >= 3
+    assert "活动内容（续）" in f and "活动总结（续）" in f
+    assert "第0段" in f and "第159段" in f and f.count("第159段") == 2
+    assert images_of(r.data) == MAX_PHOTOS and "照片4" in f and "照片5" not in f
+    assert flat(evil) in f
+    assert_embedded(r.data)
+
+
 @pytest.mark.skipif(not shutil.which("pdftoppm"), reason="pdftoppm (poppler-utils) is not installed")
 def test_forms_render_to_pages(world):
     """Each PDF renders (poppler): a page image with ink on it. The images stay in the test's folder

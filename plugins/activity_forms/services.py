@@ -29,7 +29,7 @@ from core.db import TZ
 from core.pii import mask_phone
 from plugins.activities import services as activities
 from plugins.activities.models import Activity, Feedback, Photo, ServiceRecord, Shift, SignUp
-from plugins.documents.services import Cell, Column, form_pdf, table_pdf, table_xlsx
+from plugins.documents.services import Cell, Column, Para, form_pdf, table_pdf, table_xlsx
 from plugins.volunteers.models import Volunteer
 
 SIGNIN_TITLE = "党员志愿服务活动套表（1）—签到表"
@@ -275,7 +275,7 @@ def signin_sheet(user, a: Activity, fmt: str = "pdf", *, full: bool = False) -> 
 
 # ----------------------------------------------------------------------------------- 附录四 套表（2）
 def _boxes(n=5):
-    return [Cell("□", align="CENTER") for _ in range(n)]
+    return [Cell([Para("□", "CENTER", 12.5)]) for _ in range(n)]
 
 
 def feedback_grid(a: Activity | None) -> list[list[Cell]]:
@@ -296,7 +296,7 @@ def feedback_grid(a: Activity | None) -> list[list[Cell]]:
             grid.append([Cell("5. 其它意见：", span=6, min_height=12)])
         elif k == 2:
             grid.append([Cell("5. 其它：", span=6, min_height=12)])
-    grid.append([Cell("五、意见及回响：", span=6, min_height=28)])
+    grid.append([Cell("五、意见及回响：", span=6, min_height=24)])
     grid.append([Cell("六、如果满分是 10 分，我会给这个活动＿＿＿＿分。（完）", span=6)])
     return grid
 
@@ -445,7 +445,7 @@ UNASSIGNED = "（未分配）"
 
 
 def staffing_rows(a: Activity) -> list[list]:
-    """One row per confirmed sign-up, by post: the volunteer, their specialties, their experience
+    """One row per confirmed sign-up, by slot and post: the volunteer, their specialties, their experience
     (confirmed service records before; none = 新手) and their pair — a newcomer's experienced partner
     (SignUp.mentor), a veteran's newcomers. Phones are always masked here."""
     signups = confirmed_signups(a)
@@ -457,7 +457,7 @@ def staffing_rows(a: Activity) -> list[list]:
     for s in signups:
         if s.mentor_id in by_id:
             mentees.setdefault(s.mentor_id, []).append(s.volunteer.name)
-    signups.sort(key=lambda s: (s.post == "", s.post, local(s.shift.starts_at), s.id))
+    signups.sort(key=lambda s: (s.shift.starts_at, s.shift_id, s.post == "", s.post, s.id))
     rows = []
     for i, s in enumerate(signups, 1):
         n = exp.get(s.volunteer_id, 0)
