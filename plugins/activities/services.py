@@ -709,6 +709,7 @@ def confirm_hours(a: Activity, minutes_by_signup: dict[int, int | None], *, reas
 
 # ---------------------------------------------------------------- finding activities (R-ACT-3)
 SORTS = ("soonest", "nearest", "most_needed", "newest")
+PARTY_SERVICE = "党员志愿服务"
 
 
 def search(*, district=None, field=None, category=None, kind="service", keyword=None, date_from=None,
@@ -723,9 +724,13 @@ def search(*, district=None, field=None, category=None, kind="service", keyword=
         q = q.where(Activity.category == _int(category))
     if keyword:
         for word in str(keyword).split()[:5]:
-            like = f"%{word[:50]}%"
-            q = q.where(Activity.title ** like | Activity.description ** like | Team.name ** like
-                        | Activity.address ** like)
+            word = word[:50]
+            # contains() escapes % and _ (a keyword "%" must not match everything)
+            match = (Activity.title.contains(word) | Activity.description.contains(word)
+                     | Team.name.contains(word) | Activity.address.contains(word))
+            if "党员" in word and word in PARTY_SERVICE:  # R-ACT-3's example: marked activities match too
+                match = match | (Activity.is_party_service == True)  # noqa: E712
+            q = q.where(match)
     if date_from:
         q = q.where(Activity.ends_at >= date_from)
     if date_to:
