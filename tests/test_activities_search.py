@@ -1,0 +1,138 @@
+"""Finding activities (RULES.md R-ACT-3, R-ACT-6): the public listing filters by district, service
+field, category and date range, searches Chinese keywords ("党员志愿服务", "独居"), sorts soonest /
+nearest / most needed / newest, lists only published activities that have not ended, and lists
+trainings apart. Mostly through ``services.search``; the page itself once per parameter kind.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+import pytest
+
+from fixtures.activities_plugins.actsupport import (category_ids, make_site, new_activity, quick_hashing, shift_ids,
+                                                    slot, soon, volunteers)
+from test_teams_workflow import new_team
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """One site for the read-only searches."""
+    from conftest import database_url
+    from core import create_app
+    from fixtures.activities_plugins.actsupport import site_config
+    mp = pytest.MonkeyPatch()
+    quick_hashing(mp)
+    tmp = tmp_path_factory.mktemp("activities_search")
+    mp.setenv("TIMEBANK_INSTANCE_PATH", str(tmp / "instance"))
+    app = create_app({"INSTANCE_PATH": str(tmp / "instance"), "DATABASE_URL": database_url(tmp), "TESTING": True,
+                      "TASKS_IMMEDIATE": True, **site_config(listener=False)})
+    cats = category_ids(app)
+    tid = new_team(app, "阳光志愿服务队", admin="ta")
+    ids = {}
+    ids["elder"] = new_activity(app, tid, title="关爱独居老人上门探访", district="越秀区",
+                                description="社区党员志愿服务：陪伴独居老人，打扫卫生。", latitude="23.129",
+                                longitude="113.264", field=cats["field.care"], category=cats["category.poverty"],
+                                shifts=[slot(soon(2), capacity=10)])
+    ids["waste"] = new_activity(app, tid, title="垃圾分类宣传", district="天河区",
+                                description="在小区宣传垃圾分类，倡导垃圾不落地。", latitude="23.125",
+                                longitude="113.361", field=cats["field.environment"],
+                                category=cats["category.clean_home"], is_party_service="1",
+                                shifts=[slot(soon(5), capacity=5)])
+    ids["teach"] = new_activity(app, tid, title="周末课业辅导", district="海珠区", description="为外来务工子女辅导功课。",
+                                field=cats["field.education"], category=cats["category.neighbourhood"],
+                                shifts=[slot(soon(10), capacity=20)])
+    ids["past"] = new_activity(app, tid, title="已结束的独居老人探访", district="越秀区",
+                               shifts=[slot(soon(-3), capacity=3)])
+    ids["draft"] = new_activity(app, tid, title="草稿独居老人探访", status="approved", shifts=[slot(soon(3))])
+    ids["training"] = new_activity(app, tid, kind="training", title="新志愿者通用培训：独居老人沟通技巧",
+                                   description="培训", shifts=[slot(soon(4))])
+    # most needed: waste has 5 places, 4 taken (1 free); elder 10 places, 2 taken (8 free); teach 20 free
+    from plugins.activities import services as s
+    from plugins.activities.models import Shift
+    from plugins.volunteers.models import Volunteer
+    vids = volunteers(app, 3000, 6, account=False)
+    with app.app_context():
+        for i, v in enumerate(vids):
+            s.sign_up(Volunteer.get_by_id(v), Shift.get_by_id(shift_ids(app, ids["waste" if i < 4 else "elder"])[0]))
+    yield {"app": app, "ids": ids, "cats": cats}
+    mp.undo()
+    from core.db import db
+    if not db.obj.is_closed():
+        db.obj.close()
+
+
+def found(w, **kw) -> list[str]:
+    from plugins.activities import services as s
+    names = {v: k for k, v in w["ids"].items()}
+    with w["app"].app_context():
+        return [names[a.id] for a in s.search(**kw)]
+
+
+def test_r_act_3_only_published_activities_that_have_not_ended(world):
+    assert found(world) == ["elder", "waste", "teach"]
+
+
+@pytest.mark.parametrize("kw,expected", [
+    ({"district": "越秀区"}, ["elder"]),
+    ({"district": "天河区"}, ["waste"]),
+    ({"district": "白云区"}, []),
+    ({"field": "field.environment"}, ["waste"]),
+    ({"category": "category.neighbourhood"}, ["teach"]),
+    ({"category": "category.poverty", "district": "天河区"}, []),
+    ({"keyword": "独居"}, ["elder"]),
+    ({"keyword": "党员志愿服务"}, ["elder", "waste"]),   # in the text, or marked as 党员志愿服务
+    ({"keyword": "垃圾 宣传"}, ["waste"]),              # several words: all must match
+    ({"keyword": "阳光志愿服务队"}, ["elder", "waste", "teach"]),  # the team's name
+    ({"keyword": "不存在的词"}, []),
+    ({"keyword": "%"}, []),                              # LIKE wildcards are literal
+])
+def test_r_act_3_filters_and_chinese_keywords(world, kw, expected):
+    kw = {k: world["cats"][v] if k in ("field", "category") else v for k, v in kw.items()}
+    assert found(world, **kw) == expected
+
+
+def test_r_act_3_date_range(world):
+    from core.db import now
+    t = now()
+    assert found(world, date_from=t + _dt.timedelta(days=4)) == ["waste", "teach"]
+    assert found(world, date_to=t + _dt.timedelta(days=4)) == ["elder"]
+    assert found(world, date_from=t + _dt.timedelta(days=4), date_to=t + _dt.timedelta(days=6)) == ["waste"]
+
+
+def test_r_act_3_sorts(world):
+    assert found(world, sort="soonest") == ["elder", "waste", "teach"]
+    assert found(world, sort="newest") == ["teach", "waste", "elder"]
+    assert found(world, sort="most_needed") == ["teach", "elder", "waste"]
+    # near 天河 (23.13, 113.36): waste first; teach has no coordinates and is left out of "nearest"
+    assert found(world, sort="nearest", lat=23.13, lng=113.36) == ["waste", "elder"]
+    assert found(world, sort="nearest", lat=23.13, lng=113.26) == ["elder", "waste"]
+
+
+def test_r_act_6_trainings_are_listed_apart(world):
+    assert found(world, kind="training") == ["training"]
+    assert "training" not in found(world, keyword="独居")
+
+
+def _titles(html: str) -> list[str]:
+    return re.findall(r'<a href="/activities/\d+"><strong>([^<]+)</strong></a>', html)
+
+
+def test_r_act_3_the_public_page_passes_every_parameter(world):
+    c, cats = world["app"].test_client(), world["cats"]
+    from core.db import now
+    day = lambda n: (now() + _dt.timedelta(days=n)).date().isoformat()  # noqa: E731
+    for query, expected in (
+            ({}, ["关爱独居老人上门探访", "垃圾分类宣传", "周末课业辅导"]),
+            ({"q": "党员志愿服务"}, ["关爱独居老人上门探访", "垃圾分类宣传"]),
+            ({"district": "海珠区"}, ["周末课业辅导"]),
+            ({"field": cats["field.care"]}, ["关爱独居老人上门探访"]),
+            ({"category": cats["category.clean_home"]}, ["垃圾分类宣传"]),
+            ({"from": day(4), "to": day(6)}, ["垃圾分类宣传"]),
+            ({"sort": "nearest", "lat": "23.13", "lng": "113.36"}, ["垃圾分类宣传", "关爱独居老人上门探访"]),
+            ({"sort": "most_needed"}, ["周末课业辅导", "关爱独居老人上门探访", "垃圾分类宣传"]),
+            ({"sort": "bogus", "lat": "x", "from": "not-a-date"}, ["关爱独居老人上门探访", "垃圾分类宣传", "周末课业辅导"]),
+            ({"kind": "training"}, ["新志愿者通用培训：独居老人沟通技巧"])):
+        r = c.get("/activities/", query_string=query)
+        assert r.status_code == 200 and _titles(r.get_data(True)) == expected, query
+    assert c.get(f"/activities/{world['ids']['draft']}").status_code == 404
