@@ -122,7 +122,9 @@ def register_tasks(queue):
     from . import tasks
     return [Task("activities.send_reminders", tasks.send_reminders, schedule=crontab(minute="*/10")),
             Task("activities.finish_due", tasks.finish_due, schedule=crontab(minute="*/15")),
-            Task("activities.flag_overdue_reviews", tasks.flag_overdue_reviews, schedule=crontab(minute="5"))]
+            Task("activities.flag_overdue_reviews", tasks.flag_overdue_reviews, schedule=crontab(minute="5")),
+            Task("activities.flag_overdue_confirmations", tasks.flag_overdue_confirmations,
+                 schedule=crontab(minute="20"))]
 
 
 @hookimpl
@@ -132,6 +134,16 @@ def dashboard_widgets(user):
     from core.web import Widget
     from .services import overdue_reviews
     out = []
+    if security.can("activities.signup.edit", user=user):
+        from plugins.teams.services import admin_team_ids
+        from .services import pending_confirmations
+        waiting = pending_confirmations(admin_team_ids(user), overdue_only=False)
+        late = pending_confirmations(admin_team_ids(user))
+        out.append(Widget(_l("Sign-ups waiting for you"), Markup(
+            '<p class="display-4 {}">{}</p><p>{}</p><p><a href="{}">{}</a></p>').format(
+                "text-danger" if late else "", len(waiting),
+                _l("%(n)s past the confirmation deadline", n=len(late)),
+                url_for("activities_signup.index_view"), _l("Decide")), order=26, width=4))
     if security.can("activities.activity.review", user=user):
         late = overdue_reviews()
         out.append(Widget(_l("Activity reviews overdue"), Markup(

@@ -291,6 +291,22 @@ def publish(a: Activity, *, actor=None) -> Activity:
     return Activity.get_by_id(a.id)
 
 
+def pending_confirmations(team_ids=None, *, overdue_only=True):
+    """Sign-ups still waiting for the organiser. For trainings the organiser must answer within N
+    working days (R-ACT-6); with ``overdue_only`` only those past that deadline are returned."""
+    from core.workdays import add_workdays
+    q = (SignUp.select(SignUp, Activity).join(Activity)
+         .where((SignUp.status == "pending") & (Activity.status == "published")))
+    if team_ids is not None:
+        q = q.where(Activity.team.in_(team_ids or [-1]))
+    rows = list(q.order_by(SignUp.created_at))
+    if not overdue_only:
+        return rows
+    today_ = now().astimezone(TZ).date()
+    n = setting("training_confirm_workdays")
+    return [s for s in rows if add_workdays(s.created_at.astimezone(TZ), n) < today_]
+
+
 def overdue_reviews():
     return list(Activity.select().where((Activity.status == "submitted") & (Activity.review_due < now()))
                 .order_by(Activity.review_due))

@@ -30,3 +30,21 @@ def flag_overdue_reviews():
                           category="activities.overdue", dedupe_key=f"activities.overdue:{a.id}:{a.submitted_at:%Y%m%d%H%M%S}")
             n += 1
     return n
+
+
+def flag_overdue_confirmations():
+    """Tell the organising team's admins, once per sign-up, that an applicant has waited longer than
+    the confirmation deadline (2 working days for trainings, R-ACT-6)."""
+    late = services.pending_confirmations()
+    n = 0
+    for s in late:
+        scope = f"team:{s.activity.team_id}"
+        admins = list(User.select().join(UserRole).where(
+            (UserRole.role == "team_admin") & (UserRole.scope == scope) & User.is_active))
+        for u in admins:
+            messages.send(u, _("Sign-up waiting for confirmation: %(title)s", title=s.activity.title),
+                          _("%(name)s applied on %(when)s; please confirm or decline with a reason.",
+                            name=s.volunteer.name, when=f"{s.created_at:%Y-%m-%d}"),
+                          category="activities.overdue", dedupe_key=f"activities.pending:{s.id}")
+            n += 1
+    return n
