@@ -2,6 +2,10 @@
 
 The database is SQLite in a temporary instance folder, or PostgreSQL when TIMEBANK_TEST_DATABASE_URL is
 set (CI runs the suite both ways). On PostgreSQL every test starts from an empty ``public`` schema.
+
+The suite runs in parallel (pytest-xdist, one process a core). On PostgreSQL each worker gets its own
+database ``<name>_<worker>`` next to the one named, created on first use, so workers never reset each
+other's schema. Tests marked ``once`` do not depend on the database; they run in the SQLite pass only.
 """
 from __future__ import annotations
 
@@ -12,7 +16,37 @@ import pytest
 
 from core import create_app
 
-PG_URL = os.environ.get("TIMEBANK_TEST_DATABASE_URL", "")
+def _worker_database(url: str) -> str:
+    """Under xdist, a database of this worker's own beside the configured one (created if missing)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from urllib.parse import urlparse, urlunparse
+    import psycopg2
+    u = urlparse(url)
+    name = f"{u.path.lstrip('/') or 'postgres'}_{worker}"
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone() is None:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return urlunparse(u._replace(path="/" + name))
+
+
+PG_URL = _worker_database(os.environ.get("TIMEBANK_TEST_DATABASE_URL", ""))
+if PG_URL:  # tests and the servers they start read the variable: point it at this worker's database
+    os.environ["TIMEBANK_TEST_DATABASE_URL"] = PG_URL
+
+
+def pytest_collection_modifyitems(config, items):
+    if not PG_URL:
+        return
+    skip = pytest.mark.skip(reason="does not depend on the database; runs in the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("once"):
+            item.add_marker(skip)
 DEFAULT_PLUGINS = ["notices"]
 
 

@@ -12,6 +12,8 @@ import pytest
 from core import hookspecs
 from core.plugins import FLAG_KEYS, REQUIRED
 
+pytestmark = pytest.mark.once  # no database behaviour: the SQLite pass is enough
+
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
 
 

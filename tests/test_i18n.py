@@ -1,8 +1,11 @@
 """Localisation (issue 2 point 7): Chinese first, English second, every string translated."""
+import pytest
 from babel.messages.pofile import read_po
 
 from conftest import csrf_from
 from core.i18n import CORE_LOCALE_DIR, extract_template
+
+pytestmark = pytest.mark.once  # no database behaviour: the SQLite pass is enough
 
 PO = CORE_LOCALE_DIR / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 

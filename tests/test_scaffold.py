@@ -17,7 +17,7 @@ import textwrap
 import pytest
 from conftest import database_url
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.once]
 
 PROBE = textwrap.dedent('''
     """A fresh app from the stored plugin state; logs in as a platform admin and looks around."""
