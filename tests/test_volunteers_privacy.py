@@ -580,3 +580,23 @@ def test_team_admin_cannot_create_or_edit_volunteers(vapp, teams):
     c = team_client(vapp)
     assert c.get("/admin/volunteers_volunteer/new/").status_code == 403
     assert c.get(f"/admin/volunteers_volunteer/edit/?id={v.id}").status_code == 403
+
+
+def test_without_teams_a_team_admin_reaches_no_volunteer_AC6(make_app, make_user):
+    """With the teams plugin off there is no team tree to scope by: a team admin sees no volunteer in
+    any list, export or by direct URL, while the platform admin still sees them all."""
+    app = make_app(plugins=["volunteers"])
+    from plugins.volunteers import services
+    with app.test_request_context():
+        v = services.register({"name": "孤立", "gender": "F", "id_type": "cn_id", "id_number": "11010519491231002X",
+                               "phone": "13800138000", "agreement": "1"}, create_account=False)
+    make_user("ta", "team_admin", scope="team:1")
+    make_user("pa", "platform_admin")
+    c = app.test_client()
+    assert login(c, "ta").status_code == 302
+    assert v.number not in c.get("/admin/volunteers_volunteer/").get_data(as_text=True)
+    assert c.get(f"/admin/volunteers_volunteer/details/?id={v.id}").status_code == 404
+    assert v.number not in c.get("/admin/volunteers_volunteer/export/csv/").get_data(as_text=True)
+    c2 = app.test_client()
+    assert login(c2, "pa").status_code == 302
+    assert v.number in c2.get("/admin/volunteers_volunteer/").get_data(as_text=True)

@@ -101,3 +101,18 @@ def find_login_user(identifier):
 def load_demo_data(app):
     from .demo import load
     load()
+
+
+@hookimpl
+def scope_query(model, query, user, permission):
+    """Team admins reach volunteers only through the teams plugin's team-tree scoping. Without it
+    loaded, a team-scoped role reaches no volunteer at all; site-wide roles are not limited here."""
+    from flask import current_app
+    from .models import DataRequest, Volunteer
+    if model not in (Volunteer, DataRequest) or "teams" in current_app.extensions["timebank"].loaded:
+        return None
+    from core.security import registry, user_roles
+    reg = registry()
+    site_wide = any(r in reg.roles and not reg.roles[r].scoped and reg.role_grants(r, permission)
+                    for r, _ in user_roles(user))
+    return None if site_wide else (model.id == -1)
