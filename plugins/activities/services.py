@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from core import audit, events, messages
+from core.errors import FieldErrors
 from core.db import TZ, for_update, now, transaction
 from core.workdays import deadline
 from plugins.teams import services as teams
@@ -39,12 +40,8 @@ def setting(key):
     return type(DEFAULTS[key])(row.value) if row is not None else DEFAULTS[key]
 
 
-class ActivityError(Exception):
-    def __init__(self, errors):
-        if not isinstance(errors, dict):
-            errors = {"__all__": errors}
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
+class ActivityError(FieldErrors):
+    """Field (or "__all__") → translated message. Nothing was written."""
 
 
 # ---------------------------------------------------------------- events

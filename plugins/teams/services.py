@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import audit, events
+from core.errors import FieldErrors
 from core.db import for_update, now, today, transaction
 from core.pii import PIIError, validate_mobile
 from core.security import TEAM_ADMIN, grant_role, hash_password, password_problem, registry, user_roles
@@ -21,14 +22,8 @@ from plugins.volunteers.models import DISTRICTS, Volunteer
 from .models import POSITION_KINDS, Membership, Position, SubTeamRequest, Team, rating_for
 
 
-class TeamError(Exception):
+class TeamError(FieldErrors):
     """Field (or "__all__") → translated message. Nothing was written."""
-
-    def __init__(self, errors):
-        if not isinstance(errors, dict):
-            errors = {"__all__": errors}
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 @dataclass

@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from core import audit, events
+from core.errors import FieldErrors
 from core.crypto import blind_index
 from core.db import for_update, now, today, transaction
 from core.pii import ID_TYPES, PIIError, age_on, id_birth_date, id_gender, validate_id, validate_mobile
@@ -62,12 +63,8 @@ def setting(key):
     return value
 
 
-class RegistrationError(Exception):
+class RegistrationError(FieldErrors):
     """Field → translated message. Nothing was written."""
-
-    def __init__(self, errors: dict):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 @dataclass
