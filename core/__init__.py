@@ -123,10 +123,10 @@ def create_app(config: dict | None = None) -> Flask:
         FLASK_ADMIN_FLUID_LAYOUT=True,
     )
     app.debug = cfg["DEBUG"]
-    from .crypto import load_keyring
-    load_keyring(inst)
 
     init_database(cfg["DATABASE_URL"])
+    from .crypto import load_keyring
+    load_keyring(inst)
     ensure_core_schema()
 
     kernel = Kernel()

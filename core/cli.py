@@ -499,24 +499,6 @@ def plugins_new(name, path, title):
 
 
 
-@main.group("i18n")
-def i18n_grp():
-    """Maintain the translation catalogs (zh_CN first)."""
-
-
-@i18n_grp.command("update")
-@click.option("--locale", default="zh_Hans_CN", show_default=True)
-def i18n_update(locale):
-    """Extract strings from core and built-in plugins into locale/<locale>/…/messages.po."""
-    from .i18n import update_catalog
-    po, missing = update_catalog(locale)
-    click.echo(f"{po}: {len(missing)} untranslated")
-    for m in missing:
-        click.echo(f"  {m}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
 @main.group("keys")
 def keys_grp():
     """Data-encryption keys of personal data (instance/keys.json)."""
@@ -542,3 +524,21 @@ def keys_rotate():
     click.echo(f"new primary key {kid}; re-encrypted {total} rows")
 
 
+@main.group("i18n")
+def i18n_grp():
+    """Maintain the translation catalogs (zh_CN first)."""
+
+
+@i18n_grp.command("update")
+@click.option("--locale", default="zh_Hans_CN", show_default=True)
+def i18n_update(locale):
+    """Extract strings from core and built-in plugins into locale/<locale>/…/messages.po."""
+    from .i18n import update_catalog
+    po, missing = update_catalog(locale)
+    click.echo(f"{po}: {len(missing)} untranslated")
+    for m in missing:
+        click.echo(f"  {m}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
