@@ -103,7 +103,7 @@ def test_task_runs_on_embedded_sqlite_queue_in_a_consumer_thread(make_app):
     assert out["label"] == "deferred"
     assert out["instance"] == app.config["INSTANCE_PATH"]
     assert "alice" in out["users"]
-    assert jobs(app) == ["deferred"]
+    assert [j for j in jobs(app) if j != "tick"] == ["deferred"]
     assert q.huey.pending_count() == 0
     # the event the task emitted inside its transaction was delivered after the commit
     assert [(e.name, e.job_id) for e in RECEIVED] == [("fixture_jobs.recorded", out["job_id"])]
@@ -126,7 +126,7 @@ def test_task_runs_on_redis_when_configured(make_app):
         with running_consumer(q.huey):
             out = result.get(blocking=True, timeout=15)
         assert out["label"] == "via-redis" and "bob" in out["users"]
-        assert jobs(app) == ["via-redis"]
+        assert [j for j in jobs(app) if j != "tick"] == ["via-redis"]
     finally:
         q.huey.flush()
 
@@ -203,7 +203,8 @@ def test_timebank_worker_runs_the_queue(make_app):
         with app.app_context():
             result = enqueue("fixture_jobs.record", "by-worker")
         assert result.get(blocking=True, timeout=30)["label"] == "by-worker"
-        assert jobs(app) == ["by-worker"]
+        # the fixture's periodic "tick" may also fire if the test crosses a minute boundary
+        assert [j for j in jobs(app) if j != "tick"] == ["by-worker"]
     finally:
         stop(proc)
 
