@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 from xml.sax.saxutils import escape as _xml_escape
 
-from plugins.documents.services import Cell, font_name
+from plugins.documents.services import Cell, font_name, numbered_canvas
 
 CHUNK = 700
 MM = 2.834645669
@@ -45,33 +45,6 @@ def chunks(text: str, size: int = CHUNK) -> list[str]:
     if rest:
         out.append(rest)
     return out
-
-
-def _numbered_canvas(font: str):
-    from reportlab.pdfgen import canvas
-
-    class NumberedCanvas(canvas.Canvas):
-        """第 n 页，共 N 页 at the foot of every page."""
-
-        def __init__(self, *a, **kw):
-            kw["initialFontName"] = font
-            super().__init__(*a, **kw)
-            self._pages: list[dict] = []
-
-        def showPage(self):
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self):
-            total = len(self._pages)
-            for state in self._pages:
-                self.__dict__.update(state)
-                w, _h = self._pagesize
-                self.setFont(font, 9)
-                self.drawCentredString(w / 2, 10 * MM, f"第 {self._pageNumber} 页，共 {total} 页")
-                super().showPage()
-            super().save()
-    return NumberedCanvas
 
 
 def _photo_table(photos: Photos, width: float, style, font: str):
@@ -178,5 +151,5 @@ def grid_pdf(title: str, grid: Sequence[Sequence[Cell]], *, columns: Sequence[fl
         sig = Table([cells], colWidths=[doc.width / len(cells)] * len(cells))
         sig.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
         story += [Spacer(1, 8 * MM), sig]
-    doc.build(story, canvasmaker=_numbered_canvas(font))
+    doc.build(story, canvasmaker=numbered_canvas(font))
     return buf.getvalue()

@@ -212,7 +212,9 @@ def _styles(font: str, size: float = 10):
     return style
 
 
-def _numbered_canvas(font: str, footer_note: str = ""):
+def numbered_canvas(font: str, footer_note: str = ""):
+    """A reportlab canvasmaker that prints 第 n 页，共 N 页 on every page (public: other plugins' layouts
+    use it with ``doc.build(story, canvasmaker=numbered_canvas(font))``)."""
     from reportlab.pdfgen import canvas
 
     class NumberedCanvas(canvas.Canvas):
@@ -352,7 +354,7 @@ def table_pdf(title: str, columns: Sequence[Column], rows: Iterable[Sequence], *
     st = _fields_table(signatures, width, style, font)
     if st is not None:
         story += [Spacer(1, 8 * mm), st]
-    doc.build(story, canvasmaker=_numbered_canvas(font))
+    doc.build(story, canvasmaker=numbered_canvas(font))
     return buf.getvalue()
 
 
@@ -423,7 +425,7 @@ def form_pdf(title: str, grid: Sequence[Sequence[Cell]], *, columns: int | Seque
     st = _fields_table(signatures, doc.width, style, font)
     if st is not None:
         story += [Spacer(1, 8 * mm), st]
-    doc.build(story, canvasmaker=_numbered_canvas(font))
+    doc.build(story, canvasmaker=numbered_canvas(font))
     return buf.getvalue()
 
 
