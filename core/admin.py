@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.babel import Translations as _AdminTranslations  # noqa: F401 (ensures domain import)
 from flask_admin.contrib.peewee import ModelView
@@ -134,6 +134,8 @@ class SecureModelView(ModelView):
     allow_delete = True
     allow_export = True
     column_sensitive: list[str] = []     # masked on screen, left out of exports by default
+    column_masks: dict = {}              # column -> function(value) -> masked text
+    details_template = "admin/tb_details.html"  # "Show full" buttons call ``reveal``
     form_base_class = AdminForm
     filter_converter = FilterConverter()
     column_type_formatters = _type_formatters(_typefmt.BASE_FORMATTERS)
@@ -382,15 +384,50 @@ class SecureModelView(ModelView):
         return True
 
     # ---------------------------------------------------------------- masking and export
-    def _masked_formatter(self, col, view, context, model, name):
-        value = getattr(model, col)
-        if value in (None, ""):
-            return ""
-        if security.can(self.perm("sensitive")):
-            return value
+    def mask(self, col, value) -> str:
+        """The masked form of a sensitive value: ``column_masks[col]``, else a plugin's ``mask_value``
+        hook, else ``default_mask``."""
+        fn = self.column_masks.get(col)
+        if fn is not None:
+            return fn(value)
         pm = current_app.extensions["timebank"].pm
         masked = pm.hook.mask_value(model=self.model, field=col, value=value, user=current_user)
         return masked if masked is not None else default_mask(value)
+
+    def _masked_formatter(self, col, view, context, model, name):
+        """Sensitive values are always shown masked (PR5); users holding ``<permission>.sensitive`` on the
+        row get a "Show full" button that asks ``reveal`` — so every full view is one audited request."""
+        value = getattr(model, col)
+        if value in (None, ""):
+            return ""
+        masked = self.mask(col, value)
+        if security.can(self.perm("sensitive"), model):
+            url = url_for(".reveal", id=self.get_pk_value(model), field=col)
+            return Markup('{} <button type="button" class="btn btn-link btn-sm p-0 tb-reveal" '
+                          'data-url="{}">{}</button>').format(masked, url, _("Show full"))
+        return masked
+
+    def reveal_value(self, obj, field: str) -> str:
+        """The full value of one sensitive field, audited as ``pii.viewed``. Views may override it to go
+        through their plugin's service."""
+        audit.log("pii.viewed", obj, {"field": field})
+        return getattr(obj, field)
+
+    @expose("/reveal/", methods=["POST"])
+    def reveal(self):
+        """Full value of one sensitive field (POST with CSRF): scope and ``.sensitive`` permission checked
+        on the row; an unknown or out-of-scope id is a 404 that is audited (AC6)."""
+        field = request.args.get("field", "")
+        raw_id = request.args.get("id", "")
+        obj = self.get_one(raw_id) if field in self.column_sensitive else None
+        if obj is None:
+            audit.log("access.denied", (self.model._meta.table_name, raw_id[:64]),
+                      {"view": "reveal", "field": field[:32], "path": request.path})
+            abort(404)
+        security.require(self.perm("sensitive"), obj)
+        resp = jsonify({"field": field, "value": self.reveal_value(obj, field)})
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
 
     @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self):

@@ -62,12 +62,36 @@ def test_ac9_sensitive_values_do_not_reach_the_edit_form_without_permission(worl
 
 
 def test_ac9_full_values_need_the_sensitive_permission(world):
-    """AC9/PR5 (control): a role holding '<view>.sensitive' (the platform admin) sees them."""
+    """AC9/PR5 (control): a role holding '<view>.sensitive' (the platform admin) sees the mask on the
+    details page with a "Show full" button; the full value comes from one POST to the view's reveal
+    endpoint, which is audited as pii.viewed (the kernel's mechanism, for every plugin's view)."""
     app, ids = world
     c = logged_in(app, "admin")
     html = c.get(f"/admin/teamdemo_record/details/?id={ids['rec_a']}").get_data(as_text=True)
-    assert ID_A in html
+    assert ID_A not in html and ID_A[-4:] in html and "tb-reveal" in html
+    url = f"/admin/teamdemo_record/reveal/?id={ids['rec_a']}&field=id_number"
+    assert c.post(url).status_code == 400  # CSRF
+    r = c.post(url, headers={"X-CSRFToken": c.csrf})
+    assert r.status_code == 200 and r.get_json()["value"] == ID_A
+    assert r.headers["Cache-Control"] == "no-store"
+    from core.models import AuditLog
+    with app.app_context():
+        row = AuditLog.select().where(AuditLog.action == "pii.viewed").order_by(AuditLog.id.desc()).first()
+        assert row is not None and row.username == "admin" and row.object_id == str(ids["rec_a"])
+        assert ID_A not in row.details
     assert ID_A in c.get(f"/admin/teamdemo_record/edit/?id={ids['rec_a']}").get_data(as_text=True)
+
+
+def test_ac9_reveal_is_refused_without_the_sensitive_permission(world):
+    """PR5: a team admin (no '.sensitive') gets 403 on its own row and 404 on another team's."""
+    app, ids = world
+    c = logged_in(app, "ta")
+    own = c.post(f"/admin/teamdemo_record/reveal/?id={ids['rec_a']}&field=id_number",
+                 headers={"X-CSRFToken": c.csrf})
+    other = c.post(f"/admin/teamdemo_record/reveal/?id={ids['rec_b']}&field=id_number",
+                   headers={"X-CSRFToken": c.csrf})
+    assert own.status_code == 403 and other.status_code == 404
+    assert ID_A not in own.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("who", ["ta", "admin"])

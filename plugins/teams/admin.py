@@ -2,7 +2,7 @@
 decisions, 成员管理 (members), 队伍管理 (sub-teams), 归属队伍 (the teams a team belongs to), team
 applications between teams, and positions. Every view is a ``SecureModelView`` (or checks access the
 same way), so a team admin reaches only their own team and its sub-teams (AC6)."""
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter
@@ -185,7 +185,7 @@ class TeamView(MemberCounts, DecisionPage, SecureModelView):
     form_columns = ["name", "leader_name", "leader_phone", "declared_size", "service_direction",
                     "organisation", "district", "address", "intro"]
     form_choices = {"district": [("", "—")] + [(d, d) for d in DISTRICTS]}
-    details_template = "teams/admin_details.html"
+    column_masks = {"leader_phone": mask_phone}  # full number: one audited click away (PR5)
     allow_delete = False
 
 
@@ -252,33 +252,6 @@ class TeamView(MemberCounts, DecisionPage, SecureModelView):
     def apply_decision(self, rows, approve, reason):
         security.require("teams.team.review")
         return services.review_teams(rows, approve=approve, reason=reason, actor=current_user)
-
-    # the leader's phone: masked, the full number one audited click away for those allowed (PR5)
-    def _masked_formatter(self, col, view, context, model, name):
-        value = getattr(model, col)
-        if not value:
-            return ""
-        masked = mask_phone(value)
-        if security.can(self.perm("sensitive"), model):
-            return Markup('{} <button type="button" class="btn btn-link btn-sm p-0 tb-reveal" '
-                          'data-url="{}">{}</button>').format(
-                masked, url_for(".reveal", id=model.id, field=col), _("Show full"))
-        return masked
-
-    @expose("/reveal/", methods=["POST"])
-    def reveal(self):
-        obj = self.get_one(request.args.get("id", ""))
-        field = request.args.get("field", "")
-        if obj is None or field not in self.column_sensitive:
-            audit.log("access.denied", ("teams_team", request.args.get("id", "")[:64]),
-                      {"view": "reveal", "path": request.path})
-            abort(404)
-        security.require(self.perm("sensitive"), obj)
-        audit.log("pii.viewed", obj, {"field": field})
-        resp = jsonify({"field": field, "value": getattr(obj, field)})
-        resp.headers["Cache-Control"] = "no-store"
-        return resp
-
 
 class SubTeamView(MemberCounts, ReadOnlyModelView):
     """队伍管理 (R-TEAM-4): the teams below my team, any depth, with their member counts."""

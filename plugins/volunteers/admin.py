@@ -1,15 +1,11 @@
 """Admin screens for volunteers: masked by default, full values one audited click away (PR5)."""
-from flask import abort, flash, jsonify, redirect, request, url_for
-from flask_admin import expose
-from flask_babel import gettext as _
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
-from core import security
-from core.admin import AdminForm, ReadOnlyModelView, SecureModelView
+from core.admin import AdminForm, SecureModelView
 from core.pii import ID_TYPES, mask_id, mask_phone
 
 from . import services
@@ -17,7 +13,8 @@ from .labels import LABELS
 from .models import DISTRICTS, EDUCATION, POLITICAL_STATUSES
 
 SENSITIVE = ["id_number", "phone", "political_status", "religion", "guardian_name", "guardian_phone"]
-MASKS = {"id_number": mask_id, "phone": mask_phone, "guardian_phone": mask_phone}
+MASKS = {"id_number": mask_id, "phone": mask_phone, "guardian_phone": mask_phone,
+         **{c: (lambda v: "*" * min(len(v), 6)) for c in ("political_status", "religion", "guardian_name")}}
 
 
 def choices(values):
@@ -106,7 +103,7 @@ class VolunteerView(SecureModelView):
     column_default_sort = ("registered_at", True)
     column_labels = LABELS
     column_choices = {"gender": [("M", "男"), ("F", "女")]}
-    details_template = "volunteers/admin_details.html"
+    column_masks = MASKS
     simple_list_pager = True
     allow_delete = False  # erasure goes through a data request (PR7), never a plain delete
 
@@ -149,34 +146,8 @@ class VolunteerView(SecureModelView):
             return False
         return True
 
-    def _masked_formatter(self, col, view, context, model, name):
-        value = getattr(model, col)
-        if value in (None, ""):
-            return ""
-        masked = MASKS.get(col, lambda v: "*" * min(len(v), 6))(value)
-        if security.can(self.perm("sensitive"), model):
-            url = url_for(".reveal", id=model.id, field=col)
-            return Markup('{} <button type="button" class="btn btn-link btn-sm p-0 tb-reveal" '
-                          'data-url="{}">{}</button>').format(masked, url, _("Show full"))
-        return masked
-
-    @expose("/reveal/", methods=["POST"])
-    def reveal(self):
-        """Full value of one sensitive field; permission and scope checked, every view audited."""
-        field = request.args.get("field", "")
-        obj = self.get_one(request.args.get("id", ""))
-        if obj is None or field not in SENSITIVE:
-            # out of scope or no such record: the probe learns nothing and is recorded (AC6)
-            from core import audit
-            audit.log("access.denied", ("volunteers_volunteer", request.args.get("id", "")[:64]),
-                      {"view": "reveal", "field": field[:32], "path": request.path})
-            abort(404)
-        if not security.can(self.perm("sensitive"), obj):
-            security.require(self.perm("sensitive"), obj)
-        value = services.reveal(obj, field, viewer=current_user._get_current_object())
-        resp = jsonify({"field": field, "value": value})
-        resp.headers["Cache-Control"] = "no-store"
-        return resp
+    def reveal_value(self, obj, field):
+        return services.reveal(obj, field, viewer=current_user._get_current_object())
 
 
 class DataRequestView(SecureModelView):
