@@ -12,88 +12,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 
 import pytest
+from test_browser import CHROMIUM, CHROMIUM_ARGS
+from test_browser import server as site  # noqa: F401 - the site `timebank serve` runs, shared
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.once]
 
-CHROMIUM = os.environ.get("TIMEBANK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ON_CI = os.environ.get("CI") == "true"
 PHONE_VIEWPORT = {"width": 390, "height": 844}      # a common phone (CSS pixels)
 ID_OK = "11010519491231002X"                        # SECURITY IV1 vectors
 ID_BAD = "110105194912310021"
-
-
-def _missing(reason: str):
-    if ON_CI:
-        pytest.fail(f"{reason} — on CI .ci/run must install it")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _timebank(*args):
-    return [sys.executable, "-m", "core.cli", *args]
-
-
-@pytest.fixture
-def site(tmp_path):
-    """``timebank init`` + ``timebank serve`` (1 worker) on a free port; always stopped."""
-    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-        _missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _missing("the Python package playwright is not installed (pip install -e '.[test]')")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBANK_")}
-    env["TIMEBANK_INSTANCE_PATH"] = str(tmp_path / "instance")
-    if os.environ.get("TIMEBANK_TEST_DATABASE_URL"):
-        from conftest import reset_postgres
-        reset_postgres(os.environ["TIMEBANK_TEST_DATABASE_URL"])
-        env["TIMEBANK_DATABASE_URL"] = os.environ["TIMEBANK_TEST_DATABASE_URL"]
-    r = subprocess.run(_timebank("init"), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, f"timebank init failed:\n{r.stdout}\n{r.stderr}"
-    port = _free_port()
-    log_path = tmp_path / "server.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(_timebank("serve", "--port", str(port), "--workers", "1", "--threads", "4"),
-                            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"timebank serve exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(base + "/register", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"timebank serve did not answer within 60 s:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield {"base": base, "tmp": tmp_path, "log": log_path, "env": env}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait(timeout=15)
-        log.close()
 
 
 @pytest.fixture
