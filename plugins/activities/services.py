@@ -720,6 +720,20 @@ def confirm_hours(a: Activity, minutes_by_signup: dict[int, int | None], *, reas
     return out
 
 
+def confirmed_records(*, after_id: int = 0, limit: int = 1000, kind: str | None = None) -> list[dict]:
+    """Public: confirmed service records in id order after ``after_id``, as dicts (id, volunteer_id,
+    team_id, activity_id, kind, minutes, version, service_date). The time bank uses it to catch up
+    with confirmations whose event it missed."""
+    q = (ServiceRecord.select(ServiceRecord.id, ServiceRecord.volunteer.alias("volunteer_id"),
+                              ServiceRecord.team.alias("team_id"), ServiceRecord.activity.alias("activity_id"),
+                              ServiceRecord.kind, ServiceRecord.minutes, ServiceRecord.version,
+                              ServiceRecord.service_date)
+         .where(ServiceRecord.id > after_id).order_by(ServiceRecord.id).limit(limit))
+    if kind:
+        q = q.where(ServiceRecord.kind == kind)
+    return list(q.dicts())
+
+
 # ---------------------------------------------------------------- finding activities (R-ACT-3)
 SORTS = ("soonest", "nearest", "most_needed", "newest")
 PARTY_SERVICE = "党员志愿服务"
