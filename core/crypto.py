@@ -128,6 +128,7 @@ def rotate(instance: Path) -> str:
 class EncryptedField(pw.TextField):
     """Stores ``str`` values encrypted (AES-GCM); reads return the plain value. ``None`` stays NULL.
     Never filter or sort on it: use a BlindIndexField beside it for lookups."""
+    fresh_each_row = True  # bulk inserts encrypt every row anew (a nonce is never reused)
 
     def __init__(self, *args, context: str = "", **kwargs):
         self.context = context
