@@ -268,32 +268,166 @@ def credit_hours(*, record_id: int, volunteer_id: int, kind: str, minutes: int, 
     """Take in one version of a confirmed service record (the ``activities.hours_confirmed`` event).
     Idempotent: a replayed version returns the first result; an older version arriving after a newer
     one changes nothing. The points follow the record's minutes: a correction posts the difference
-    as a new transfer (R-TB-1, LG5)."""
+    as a new transfer (R-TB-1, LG5). One item of ``credit_hours_batch``."""
     key = key or f"service_record:{record_id}:v{version}"
-    issuance = system_account("issuance")
-    acct = volunteer_account(volunteer_id)
-    with transaction():
-        _lock([issuance.id, acct.id])
-        done = HoursCredit.get_or_none(HoursCredit.idempotency_key == key)
-        if done is not None:
-            return done
-        last = (HoursCredit.select().where(HoursCredit.record_id == record_id)
-                .order_by(HoursCredit.version.desc()).first())
-        if last is not None and last.version >= version:
-            return last  # a stale version: the newer one is in already
-        acct = Account.get_by_id(acct.id)
-        prev = last.minutes if last is not None else 0
-        delta = int(minutes) - prev
-        field = Account.training_minutes if kind == "training" else Account.service_minutes
-        Account.update({field: field + delta}).where(Account.id == acct.id).execute()
-        if kind == "training":
-            acct.training_minutes += delta
+    credit_hours_batch([{"record_id": record_id, "volunteer_id": volunteer_id, "kind": kind, "minutes": minutes,
+                         "version": version, "team_id": team_id, "service_date": service_date, "key": key}],
+                       operator=operator)
+    done = HoursCredit.get_or_none(HoursCredit.idempotency_key == key)
+    if done is not None:
+        return done
+    return (HoursCredit.select().where(HoursCredit.record_id == record_id)
+            .order_by(HoursCredit.version.desc()).first())
+
+
+def _chunks(seq, n=500):
+    seq = list(seq)
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+def _open_volunteer_accounts(volunteer_ids) -> dict[int, int]:
+    """{volunteer id: account id}, opening the missing accounts in bulk."""
+    from plugins.volunteers.models import Volunteer
+    out: dict[int, int] = {}
+    for part in _chunks(sorted(set(volunteer_ids))):
+        out.update(dict(Account.select(Account.owner_id, Account.id).where(
+            (Account.kind == "volunteer") & Account.owner_id.in_(part)).tuples()))
+    missing = [v for v in set(volunteer_ids) if v not in out]
+    if missing:
+        rows = []
+        for part in _chunks(sorted(missing)):
+            for vid, name, number in Volunteer.select(Volunteer.id, Volunteer.name, Volunteer.number).where(
+                    Volunteer.id.in_(part)).tuples():
+                rows.append({"code": f"volunteer:{vid}", "kind": "volunteer", "owner_id": vid,
+                             "name": f"{name}（{number}）"[:200]})
+        with transaction():
+            for part in _chunks(rows, 200):
+                Account.insert_many(part).on_conflict_ignore().execute()
+        for part in _chunks(sorted(missing)):
+            out.update(dict(Account.select(Account.owner_id, Account.id).where(
+                (Account.kind == "volunteer") & Account.owner_id.in_(part)).tuples()))
+    return out
+
+
+def _store_accounts(accts: list[Account]) -> None:
+    """Write the new totals of accounts locked by this transaction, in one statement per 1,000."""
+    from core.db import db, is_postgres
+    rows = [(a.balance, a.entry_count, a.service_minutes, a.training_minutes, a.minted, a.id) for a in accts]
+    if not rows:
+        return
+    with pw.__exception_wrapper__:
+        cur = db.obj.cursor()
+        if is_postgres():
+            from psycopg2.extras import execute_values
+            execute_values(cur, "UPDATE ledger_account AS a SET balance = v.b, entry_count = v.n, "
+                                "service_minutes = v.s, training_minutes = v.t, minted = v.m "
+                                "FROM (VALUES %s) AS v(b, n, s, t, m, id) WHERE a.id = v.id", rows, page_size=1000)
         else:
-            acct.service_minutes += delta
-        pts, t = _settle(acct, issuance, key=key, reference=f"service_record:{record_id}")
-        return HoursCredit.create(idempotency_key=key, record_id=record_id, version=version, account=acct,
-                                  team_id=team_id, kind=kind, service_date=service_date, minutes=int(minutes),
-                                  delta_minutes=delta, points=pts, transfer=t)
+            cur.executemany("UPDATE ledger_account SET balance = ?, entry_count = ?, service_minutes = ?, "
+                            "training_minutes = ?, minted = ? WHERE id = ?", rows)
+
+
+def credit_hours_batch(items: list[dict], *, operator=None) -> dict:
+    """Take in many service record versions in one transaction (the event handler with one item, the
+    catch-up and bulk loads with thousands): each item has record_id, volunteer_id, kind, minutes,
+    version and optionally team_id, service_date, key. Same rules as one by one — replayed keys and
+    stale versions are skipped, minutes carry over, the cap holds points back, a reduction takes back
+    only what is left — with the accounts locked once and the rows written in bulk (LG2, LG5).
+    Returns counts: credited, skipped, transfers."""
+    from core.db import bulk_insert
+    if not items:
+        return {"credited": 0, "skipped": 0, "transfers": 0}
+    cap, pph = setting("volunteer_cap"), setting("points_per_hour")
+    convert_training = setting("convert_training")
+    issuance = system_account("issuance")
+    acct_of = _open_volunteer_accounts([it["volunteer_id"] for it in items])
+    for it in items:
+        it.setdefault("key", None)
+        it["key"] = it["key"] or f"service_record:{it['record_id']}:v{it['version']}"
+    stamp = now()
+    with transaction():
+        accounts = _lock([issuance.id, *acct_of.values()])
+        iss = accounts[issuance.id]
+        seen = set()
+        for part in _chunks([it["key"] for it in items]):
+            seen.update(k for (k,) in HoursCredit.select(HoursCredit.idempotency_key)
+                        .where(HoursCredit.idempotency_key.in_(part)).tuples())
+        last: dict[int, tuple[int, int, str]] = {}
+        for part in _chunks({it["record_id"] for it in items}):
+            for rid, ver, mins, knd in (HoursCredit.select(HoursCredit.record_id, HoursCredit.version,
+                                                           HoursCredit.minutes, HoursCredit.kind)
+                                        .where(HoursCredit.record_id.in_(part)).tuples()):
+                if rid not in last or ver > last[rid][0]:
+                    last[rid] = (ver, mins, knd)
+        transfers, entries, credits, touched = [], [], [], set()
+        skipped = 0
+        for it in items:
+            rid, ver, key = it["record_id"], int(it["version"]), it["key"]
+            prev = last.get(rid)
+            if key in seen or (prev is not None and prev[0] >= ver):
+                skipped += 1
+                continue
+            seen.add(key)
+            minutes = int(it["minutes"])
+            training = it["kind"] == "training"
+            kind_now = "training" if training else "service"
+            delta = minutes - (prev[1] if prev else 0)
+            a = accounts[acct_of[it["volunteer_id"]]]
+            if prev is not None and prev[2] != kind_now:   # a record re-classified: its minutes move over
+                if prev[2] == "training":
+                    a.training_minutes -= prev[1]
+                else:
+                    a.service_minutes -= prev[1]
+                delta = minutes
+            last[rid] = (ver, minutes, kind_now)
+            if training:
+                a.training_minutes += delta
+            else:
+                a.service_minutes += delta
+            touched.add(a.id)
+            due = ((a.service_minutes + (a.training_minutes if convert_training else 0)) // 60) * pph - a.minted
+            if due > 0:
+                pts = min(due, max(cap - a.balance, 0)) if cap else due
+            elif due < 0:
+                pts = -min(-due, a.balance)
+            else:
+                pts = 0
+            if pts:
+                debit, credit = (iss, a) if pts > 0 else (a, iss)
+                kind = "hours" if pts > 0 else "hours_correction"
+                transfers.append({"kind": kind, "debit": debit.id, "credit": credit.id, "amount": abs(pts),
+                                  "idempotency_key": key, "payload_hash": _hash(kind, debit.id, credit.id, abs(pts), None),
+                                  "operator_id": getattr(operator, "id", operator), "reason": "",
+                                  "reference": f"service_record:{rid}", "created_at": stamp})
+                for acct, signed in ((debit, -abs(pts)), (credit, abs(pts))):
+                    acct.balance += signed
+                    acct.entry_count += 1
+                    entries.append((key, {"account": acct.id, "amount": signed, "balance_after": acct.balance,
+                                          "created_at": stamp}))
+                a.minted += pts
+                touched.add(iss.id)
+            credits.append({"idempotency_key": key, "record_id": rid, "version": ver, "account": a.id,
+                            "team_id": it.get("team_id"), "kind": "training" if training else "service",
+                            "service_date": it.get("service_date"), "minutes": minutes, "delta_minutes": delta,
+                            "points": pts, "created_at": stamp, "_key": key if pts else None})
+        ids = {}
+        for part in _chunks(transfers, 1000):
+            ids.update(bulk_insert(Transfer, part, key="idempotency_key"))
+        if entries:
+            bulk_insert(Entry, [dict(e, transfer=ids[k]) for k, e in entries])
+        for c in credits:
+            k = c.pop("_key")
+            c["transfer"] = ids[k] if k else None
+        if credits:
+            bulk_insert(HoursCredit, credits)
+        _store_accounts([accounts[aid] for aid in sorted(touched)])
+        if len(transfers) <= 100:  # a bulk load does not flood the receivers; single events do reach them
+            for t in transfers:
+                tid = ids[t["idempotency_key"]]
+                events.emit(TransferPosted(transfer_id=tid, kind=t["kind"], debit=accounts[t["debit"]].code,
+                                           credit=accounts[t["credit"]].code, amount=t["amount"]))
+    return {"credited": len(credits), "skipped": skipped, "transfers": len(transfers)}
 
 
 def settle(volunteer, *, operator=None) -> int:
@@ -332,18 +466,16 @@ def sync_hours(batch: int = 1000) -> dict:
         have = dict(HoursCredit.select(HoursCredit.record_id, pw.fn.MAX(HoursCredit.version))
                     .where(HoursCredit.record_id.in_([r["id"] for r in rows]))
                     .group_by(HoursCredit.record_id).tuples())
-        for r in rows:
-            seen += 1
-            if have.get(r["id"], 0) >= r["version"]:
-                continue
-            credit_hours(record_id=r["id"], volunteer_id=r["volunteer_id"], kind=r["kind"], minutes=r["minutes"],
-                         version=r["version"], team_id=r["team_id"], service_date=r["service_date"])
-            posted += 1
+        seen += len(rows)
+        todo = [{"record_id": r["id"], "volunteer_id": r["volunteer_id"], "kind": r["kind"], "minutes": r["minutes"],
+                 "version": r["version"], "team_id": r["team_id"], "service_date": r["service_date"]}
+                for r in rows if have.get(r["id"], 0) < r["version"]]
+        posted += credit_hours_batch(todo)["credited"] if todo else 0
     released = 0
-    capped = Account.select(Account.id, Account.owner_id).where(
+    capped = Account.select(Account.owner_id).where(
         (Account.kind == "volunteer") & (Account.minted < Account.service_minutes / 60))
-    for a in capped:
-        released += settle(a.owner_id)
+    for (owner,) in capped.tuples():
+        released += settle(owner)
     return {"records": seen, "credited": posted, "released": released}
 
 
