@@ -124,10 +124,15 @@ def find_account(kind: str, owner_id: int) -> Account | None:
 
 
 def balance(account) -> int:
-    """The stored balance: one row read, whatever the length of the history."""
+    """The stored balance: one indexed row read, whatever the length of the history."""
+    from core.db import db
     if isinstance(account, Account):
         account = account.id
-    return Account.select(Account.balance).where(Account.id == account).scalar() or 0
+    row = db.execute_sql(_BALANCE_SQL[db.param], (int(account),)).fetchone()
+    return row[0] if row else 0
+
+
+_BALANCE_SQL = {p: f"SELECT balance FROM ledger_account WHERE id = {p}" for p in ("?", "%s")}
 
 
 def _lock(ids) -> dict[int, Account]:
