@@ -119,3 +119,22 @@ def test_demo_volunteers_are_valid_fake_adults(demo_site):
         assert find_by_id_number("cn_id", vols[0].id_number).id == vols[0].id  # blind index works
         # every region code is a real one (validate_id checks it), and several districts appear
         assert len({v.district for v in vols}) >= 5
+
+
+def test_demo_activities_and_points(demo_site):
+    """The demo holds published activities and a training to sign up for, and one activity per team
+    that took place, with hours confirmed and credited as points (R-ACT-1, R-ACT-8, R-TB-1)."""
+    from plugins.activities.demo import PAST_TITLE
+    from plugins.activities.models import Activity, ServiceRecord
+    from plugins.ledger import services as L
+    from plugins.ledger.models import Account
+    with demo_site["app"].app_context():
+        assert Activity.select().where((Activity.status == "published") & (Activity.kind == "service")).count() >= 6
+        assert Activity.select().where((Activity.status == "published") & (Activity.kind == "training")).exists()
+        past = list(Activity.select().where(Activity.title == PAST_TITLE))
+        assert len(past) == 3 and all(a.status == "closed" for a in past)
+        minutes = sum(r.minutes for r in ServiceRecord.select())
+        assert minutes > 0
+        held = sum(a.balance for a in Account.select().where(Account.kind == "volunteer"))
+        assert held > 0 and held == -L.balance(L.system_account("issuance"))
+        assert L.verify() == []

@@ -96,6 +96,12 @@ def register_menu(user):
 
 
 @hookimpl
+def load_demo_data(app):
+    from .demo import load
+    load(app)
+
+
+@hookimpl
 def volunteer_panels(volunteer, user):
     import peewee as pw
     from markupsafe import Markup
