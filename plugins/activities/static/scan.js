@@ -11,7 +11,7 @@
   var status = document.getElementById("scan-status");
   var submit = document.getElementById("scan-submit");
   if (!form || !field) { return; }
-  var KEY = "activities.scan.camera";
+  var KEY = "activities.scan.camera", LAST = "activities.scan.last";
   var stream = null, timer = null;
   var canvas = document.createElement("canvas");
   var ctx = canvas.getContext("2d", { willReadFrequently: true });
@@ -26,8 +26,12 @@
   });
 
   function say(text) { status.textContent = text || ""; }
-  function remember(on) { try { window.sessionStorage.setItem(KEY, on ? "on" : "off"); } catch (e) { /* private mode */ } }
-  function remembered() { try { return window.sessionStorage.getItem(KEY) === "on"; } catch (e) { return false; } }
+  function store(key, value) { try { window.sessionStorage.setItem(key, value); } catch (e) { /* private mode */ } }
+  function stored(key) { try { return window.sessionStorage.getItem(key); } catch (e) { return null; } }
+  function remember(on) { store(KEY, on ? "on" : "off"); }
+  function remembered() { return stored(KEY) === "on"; }
+  // the code just sent is still in front of the camera when the page comes back: not sent twice
+  var last = stored(LAST);
 
   var usable = !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia && window.jsQR && ctx);
   if (!usable) { say(form.dataset.noCamera); return; }
@@ -49,8 +53,11 @@
       ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
       var img = ctx.getImageData(0, 0, canvas.width, canvas.height);
       var code = window.jsQR(img.data, img.width, img.height, { inversionAttempts: "attemptBoth" });
-      if (code && code.data) {
+      if (code && code.data && code.data === last) {
+        say(form.dataset.same);
+      } else if (code && code.data) {
         say(form.dataset.found);
+        store(LAST, code.data);
         field.value = code.data;
         stop();
         form.submit();   // the camera stays on for the next volunteer (remembered for this tab)
