@@ -52,7 +52,7 @@
       canvas.height = Math.round(video.videoHeight * scale);
       ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
       var img = ctx.getImageData(0, 0, canvas.width, canvas.height);
-      var code = window.jsQR(img.data, img.width, img.height, { inversionAttempts: "attemptBoth" });
+      var code = window.jsQR(img.data, img.width, img.height, { inversionAttempts: "dontInvert" });
       if (code && code.data && code.data === last) {
         say(form.dataset.same);
       } else if (code && code.data) {
