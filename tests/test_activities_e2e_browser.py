@@ -15,10 +15,10 @@ test is done by people in Chromium (Debian's, driven by Playwright), each in the
    【报名成功】 in the inbox; the same message arrives at the SMTP server;
 4. check-in and check-out by the QR flow: the organiser's screen shows the code, the test decodes the
    screenshot of that code for real (zxing-cpp) and the volunteer's browser opens the decoded link;
-5. the organiser's scan page (R-ACT-7 personal code): the volunteer's "My check-in code" is decoded from
-   its screenshot and typed into the field with Enter, then a second code is read by the scan page's
-   camera (Chromium's fake camera plays a video of that code) and decoded in the browser by jsQR;
-   a replayed code is refused;
+5. the organiser's scan page (R-ACT-7 personal code): without a camera the page says so and keeps the
+   field; the volunteer's "My check-in code" is decoded from its screenshot and typed into the field
+   with Enter; replayed, it is refused; a second code is read by the scan page's camera (Chromium's
+   fake camera plays a video of that code) and decoded in the browser by jsQR, and not sent twice;
 6. the organiser corrects the times by hand with a reason, because the slot lies in the future (sign-up
    closes when a slot starts, so the real scans happen before it); the worker's ``finish_due`` task runs
    as it would after the slot's end (the one step done in the test process: it is the scheduler's, not a
@@ -270,6 +270,10 @@ def test_issue_4_done_means_in_a_real_browser(server, site, smtp):  # noqa: F811
             page.get_by_role("link", name="改为扫描志愿者的签到码").click()
             expect(page.locator("h1")).to_have_text("扫描志愿者的签到码")
             expect(page.locator("#scan-mode-out")).to_be_checked()
+            expect(page.locator("#scan-code")).to_be_focused()
+            page.locator("#scan-camera").click()         # this browser has no camera: said, the field stays
+            expect(page.locator("#scan-status")).to_have_text(
+                "此处无法使用摄像头：请用扫码枪扫描，或在输入框中输入签到码。")
             expect(page.locator("#scan-code")).to_be_focused()
             page.keyboard.type(token)                    # a handheld scanner types, then presses Enter
             page.keyboard.press("Enter")
