@@ -101,6 +101,14 @@ def runner(app):
     return app.test_cli_runner()
 
 
+@pytest.fixture
+def site_env() -> dict:
+    """Extra ``TIMEBANK_*`` environment for the site the browser tests serve (``server`` in
+    tests/test_browser.py); a test module overrides this fixture, e.g. with a local SMTP server
+    (tests/test_activities_e2e_browser.py)."""
+    return {}
+
+
 PASSWORD = "correct horse battery staple"
 
 

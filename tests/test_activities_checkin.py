@@ -181,11 +181,11 @@ def test_r_act_7_personal_codes_scanned_by_the_organiser_are_single_use(world, c
         before = snapshot(app, TABLES)
         with pytest.raises(s.ActivityError, match="already used"):
             s.scan_personal_code(a, code, "out")
-        with pytest.raises(s.ActivityError, match="not valid"):
+        with pytest.raises(s.ActivityError, match="not a volunteer's personal code"):
             s.scan_personal_code(a, s.site_token(a, "in"), "in")       # a screen code is no personal code
         with pytest.raises(s.ActivityError, match="not valid"):
             s.scan_personal_code(a, s.personal_token(Volunteer.get_by_id(v1)), "sideways")
-        with pytest.raises(s.ActivityError, match="no confirmed place"):
+        with pytest.raises(s.ActivityError, match="This volunteer has no confirmed place"):
             s.scan_personal_code(a, s.personal_token(Volunteer.get_by_id(v3)), "in")
         assert snapshot(app, TABLES) == before
         clock.set(start + _dt.timedelta(hours=3, minutes=30))

@@ -47,8 +47,10 @@ def timebank(*args):
 
 
 @pytest.fixture
-def server(tmp_path):
-    """A site served by ``timebank serve`` (gunicorn, 1 worker, 4 threads); always terminated."""
+def server(tmp_path, site_env):
+    """A site served by ``timebank serve`` (gunicorn, 1 worker, 4 threads); always terminated. Yields
+    ``base`` (the URL), the admin ``password``, the server ``log``, ``tmp``, the ``instance`` folder and
+    the server's ``env``. Extra settings come from the ``site_env`` fixture (tests/conftest.py)."""
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
         _missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     try:
@@ -63,6 +65,7 @@ def server(tmp_path):
         from conftest import reset_postgres
         reset_postgres(os.environ["TIMEBANK_TEST_DATABASE_URL"])
         env["TIMEBANK_DATABASE_URL"] = os.environ["TIMEBANK_TEST_DATABASE_URL"]
+    env.update(site_env)
     r = subprocess.run(timebank("init"), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, f"timebank init failed:\n{r.stdout}\n{r.stderr}"
     password = (instance / "initial_admin_password").read_text().strip()
@@ -88,7 +91,8 @@ def server(tmp_path):
             if time.monotonic() > deadline:
                 pytest.fail(f"timebank serve did not answer within 60 s:\n{log_path.read_text()}")
             time.sleep(0.2)
-        yield {"base": base, "password": password, "log": log_path, "tmp": tmp_path}
+        yield {"base": base, "password": password, "log": log_path, "tmp": tmp_path, "instance": instance,
+               "env": env}
     finally:
         proc.terminate()
         try:

@@ -516,13 +516,13 @@ def _use_nonce(nonce: str):
         raise ActivityError(_l("This code was already used.")) from None
 
 
-def _signup_for_now(volunteer_id: int, activity_id: int, t) -> SignUp:
+def _signup_for_now(volunteer_id: int, activity_id: int, t, missing=None) -> SignUp:
     q = (SignUp.select(SignUp, Shift).join(Shift)
          .where((SignUp.volunteer == volunteer_id) & (SignUp.activity == activity_id)
                 & (SignUp.status == "confirmed")).order_by(Shift.starts_at))
     rows = list(q)
     if not rows:
-        raise ActivityError(_l("You have no confirmed place in this activity."))
+        raise ActivityError(missing or _l("You have no confirmed place in this activity."))
     # the slot that contains now, else the nearest one
     return min(rows, key=lambda s: 0 if s.shift.starts_at <= t <= s.shift.ends_at
                else min(abs((s.shift.starts_at - t).total_seconds()), abs((s.shift.ends_at - t).total_seconds())))
@@ -540,19 +540,25 @@ def scan_site_code(volunteer: Volunteer, token: str) -> SignUp:
 
 
 def scan_personal_code(activity: Activity, token: str, mode: str, *, actor=None) -> SignUp:
-    """The organiser scanned a volunteer's personal code."""
+    """The organiser scanned a volunteer's personal code. A code that is refused (no confirmed place in
+    this activity, check-out before check-in) is not used up: the scan is one transaction."""
     data = _load(token)
-    if "v" not in data or mode not in ("in", "out"):
+    if mode not in ("in", "out"):
+        raise ActivityError(_l("This code is not valid."))
+    if "a" in data:   # an activity's screen code scanned by mistake
+        raise ActivityError(_l("This is an activity's check-in code, not a volunteer's personal code."))
+    if "v" not in data:
         raise ActivityError(_l("This code is not valid."))
     with transaction():
         _use_nonce(data["n"])
-        return _stamp(data["v"], activity.id, mode, actor=actor)
+        return _stamp(data["v"], activity.id, mode, actor=actor,
+                      missing=_l("This volunteer has no confirmed place in this activity."))
 
 
-def _stamp(volunteer_id: int, activity_id: int, mode: str, actor=None) -> SignUp:
+def _stamp(volunteer_id: int, activity_id: int, mode: str, actor=None, missing=None) -> SignUp:
     t = now()
     with transaction():
-        s = _signup_for_now(volunteer_id, activity_id, t)
+        s = _signup_for_now(volunteer_id, activity_id, t, missing)
         if mode == "in":
             if s.check_in_at is None:
                 SignUp.update(check_in_at=t).where(SignUp.id == s.id).execute()

@@ -1,5 +1,6 @@
 """Public pages: find activities (R-ACT-3), sign up (R-ACT-4), my sign-ups, check in and out by
-scanning the organiser's code (R-ACT-7), the organiser's code screen, the feedback form (附录四 套表2)."""
+scanning the organiser's code (R-ACT-7), the organiser's code screen and the organiser's page to scan a
+volunteer's personal code (R-ACT-7), the feedback form (附录四 套表2)."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -19,7 +20,8 @@ from plugins.volunteers.models import DISTRICTS
 from . import services
 from .models import Activity, Feedback, Shift, SignUp
 
-bp = Blueprint("activities", __name__, url_prefix="/activities", template_folder="templates")
+bp = Blueprint("activities", __name__, url_prefix="/activities", template_folder="templates",
+               static_folder="static")
 
 FEEDBACK_ITEMS = [
     ("venue", "场地设备方面"), ("fit", "内容切合需要"), ("rich", "内容充实"), ("inspiring", "内容有启发性"),
@@ -172,6 +174,51 @@ def code_screen(activity_id, mode):
     url = url_for(".checkin", t=services.site_token(a, mode), _external=True)
     return render_template("activities/code_screen.html", a=a, mode=mode, svg=qr_svg(url),
                            refresh=max(10, services.setting("checkin_token_seconds") - 20))
+
+
+def code_from_scan(raw: str) -> str:
+    """What a scanner or a camera read: a personal code as it is, or a link that carries a code as
+    ``?t=`` (an activity's screen code, scanned by mistake: the service says so)."""
+    raw = (raw or "").strip()
+    if "?" in raw and ("://" in raw or raw.startswith("/")):
+        from urllib.parse import parse_qs, urlsplit
+        found = parse_qs(urlsplit(raw).query).get("t")
+        if found:
+            return found[0].strip()
+    return raw[:2000]
+
+
+@bp.route("/<int:activity_id>/scan", methods=["GET", "POST"])
+@login_required
+def scan(activity_id):
+    """The organiser scans a volunteer's personal code (R-ACT-7): a handheld scanner (or the keyboard)
+    types it into the field and Enter submits, or the browser's camera reads it (static/scan.js with the
+    vendored jsQR decoder). Only the activity's own organisers (AC6); the POST carries a CSRF token."""
+    a = Activity.get_or_none(Activity.id == activity_id)
+    if a is None:
+        abort(404)
+    security.require("activities.signup.edit", a)
+    mode = (request.form if request.method == "POST" else request.args).get("mode", "in")
+    if mode not in ("in", "out"):
+        mode = "in"
+    result = error = None
+    if request.method == "POST":
+        code = code_from_scan(request.form.get("code", ""))
+        if not code:
+            error = _("Scan or type the volunteer's code.")
+        else:
+            try:
+                result = services.scan_personal_code(a, code, mode, actor=current_user._get_current_object())
+            except services.ActivityError as e:
+                error = "; ".join(str(m) for m in e.errors.values())
+    counts = {"confirmed": SignUp.select().where((SignUp.activity == a) & (SignUp.status == "confirmed")).count(),
+              "in": SignUp.select().where((SignUp.activity == a) & (SignUp.status == "confirmed")
+                                          & SignUp.check_in_at.is_null(False)).count(),
+              "out": SignUp.select().where((SignUp.activity == a) & (SignUp.status == "confirmed")
+                                           & SignUp.check_out_at.is_null(False)).count()}
+    return render_template("activities/scan.html", a=a, mode=mode, result=result, error=error, counts=counts,
+                           local=lambda t: t.astimezone(TZ) if t is not None and t.tzinfo else t), \
+        (400 if error else 200)
 
 
 @bp.route("/<int:activity_id>/feedback", methods=["GET", "POST"])
