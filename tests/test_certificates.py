@@ -197,12 +197,12 @@ def test_r_cert_1_volunteer_applies_on_the_page_and_sees_the_status(world):
     r = c.post("/certificates/apply", data={"csrf_token": csrf_from(html), "records": [ids["r1a1"], ids["r1a2"]],
                                             "purpose": "other", "purpose_other": "单位评优", "has_attachments": "1"})
     assert r.status_code == 302
-    from plugins.certificates.models import Certificate
+    from plugins.certificates.models import Certificate, CertificateLine
     with app.app_context():
         mine = Certificate.select().where(Certificate.volunteer == ids["v1"]).order_by(Certificate.id.desc()).first()
         assert (mine.status, mine.purpose, mine.purpose_other, mine.has_attachments) == ("pending", "other", "单位评优", True)
         assert mine.number is None and mine.token is None and mine.team_id == ids["a"]
-        assert mine.total_minutes == 270 and [ln.record_id for ln in mine.lines.order_by("id")] == [ids["r1a1"], ids["r1a2"]]
+        assert mine.total_minutes == 270 and [ln.record_id for ln in mine.lines.order_by(CertificateLine.id)] == [ids["r1a1"], ids["r1a2"]]
     rows = audit_rows(app, "certificate.applied")[before:]
     assert len(rows) == 1 and json.loads(rows[0].details)["records"] == [ids["r1a1"], ids["r1a2"]]
     assert "单位评优" in c.get("/certificates/mine").get_data(as_text=True)
