@@ -41,8 +41,11 @@ def hours_text(minutes: int) -> str:
 
 
 def qr_matrix(data: str) -> list[list[bool]]:
+    """The modules of a QR code of ``data`` (error correction M, no border). The mask pattern is fixed
+    (any of the eight is valid): letting the pure-Python qrcode library score all eight took ~30 ms, a
+    quarter of a certificate's cost, for no gain on a code printed this large."""
     import qrcode
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=2)
     qr.add_data(data)
     qr.make(fit=True)
     return qr.get_matrix()
@@ -65,13 +68,24 @@ def _flowables():
 
         def draw(self):
             n = len(self.matrix) + 8
-            cell = self.size / n
             c = self.canv
+            c.saveState()
+            c.scale(self.size / n, self.size / n)      # one module = one unit: integer coordinates
             c.setFillColorRGB(0, 0, 0)
+            path = c.beginPath()
             for y, row in enumerate(self.matrix):
-                for x, dark in enumerate(row):
-                    if dark:
-                        c.rect((x + 4) * cell, self.size - (y + 5) * cell, cell, cell, stroke=0, fill=1)
+                x = 0
+                while x < len(row):                     # one rectangle per horizontal run of dark modules
+                    if row[x]:
+                        end = x
+                        while end < len(row) and row[end]:
+                            end += 1
+                        path.rect(x + 4, n - y - 5, end - x, 1)
+                        x = end
+                    else:
+                        x += 1
+            c.drawPath(path, stroke=0, fill=1)
+            c.restoreState()
 
     class SealBlock(Flowable):
         """The 盖章 cell: the unit's name with 志愿服务证明专用章, the date on the right, and the seal
@@ -117,6 +131,7 @@ def build(cert, lines, *, full_id: bool, seal: bytes | None, url: str) -> bytes:
     from reportlab.lib.enums import TA_CENTER, TA_LEFT
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
     from core.pii import mask_id
     QR, SealBlock = _flowables()
@@ -141,40 +156,54 @@ def build(cert, lines, *, full_id: bool, seal: bytes | None, url: str) -> bytes:
     base = [("GRID", (0, 0), (-1, -1), 0.6, colors.black), ("FONTNAME", (0, 0), (-1, -1), font),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, -1), 4),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 5), ("LEFTPADDING", (0, 0), (-1, -1), 4),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 4)]
+            ("RIGHTPADDING", (0, 0), (-1, -1), 4), ("FONTSIZE", (0, 0), (-1, -1), 10.5),
+            ("LEADING", (0, 0), (-1, -1), 14.7)]
+
+    def q(text, first, last=None, st=body):
+        """A cell spanning columns first..last: the plain string when it fits on one line (drawn
+        directly, several times faster than a Paragraph), else a Paragraph that wraps."""
+        text = "" if text is None else str(text)
+        room = sum(cw[first:(last if last is not None else first) + 1]) - 9
+        if "\n" not in text and stringWidth(text, font, 10.5) <= room:
+            return text
+        return p(text, st)
     id_number = v.id_number if full_id else mask_id(v.id_number)
     head = [
-        [p("志愿者信息", centre), p("姓名", centre), p(v.name), "", "", ""],
-        ["", p("志愿编号", centre), p(v.number), "", "", ""],
-        ["", p("身份证件类型", centre), p(ID_TYPE_TEXT.get(v.id_type, v.id_type)), p("证件号码", centre),
-         p(id_number), ""],
-        [p("志愿服务时间", centre), p(f"{cn_date(cert.period_start)} 至 {cn_date(cert.period_end)}"), "", "", "", ""],
+        [q("志愿者信息", 0, st=centre), q("姓名", 1, st=centre), q(v.name, 2, 5), "", "", ""],
+        ["", q("志愿编号", 1, st=centre), q(v.number, 2, 5), "", "", ""],
+        ["", q("身份证件类型", 1, st=centre), q(ID_TYPE_TEXT.get(v.id_type, v.id_type), 2),
+         q("证件号码", 3, st=centre), q(id_number, 4, 5), ""],
+        [q("志愿服务时间", 0, st=centre), q(f"{cn_date(cert.period_start)} 至 {cn_date(cert.period_end)}", 1, 5),
+         "", "", "", ""],
     ]
     head_style = base + [("SPAN", (0, 0), (0, 2)), ("SPAN", (2, 0), (5, 0)), ("SPAN", (2, 1), (5, 1)),
                          ("SPAN", (4, 2), (5, 2)), ("SPAN", (1, 3), (5, 3)),
                          ("BACKGROUND", (0, 0), (1, 2), L), ("BACKGROUND", (3, 2), (3, 2), L),
-                         ("BACKGROUND", (0, 3), (0, 3), L)]
-    rows = [[p("志愿服务内容", centre), p("服务日期", centre), p("活动名称", centre), p("服务内容", centre),
-             p("服务组织单位", centre), p("服务时数", centre)]]
+                         ("BACKGROUND", (0, 3), (0, 3), L), ("ALIGN", (0, 0), (1, 2), "CENTER"),
+                         ("ALIGN", (3, 2), (3, 2), "CENTER"), ("ALIGN", (0, 3), (0, 3), "CENTER")]
+    rows = [[q(t, i, st=centre) for i, t in enumerate(("志愿服务内容", "服务日期", "活动名称", "服务内容",
+                                                        "服务组织单位", "服务时数"))]]
     for ln in lines:
-        rows.append(["", p(f"{ln.service_date:%Y-%m-%d}", small), p(ln.activity_title), p(ln.content),
-                     p(ln.organiser), p(hours_text(ln.minutes), centre)])
-    rows.append(["", p("合计", centre), "", "", "", p(f"{hours_text(cert.total_minutes)} 小时", centre)])
+        rows.append(["", q(f"{ln.service_date:%Y-%m-%d}", 1, st=small), q(ln.activity_title, 2),
+                     q(ln.content, 3), q(ln.organiser, 4), q(hours_text(ln.minutes), 5, st=centre)])
+    rows.append(["", q("合计", 1, 4, st=centre), "", "", "", q(f"{hours_text(cert.total_minutes)} 小时", 5, st=centre)])
     n = len(rows)
     rows_style = base + [("BACKGROUND", (0, 0), (-1, 0), L), ("SPAN", (1, n - 1), (4, n - 1)),
                          ("LINEBELOW", (0, 1), (0, n - 2), 0.6, colors.white),
-                         ("BACKGROUND", (0, 1), (0, -1), colors.white)]
+                         ("BACKGROUND", (0, 1), (0, -1), colors.white), ("ALIGN", (0, 0), (-1, 0), "CENTER"),
+                         ("ALIGN", (1, 1), (1, -1), "CENTER"), ("ALIGN", (5, 1), (5, -1), "CENTER")]
     yes, no = (CHECKED, UNCHECKED) if cert.has_attachments else (UNCHECKED, CHECKED)
     unit = cert.team.name
     if cert.team.organisation and cert.team.organisation not in unit:
         unit = f"{cert.team.organisation} {unit}"
     foot = [
-        [p("其他需要说明的事项", centre),
+        [q("其他需要说明的事项", 0, st=centre),
          [p(f"是否有附件？ 是 {yes}　　否 {no}"), p(f"证明用途：{cert.purpose_text}")], "", "", "", ""],
-        [p("盖章：", centre), SealBlock(unit, cn_date(cert.issued_on) or "　　年　　月　　日", seal, font, 38 * MM),
+        [q("盖章：", 0, st=centre), SealBlock(unit, cn_date(cert.issued_on) or "　　年　　月　　日", seal, font, 38 * MM),
          "", "", "", ""],
     ]
-    foot_style = base + [("SPAN", (1, 0), (5, 0)), ("SPAN", (1, 1), (5, 1)), ("BACKGROUND", (0, 0), (0, -1), L)]
+    foot_style = base + [("SPAN", (1, 0), (5, 0)), ("SPAN", (1, 1), (5, 1)), ("BACKGROUND", (0, 0), (0, -1), L),
+                         ("ALIGN", (0, 0), (0, -1), "CENTER")]
 
     def table(data, st, repeat=0):
         t = Table(data, colWidths=cw, repeatRows=repeat)
