@@ -587,3 +587,41 @@ def test_iv6_seal_upload_checked_and_drawn_on_the_certificate(world):
     f = flat(pdf_text(data))
     assert "经办人：陈经办" in f and "联系电话：020-12345678" in f
     assert audit_rows(app, "certificate.issuer_changed")[-1].username == "ta"
+
+
+def test_iv6_ac6_seal_page_in_the_admin_upload_checked_and_scoped(world):
+    """IV6, AC6, AC8: a team admin saves the signatory and a seal through the admin form (multipart);
+    a file that is not an image is refused with nothing changed; another team's admin can neither see
+    team A's row nor save one for team A (the team is not among their choices)."""
+    from PIL import Image
+    from plugins.certificates.models import Issuer
+    app, ids, c = world["app"], world["ids"], world["c"]
+    png = io.BytesIO()
+    Image.new("RGB", (120, 120), (200, 0, 0)).save(png, format="PNG")
+    page = "/admin/certificates_issuer/new/"
+    html = c["ta"].get(page).get_data(as_text=True)
+    assert TEAM_A in html and TEAM_B not in html
+    r = c["ta"].post(page, data={"csrf_token": csrf_from(html), "team": ids["a"], "handler_name": "黄经办",
+                                 "contact_phone": "020-87654321", "seal": (io.BytesIO(png.getvalue()), "seal.png")},
+                     content_type="multipart/form-data")
+    assert r.status_code == 302
+    with app.app_context():
+        row = Issuer.get(Issuer.team == ids["a"])
+        assert (row.handler_name, row.contact_phone) == ("黄经办", "020-87654321") and row.seal_file
+        first = row.seal_file
+    r = c["ta"].post(page, data={"csrf_token": csrf_from(html), "team": ids["a"], "handler_name": "改名",
+                                 "contact_phone": "020-87654321", "seal": (io.BytesIO(b"<?php echo 1;"), "seal.png")},
+                     content_type="multipart/form-data")
+    assert r.status_code == 200
+    with app.app_context():
+        row = Issuer.get(Issuer.team == ids["a"])
+        assert (row.handler_name, row.seal_file) == ("黄经办", first)
+    html_b = c["tb"].get(page).get_data(as_text=True)
+    assert TEAM_A not in html_b
+    c["tb"].post(page, data={"csrf_token": csrf_from(html_b), "team": ids["a"], "handler_name": "越权"},
+                 content_type="multipart/form-data")
+    with app.app_context():
+        assert Issuer.get(Issuer.team == ids["a"]).handler_name == "黄经办"
+        rid = Issuer.get(Issuer.team == ids["a"]).id
+    assert "黄经办" not in c["tb"].get("/admin/certificates_issuer/").get_data(as_text=True)
+    assert c["tb"].get(f"/admin/certificates_issuer/edit/?id={rid}").status_code == 404
