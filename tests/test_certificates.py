@@ -206,6 +206,8 @@ def test_r_cert_1_volunteer_applies_on_the_page_and_sees_the_status(world):
     rows = audit_rows(app, "certificate.applied")[before:]
     assert len(rows) == 1 and json.loads(rows[0].details)["records"] == [ids["r1a1"], ids["r1a2"]]
     assert "单位评优" in c.get("/certificates/mine").get_data(as_text=True)
+    me = c.get("/me").get_data(as_text=True)           # the panel on the volunteer's own page
+    assert "/certificates/mine" in me
     # the same records cannot be in two applications waiting at once
     r = c.post("/certificates/apply", data={"csrf_token": csrf_from(html), "records": [ids["r1a1"]],
                                             "purpose": "settlement"})
@@ -487,8 +489,10 @@ def test_ac6_another_teams_admin_cannot_see_decide_or_print(world):
     with pytest.raises(C.CertificateError) as e:
         decide(world, cid, "approve", username="tb")
     assert e.value.code == 403 and cert(app, cid).status == "pending"
-    # team A's admin sees and approves it through the same action
+    # team A's admin sees it (details page with the approve button) and approves it through the action
     ta = c["ta"]
+    details = ta.get(f"/admin/certificates_certificate/details/?id={cid}").get_data(as_text=True)
+    assert 'value="approve"' in details and ACT_2 in details
     lst = ta.get("/admin/certificates_certificate/").get_data(as_text=True)
     assert f'value="{cid}"' in lst
     ta.post("/admin/certificates_certificate/action/", data={"csrf_token": csrf_from(lst), "action": "approve",

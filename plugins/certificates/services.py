@@ -20,7 +20,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-import peewee as pw
 from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 
