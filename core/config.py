@@ -64,6 +64,9 @@ SCHEMA = {
     "SMS_API_KEY": ("", str, "API key sent to the SMS gateway as a Bearer token (sms plugin)"),
     "PLUGIN_RELOAD_SECONDS": (2.0, float, "how often a worker checks whether the plugin set changed"),
     "MAX_CONTENT_LENGTH": (16 * 1024 * 1024, int, "largest accepted request body in bytes"),
+    "PUBLIC_URL": ("", str, "the site's public base URL, e.g. https://timebank.example.org; used in links that "
+                   "leave the site, such as the verification QR code printed on certificates; empty: the "
+                   "address of the current request (http://localhost outside a request)"),
     "PDF_FONT_PATH": ("", str, "TrueType font (.ttf/.ttc) with Chinese glyphs embedded in PDFs (documents "
                       "plugin); empty: Debian's fonts-wqy-microhei or whatever fontconfig finds"),
 }
@@ -117,6 +120,8 @@ def load_config(overrides: dict | None = None) -> dict:
     for k in ("SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES"):
         if out[k] <= 0:
             raise ConfigError(f"configuration {k} must be positive, got {out[k]!r}")
+    if out.get("PUBLIC_URL") and not str(out["PUBLIC_URL"]).startswith(("http://", "https://")):
+        raise ConfigError(f"configuration PUBLIC_URL = {out['PUBLIC_URL']!r}: use http(s)://host[/path]")
     out["INSTANCE_PATH"] = str(inst)
     if not out.get("DATABASE_URL"):
         out["DATABASE_URL"] = f"sqlite:///{inst / 'timebank.db'}"

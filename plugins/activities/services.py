@@ -792,3 +792,31 @@ def feedback_averages(a: Activity) -> dict:
             items.setdefault(k, []).append(int(v))
     return {"count": len(rows), "overall": round(sum(overall) / len(overall), 2) if overall else None,
             "items": {k: round(sum(v) / len(v), 2) for k, v in items.items()}}
+
+
+# ---------------------------------------------------------------- for other plugins (certificates)
+def confirmed_service_records(volunteer, ids=None, *, kind: str = "service"):
+    """The confirmed records of ``volunteer`` (a Volunteer or its id) with hours, newest first, with
+    their activity and team loaded: what a volunteer may have certified (R-CERT-1, R-NAT-5).
+
+    Only records of ``kind`` (default ``"service"``: trainings and anything that is not volunteering are
+    never certified, R-NAT-7) and with more than 0 minutes. ``ids`` limits the result to those record
+    ids; ids of other volunteers' records, of trainings or unknown ids are simply absent, so a caller
+    compares lengths to refuse them."""
+    q = (ServiceRecord.select(ServiceRecord, Activity, Team)
+         .join(Activity, on=(ServiceRecord.activity == Activity.id))
+         .switch(ServiceRecord).join(Team, on=(ServiceRecord.team == Team.id))
+         .where((ServiceRecord.volunteer == volunteer) & (ServiceRecord.kind == kind)
+                & (ServiceRecord.minutes > 0)))
+    if ids is not None:
+        q = q.where(ServiceRecord.id.in_(list(ids) or [-1]))
+    return list(q.order_by(ServiceRecord.service_date.desc(), ServiceRecord.id.desc()))
+
+
+def confirmed_service_volunteers(activity) -> list[int]:
+    """Ids of the volunteers with a confirmed service record (hours > 0) in ``activity``, for
+    certificates issued to everyone who served in it at once (R-NAT-5)."""
+    q = (ServiceRecord.select(ServiceRecord.volunteer).distinct()
+         .where((ServiceRecord.activity == activity) & (ServiceRecord.kind == "service")
+                & (ServiceRecord.minutes > 0)))
+    return sorted(r.volunteer_id for r in q)
