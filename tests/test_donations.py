@@ -423,6 +423,8 @@ def test_a_volunteer_donates_through_the_form_once_even_when_it_is_sent_twice(si
     assert _balance(app, f"volunteer:{v1}") == 6
     mine = c.get("/points/me").get_data(as_text=True)
     assert "长者饭堂爱心餐积分募集" in mine and "&lt;b&gt;加油&lt;/b&gt;" in mine
+    panel = c.get("/me").get_data(as_text=True)
+    assert "Points I donated: <strong>4</strong>" in panel
     # another volunteer sees the public page: anonymous donor hidden, named donor masked
     _give(app, v2, 5)
     c2 = app.test_client()

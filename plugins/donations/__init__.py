@@ -101,9 +101,8 @@ def register_menu(user):
 def volunteer_panels(volunteer, user):
     from markupsafe import Markup
     from core.web import Widget
-    from .services import donations_of
-    rows = [d for d in donations_of(volunteer=volunteer, limit=50) if not d.refunded]
-    total = sum(d.amount for d in rows)
+    from .services import donated_by
+    total = donated_by(volunteer)
     body = Markup('<p>{}: <strong>{}</strong></p><p><a href="{}">{}</a></p>').format(
         _l("Points I donated"), total, url_for("donations.index"), _l("Points campaigns"))
     return [Widget(_l("My donations"), body, order=7)]

@@ -24,9 +24,9 @@ from .models import BENEFICIARY_CATEGORIES, CAMPAIGN_STATUS, Beneficiary, Campai
 
 LABELS = {"title": _l("Title"), "team": _l("Team"), "purpose": _l("Purpose"), "goal": _l("Goal (points)"),
           "deadline": _l("Deadline"), "status": _l("Status"), "created_at": _l("Created"),
-          "opened_at": _l("Opened"), "closed_at": _l("Closed at"), "close_reason": _l("Reason of closing"),
+          "opened_at": _l("Raising since"), "closed_at": _l("Closed at"), "close_reason": _l("Reason of closing"),
           "account_code": _l("Points account"), "raised": _l("Raised"), "name": _l("Name"),
-          "category": _l("Category"), "description": _l("About"), "active": _l("Receives donations"),
+          "category": _l("Category"), "description": _l("About the person"), "active": _l("Receives donations"),
           "held": _l("Points held"), "volunteer": _l("Volunteer"), "campaign": _l("Campaign"),
           "beneficiary": _l("Person in need"), "amount": _l("Points"), "message": _l("Message"),
           "anonymous": _l("Anonymous"), "transfer_id": _l("Ledger transfer"), "refunded": _l("Refunded"),
@@ -126,7 +126,7 @@ class CampaignView(SecureModelView):
         security.require(self.perm("edit"))
         self._each(ids, lambda c: services.open_campaign(c, actor=_user()))
 
-    @action("close", _l("Close"))
+    @action("close", _l("Close the campaign"))
     def action_close(self, ids):
         security.require(self.perm("edit"))
         self._each(ids, lambda c: services.close_campaign(c, actor=_user()))

@@ -575,6 +575,12 @@ def progress(campaigns) -> dict[int, dict]:
     return out
 
 
+def donated_by(volunteer) -> int:
+    """Points a volunteer has donated, less refunds."""
+    return int(Donation.select(pw.fn.COALESCE(pw.fn.SUM(Donation.amount), 0)).where(
+        (Donation.volunteer == getattr(volunteer, "id", volunteer)) & Donation.id.not_in(_refunded_ids())).scalar() or 0)
+
+
 def public_campaigns(limit: int = 100):
     """Open campaigns (soonest deadline first), then closed ones (latest first)."""
     opened = list(Campaign.select(Campaign, Team).join(Team).where(Campaign.status == "open")
