@@ -80,9 +80,11 @@ def _balance(app, code):
 
 
 def _problems(app):
+    """The ledger's own checks and this plugin's agreement with the ledger."""
+    from plugins.donations import services as D
     from plugins.ledger import services as L
     with app.app_context():
-        return [(p.check, p.ref, p.detail) for p in L.verify()]
+        return [(p.check, p.ref, p.detail) for p in L.verify()] + D.verify()
 
 
 # ----------------------------------------------------------------- both statements (R-TB-3, R-TB-4)
@@ -577,3 +579,71 @@ def test_the_dashboard_and_the_menu_show_open_campaigns(site):
     login(c, "ta")
     assert "看板上的募集" in c.get("/admin/").get_data(as_text=True)
     assert "/donations/" in app.test_client().get("/donations/").get_data(as_text=True)
+
+
+def test_timebank_check_finds_a_ledger_donation_without_its_record(site):
+    app, (ta, _tb), (v1, _v2) = site["app"], site["teams"], site["v"]
+    _give(app, v1, 5)
+    cid = _campaign(app, ta)
+    from plugins.donations import services as D
+    from plugins.donations.models import Campaign
+    from plugins.ledger import services as L
+    with app.app_context():
+        D.donate_to_campaign(v1, Campaign.get_by_id(cid), 2)
+
+    def checks():
+        with app.app_context():
+            return {n: (ok, m) for group in app.extensions["timebank"].pm.hook.site_checks() for n, ok, m in group}
+    assert checks()["donations.integrity"][0] is True
+    with app.app_context():   # a plugin posting a "donation" behind this plugin's back
+        t = L.post("donation", L.volunteer_account(v1), L.find_account("campaign", cid), 1, key="stray",
+                   reference=f"campaign:{cid}")
+    ok, msg = checks()["donations.integrity"]
+    assert not ok and f"transfer {t.id}" in msg and "donation_missing" in msg
+
+
+AC6_REQUESTS = [
+    ("GET", "/admin/donations_campaign/details/?id={cb}", None),
+    ("GET", "/admin/donations_campaign/edit/?id={cb}", None),
+    ("POST", "/admin/donations_campaign/edit/?id={cb}", {"title": "改掉", "purpose": "x", "goal": "9"}),
+    ("GET", "/admin/donations_campaign/export.xlsx?id={cb}", None),
+    ("GET", "/admin/donations_campaign/export.csv?id={cb}", None),
+    ("POST", "/admin/donations_campaign/use/", {"id": "{cb}", "points": "1", "purpose": "x"}),
+    ("POST", "/admin/donations_campaign/status/", {"id": "{cb}", "op": "close"}),
+    ("POST", "/admin/donations_campaign/status/", {"id": "{cb}", "op": "cancel", "reason": "x"}),
+    ("POST", "/admin/donations_campaign/action/", {"action": "close", "rowid": "{cb}"}),
+    ("GET", "/admin/donations_beneficiary/details/?id={bb}", None),
+    ("GET", "/admin/donations_beneficiary/edit/?id={bb}", None),
+    ("POST", "/admin/donations_beneficiary/edit/?id={bb}", {"name": "改名", "category": "other"}),
+    ("POST", "/admin/donations_beneficiary/use/", {"id": "{bb}", "points": "1", "purpose": "x"}),
+    ("GET", "/admin/donations_donation/details/?id={db}", None),
+    ("POST", "/admin/donations_donation/refund/", {"id": "{db}", "reason": "x"}),
+]
+
+
+@pytest.mark.parametrize("method, url, data", AC6_REQUESTS, ids=[f"{m} {u}" for m, u, _d in AC6_REQUESTS])
+def test_ac6_matrix_another_teams_campaigns_people_and_donations(site, method, url, data):
+    """Team A's admin reaches nothing of team B's by URL: 403/404 (or the list without it) and no change."""
+    app, (ta, tb), (v1, _v2) = site["app"], site["teams"], site["v"]
+    _give(app, v1, 5)
+    cb, bb = _campaign(app, tb, title="星火募集"), _beneficiary(app, tb, name="星火受助人")
+    from plugins.donations import services as D
+    from plugins.donations.models import Campaign
+    with app.app_context():
+        db_id = D.donate_to_campaign(v1, Campaign.get_by_id(cb), 2).donation.id
+    ids = {"cb": cb, "bb": bb, "db": db_id}
+    c = app.test_client()
+    login(c, "ta")
+    csrf = csrf_from(c.get("/admin/donations_campaign/").get_data(as_text=True))
+    before = snapshot(app, ALL_TABLES)
+    if method == "GET":
+        r = c.get(url.format(**ids))
+        assert r.status_code in (403, 404)
+    else:
+        form = {k: v.format(**ids) for k, v in data.items()}
+        r = c.post(url.format(**ids), data=dict(form, csrf_token=csrf))
+        assert r.status_code in (302, 403, 404)
+        if r.status_code == 302:   # the bulk action: out-of-scope ids are dropped
+            assert "/admin/donations_campaign/" in r.headers["Location"]
+    assert "星火" not in r.get_data(as_text=True)
+    assert snapshot(app, ALL_TABLES) == before

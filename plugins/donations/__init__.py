@@ -130,6 +130,17 @@ def dashboard_widgets(user):
 
 
 @hookimpl
+def site_checks():
+    """``timebank check``: donations, refunds and uses of points agree with the ledger."""
+    from .services import verify
+    problems = verify()
+    if not problems:
+        return [("donations.integrity", True, "donations match the ledger")]
+    check, ref, detail = problems[0]
+    return [("donations.integrity", False, f"{len(problems)} problem(s), first: {check} {ref}: {detail}")]
+
+
+@hookimpl
 def load_demo_data(app):
     from .demo import load
     load()

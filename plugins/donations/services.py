@@ -641,3 +641,45 @@ def held(target) -> int:
     kind = "campaign" if isinstance(target, Campaign) else "beneficiary"
     acct = ledger.find_account(kind, target.id)
     return ledger.balance(acct) if acct is not None else 0
+
+
+# ---------------------------------------------------------------- integrity (``timebank check``)
+def verify() -> list[tuple[str, str, str]]:
+    """Every donation, refund and use of points matches its ledger transfer (kind, amount, both
+    accounts), and every ledger donation to a campaign or beneficiary has its Donation row. Returns
+    (check, row, detail) for each problem; empty when the two agree. Reads the ledger, never writes."""
+    from plugins.ledger.models import Account, Transfer
+    debit, credit = Account.alias(), Account.alias()
+    transfers = {}
+    q = (Transfer.select(Transfer.id, Transfer.kind, Transfer.amount, Transfer.reverses, Transfer.reference,
+                         debit.code.alias("dcode"), credit.code.alias("ccode"))
+         .join(debit, on=(Transfer.debit == debit.id)).switch(Transfer).join(credit, on=(Transfer.credit == credit.id))
+         .where((Transfer.kind.in_(["donation", "campaign_spend", "reversal", "redemption"]))
+                & (Transfer.reference.startswith("campaign:") | Transfer.reference.startswith("beneficiary:"))))
+    for t in q.dicts():
+        transfers[t["id"]] = t
+    problems = []
+
+    def target(row):
+        return f"campaign:{row.campaign_id}" if row.campaign_id else f"beneficiary:{row.beneficiary_id}"
+
+    donations = {}
+    for d in Donation.select():
+        donations[d.transfer_id] = d
+        t = transfers.get(d.transfer_id)
+        want = ("donation", d.amount, f"volunteer:{d.volunteer_id}", target(d))
+        if t is None or (t["kind"], t["amount"], t["dcode"], t["ccode"]) != want:
+            problems.append(("donation_transfer", f"donation {d.id}", f"ledger transfer {d.transfer_id} does not match"))
+    for f in Refund.select():
+        t = transfers.get(f.transfer_id)
+        if t is None or t["kind"] != "reversal" or t["reverses"] != Donation.get_by_id(f.donation_id).transfer_id:
+            problems.append(("refund_transfer", f"refund {f.id}", f"ledger transfer {f.transfer_id} does not reverse the donation"))
+    for sp in Spend.select():
+        t = transfers.get(sp.transfer_id)
+        if t is None or (t["amount"], t["dcode"], t["ccode"]) != (sp.amount, target(sp), "system:redemption"):
+            problems.append(("spend_transfer", f"spend {sp.id}", f"ledger transfer {sp.transfer_id} does not match"))
+    for tid, t in transfers.items():
+        if t["kind"] == "donation" and tid not in donations:
+            problems.append(("donation_missing", f"transfer {tid}", f"a donation to {t['ccode']} without its record"))
+    return problems
+
