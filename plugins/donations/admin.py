@@ -20,7 +20,7 @@ from plugins.teams.models import Team
 from plugins.teams.services import admin_team_ids
 
 from . import services
-from .models import BENEFICIARY_CATEGORIES, CAMPAIGN_STATUS, Beneficiary, Campaign, Donation
+from .models import BENEFICIARY_CATEGORIES, CAMPAIGN_STATUS, Beneficiary, Campaign, Refund
 
 LABELS = {"title": _l("Title"), "team": _l("Team"), "purpose": _l("Purpose"), "goal": _l("Goal (points)"),
           "deadline": _l("Deadline"), "status": _l("Status"), "created_at": _l("Created"),
@@ -31,6 +31,14 @@ LABELS = {"title": _l("Title"), "team": _l("Team"), "purpose": _l("Purpose"), "g
           "beneficiary": _l("Person in need"), "amount": _l("Points"), "message": _l("Message"),
           "anonymous": _l("Anonymous"), "transfer_id": _l("Ledger transfer"), "refunded": _l("Refunded"),
           "created_by": _l("Created by"), "operator_id": _l("Operator"), "idempotency_key": _l("Idempotency key")}
+
+
+def _when(view, context, model, name):
+    value = getattr(model, name)
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+TIMES = {"created_at": _when, "opened_at": _when, "closed_at": _when}
 
 
 def _team_choices():
@@ -74,7 +82,7 @@ class CampaignView(SecureModelView):
     column_filters = ["status", "deadline"]
     column_default_sort = ("id", True)
     column_labels = LABELS
-    column_formatters = {"status": lambda v, c, m, n: CAMPAIGN_STATUS.get(m.status, m.status),
+    column_formatters = {**TIMES, "status": lambda v, c, m, n: CAMPAIGN_STATUS.get(m.status, m.status),
                          "raised": lambda v, c, m, n: services.raised(m)}
     column_export_list = ["title", "team", "status", "goal", "raised", "deadline", "created_at"]
     details_template = "donations/admin_campaign.html"
@@ -221,7 +229,7 @@ class BeneficiaryView(SecureModelView):
     column_filters = ["category", "active"]
     column_default_sort = ("id", True)
     column_labels = LABELS
-    column_formatters = {"category": lambda v, c, m, n: BENEFICIARY_CATEGORIES.get(m.category, m.category),
+    column_formatters = {**TIMES, "category": lambda v, c, m, n: BENEFICIARY_CATEGORIES.get(m.category, m.category),
                          "held": lambda v, c, m, n: services.held(m)}
     column_export_list = ["name", "category", "team", "active", "created_at"]
     details_template = "donations/admin_beneficiary.html"
@@ -302,8 +310,8 @@ class DonationView(ReadOnlyModelView):
     column_searchable_list = ["message"]
     column_default_sort = ("id", True)
     column_labels = LABELS
-    column_formatters = {"refunded": lambda v, c, m, n: _("Yes") if services.Refund.select().where(
-        services.Refund.donation == m.id).exists() else "",
+    column_formatters = {**TIMES, "refunded": lambda v, c, m, n: _("Yes") if Refund.select().where(
+        Refund.donation == m.id).exists() else "",
         "volunteer": lambda v, c, m, n: f"{m.volunteer.name}（{m.volunteer.number}）"}
     column_export_list = ["created_at", "volunteer", "campaign", "beneficiary", "amount", "anonymous", "message",
                           "transfer_id"]
@@ -316,7 +324,7 @@ class DonationView(ReadOnlyModelView):
         did = request.args.get("id", "")
         d = self.get_one(did) if did else None
         if d is not None:
-            self._template_args.update(refund=services.Refund.get_or_none(services.Refund.donation == d.id),
+            self._template_args.update(refund=Refund.get_or_none(Refund.donation == d.id),
                                        may_refund=security.can("donations.donation.refund", d))
         return super().details_view()
 

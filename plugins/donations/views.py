@@ -49,8 +49,9 @@ def campaign(campaign_id):
 @login_required
 def beneficiaries():
     v = for_user(current_user)
-    rows = list(Beneficiary.select().where(Beneficiary.active == True).order_by(Beneficiary.id)) \
-        if v is not None else []  # noqa: E712
+    rows = []
+    if v is not None:
+        rows = list(Beneficiary.select().where(Beneficiary.active).order_by(Beneficiary.id))
     return render_template("donations/beneficiaries.html", rows=rows, v=v, categories=BENEFICIARY_CATEGORIES), \
         (200 if v is not None else 403), NO_STORE
 
