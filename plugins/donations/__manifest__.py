@@ -1,0 +1,13 @@
+{
+    "name": "donations",
+    "version": "1.0.0",
+    "title": "Points donations and campaigns",
+    "summary": "Volunteers donate time points to people in need or to a team's campaign (积分募集) for resources",
+    "category": "Time bank",
+    "depends": ["ledger", "volunteers", "teams", "documents"],
+    "author": "Time Bank team",
+    "license": "AGPL-3.0-or-later",
+    "default_enabled": True,
+    "installable": True,
+    "settings": {"needs_redemption_threshold": False, "max_points_per_donation": 100000},
+}
