@@ -552,6 +552,29 @@ def send(data: bytes, filename: str, *, inline: bool = False, fallback: str = ""
     return resp
 
 
-__all__ = ["DocumentError", "Column", "Cell", "Para", "find_font", "font_name", "font_status",
+def table_download(title: str, headers: Sequence[str], rows: Iterable[Sequence], stem: str, fmt: str, *,
+                   fields: Sequence[tuple[str, object]] = ()) -> Response:
+    """A simple table as a download: ``csv`` (UTF-8 with BOM so Excel reads the Chinese, one
+    label/value line per header field, formula-escaped cells, IV8) or ``xlsx`` (``table_xlsx``).
+    Raises DocumentError for another format."""
+    import csv
+    import io
+    from core.admin import escape_formula
+    if fmt == "csv":
+        buf = io.StringIO()
+        buf.write("\ufeff")
+        w = csv.writer(buf)
+        for label, value in fields:
+            w.writerow([escape_formula(str(label)), value])
+        w.writerow([escape_formula(str(h)) for h in headers])
+        for row in rows:
+            w.writerow([escape_formula(v) if isinstance(v, str) else v for v in row])
+        return send(buf.getvalue().encode("utf-8"), f"{stem}.csv")
+    if fmt == "xlsx":
+        return send(table_xlsx(title, [Column(str(h)) for h in headers], rows, fields=fields), f"{stem}.xlsx")
+    raise DocumentError(f"unknown table format {fmt!r}")
+
+
+__all__ = ["table_download", "DocumentError", "Column", "Cell", "Para", "find_font", "font_name", "font_status",
            "table_pdf", "form_pdf", "table_xlsx", "send", "content_disposition", "FONT_CANDIDATES",
            "INSTALL_HINT"]

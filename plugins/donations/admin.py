@@ -199,7 +199,7 @@ class CampaignView(SecureModelView):
         security.require(self.perm("export"), c)
         if fmt not in ("xlsx", "csv"):
             abort(404)
-        from plugins.ledger.admin import export_table
+        from plugins.documents.services import table_download
         rows = services.donations_of(campaign=c)
         fig = services.progress([c])[c.id]
         headers = [_("Time"), _("Volunteer"), _("Volunteer number"), _("Points"), _("Anonymous"), _("Message"),
@@ -208,7 +208,7 @@ class CampaignView(SecureModelView):
                  _("Yes") if d.anonymous else "", d.message, d.transfer_id, _("Yes") if d.refunded else ""]
                 for d in rows]
         audit.log("donations.campaign.exported", c, {"format": fmt, "rows": len(data)})
-        return export_table(_("Donations to %(title)s", title=c.title), headers, data, f"campaign-{c.id}-donations",
+        return table_download(_("Donations to %(title)s", title=c.title), headers, data, f"campaign-{c.id}-donations",
                             fmt, fields=[(_("Team"), c.team.name), (_("Goal (points)"), c.goal),
                                          (_("Raised"), fig["raised"]), (_("Deadline"), str(c.deadline))])
 

@@ -506,9 +506,8 @@ def use_beneficiary_points(beneficiary: Beneficiary, points, *, purpose: str, ac
 # ---------------------------------------------------------------- refunds (platform)
 def _transfer(ref):
     """The ledger transfer of a donation (read only; points still move only through the ledger API)."""
-    from plugins.ledger.models import Transfer
     tid = getattr(ref, "transfer_id", None) if isinstance(ref, Donation) else getattr(ref, "id", ref)
-    t = Transfer.get_or_none(Transfer.id == tid) if isinstance(tid, int) else None
+    t = ledger.get_transfer(tid) if isinstance(tid, int) else None
     d = Donation.get_or_none(Donation.transfer_id == t.id) if t is not None else None
     if t is None or d is None:
         raise DonationError(_l("This is not a donation."))
@@ -648,16 +647,9 @@ def verify() -> list[tuple[str, str, str]]:
     """Every donation, refund and use of points matches its ledger transfer (kind, amount, both
     accounts), and every ledger donation to a campaign or beneficiary has its Donation row. Returns
     (check, row, detail) for each problem; empty when the two agree. Reads the ledger, never writes."""
-    from plugins.ledger.models import Account, Transfer
-    debit, credit = Account.alias(), Account.alias()
-    transfers = {}
-    q = (Transfer.select(Transfer.id, Transfer.kind, Transfer.amount, Transfer.reverses, Transfer.reference,
-                         debit.code.alias("dcode"), credit.code.alias("ccode"))
-         .join(debit, on=(Transfer.debit == debit.id)).switch(Transfer).join(credit, on=(Transfer.credit == credit.id))
-         .where((Transfer.kind.in_(["donation", "campaign_spend", "reversal", "redemption"]))
-                & (Transfer.reference.startswith("campaign:") | Transfer.reference.startswith("beneficiary:"))))
-    for t in q.dicts():
-        transfers[t["id"]] = t
+    transfers = {t["id"]: t for t in ledger.transfers(
+        kinds=["donation", "campaign_spend", "reversal", "redemption"],
+        reference_prefixes=["campaign:", "beneficiary:"])}
     problems = []
 
     def target(row):

@@ -3,9 +3,6 @@ to the viewer's team tree (AC6). A platform admin may reverse a transfer with a 
 by period with CSV/XLSX export."""
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
@@ -137,19 +134,9 @@ class TeamTotalsView(BaseView):
 
 
 def export_table(title, headers, data, stem, fmt, *, fields=()):
-    """CSV (UTF-8 with BOM, formula-escaped) or XLSX (plugins/documents) of a simple table."""
-    from core.admin import escape_formula
-    from plugins.documents.services import Column, send, table_xlsx
-    if fmt == "csv":
-        buf = io.StringIO()
-        buf.write("\ufeff")
-        w = csv.writer(buf)
-        for label, value in fields:
-            w.writerow([label, value])
-        w.writerow(headers)
-        for row in data:
-            w.writerow([escape_formula(v) if isinstance(v, str) else v for v in row])
-        return send(buf.getvalue().encode("utf-8"), f"{stem}.csv")
-    if fmt == "xlsx":
-        return send(table_xlsx(title, [Column(h) for h in headers], data, fields=fields), f"{stem}.xlsx")
-    abort(404)
+    """CSV or XLSX of a simple table (plugins/documents ``table_download``); 404 for another format."""
+    from plugins.documents.services import DocumentError, table_download
+    try:
+        return table_download(title, headers, data, stem, fmt, fields=fields)
+    except DocumentError:
+        abort(404)

@@ -224,6 +224,33 @@ def reverse(transfer: Transfer, *, reason: str, operator=None, key: str | None =
     return r
 
 
+def get_transfer(transfer_id) -> Transfer | None:
+    """One transfer by id (read only), or None."""
+    try:
+        return Transfer.get_or_none(Transfer.id == int(transfer_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def transfers(*, kinds=None, reference_prefixes=None) -> list[dict]:
+    """Transfers as dicts (id, kind, amount, reverses, reference, dcode, ccode — the two accounts'
+    codes), filtered by kind and by the start of their reference (``"campaign:"``). For plugins that
+    reconcile their own records with the ledger."""
+    debit, credit = Account.alias(), Account.alias()
+    q = (Transfer.select(Transfer.id, Transfer.kind, Transfer.amount, Transfer.reverses, Transfer.reference,
+                         debit.code.alias("dcode"), credit.code.alias("ccode"))
+         .join(debit, on=(Transfer.debit == debit.id)).switch(Transfer).join(credit, on=(Transfer.credit == credit.id)))
+    if kinds:
+        q = q.where(Transfer.kind.in_(list(kinds)))
+    if reference_prefixes:
+        cond = None
+        for p in reference_prefixes:
+            c = Transfer.reference.startswith(p)
+            cond = c if cond is None else (cond | c)
+        q = q.where(cond)
+    return list(q.order_by(Transfer.id).dicts())
+
+
 def next_number(name: str) -> int:
     """The next value of a named sequence, taken under a row lock: numbers are sequential and never
     reused (LG7). Call inside the transaction that uses the number."""
