@@ -321,6 +321,8 @@ def test_volunteer_redeems_once_on_a_double_submit_and_cancels_from_my_exchanges
     login(c, username_of(app, v))
     page = c.get("/exchange/").get_data(as_text=True)
     assert 'id="balance">10<' in page and "You can exchange points." in page
+    panel = c.get("/me").get_data(as_text=True)          # the volunteer_panels widget
+    assert "You can exchange points (balance 10)." in panel and "/exchange/mine" in panel
     form = c.get(f"/exchange/items/{rice}/redeem").get_data(as_text=True)
     import re
     token = re.search(r'name="token" value="([^"]+)"', form).group(1)

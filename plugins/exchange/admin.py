@@ -20,12 +20,12 @@ from . import services
 from .models import KINDS, STATUSES, Item, Partner
 
 LABELS = {"name": _l("Name"), "contact": _l("Contact"), "team": _l("Managed by team"),
-          "description": _l("Description"), "active": _l("Offered"), "created_at": _l("Created"),
+          "description": _l("Introduction"), "active": _l("Offered"), "created_at": _l("Created"),
           "partner": _l("Partner"), "kind": _l("Kind"), "price": _l("Points per unit"), "stock": _l("Stock"),
           "per_volunteer_limit": _l("Limit per volunteer"), "updated_at": _l("Updated"),
           "number": _l("Receipt number"), "volunteer": _l("Volunteer"), "item": _l("Item"),
           "item_name": _l("Item"), "unit_price": _l("Points per unit"), "quantity": _l("Quantity"),
-          "points": _l("Points"), "status": _l("Status"), "transfer_id": _l("Ledger transfer"),
+          "points": _l("Points spent"), "status": _l("Status"), "transfer_id": _l("Ledger transfer"),
           "refund_transfer_id": _l("Refund transfer"), "fulfilled_at": _l("Fulfilled at"),
           "cancelled_at": _l("Cancelled at"), "cancel_reason": _l("Reason of cancellation"),
           "created_by": _l("Placed by (user)"), "fulfilled_by": _l("Fulfilled by (user)"),
@@ -49,7 +49,7 @@ class PartnerForm(AdminForm):
     name = StringField(_l("Name"))
     contact = StringField(_l("Contact"))
     team = SelectField(_l("Managed by team"), coerce=int)
-    description = TextAreaField(_l("Description"))
+    description = TextAreaField(_l("Introduction"))
     active = BooleanField(_l("Offered"), default=True)
 
 
@@ -115,7 +115,7 @@ class ItemForm(AdminForm):
     partner = SelectField(_l("Partner"), coerce=int)
     name = StringField(_l("Name"))
     kind = SelectField(_l("Kind"), choices=list(KINDS.items()))
-    description = TextAreaField(_l("Description"))
+    description = TextAreaField(_l("Introduction"))
     price = StringField(_l("Points per unit"))
     stock = StringField(_l("Stock"))
     stock_seen = HiddenField()

@@ -12,7 +12,7 @@ from core.db import BaseModel, DateTimeTZField, now
 from plugins.teams.models import Team
 from plugins.volunteers.models import Volunteer
 
-KINDS = {"service": _l("Service"), "goods": _l("Goods")}
+KINDS = {"service": _l("Service offered"), "goods": _l("Goods")}
 STATUSES = {"placed": _l("Placed"), "fulfilled": _l("Fulfilled"), "cancelled": _l("Cancelled")}
 
 

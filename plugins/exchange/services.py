@@ -111,10 +111,10 @@ def _quantity(quantity) -> int:
 def _threshold_error(acct) -> ExchangeError:
     threshold = ledger.setting("redemption_threshold_hours")
     have = (acct.service_minutes if acct else 0) / 60
+    have_s, missing_s = "%g" % have, "%g" % max(threshold - have, 0)
     return ExchangeError({"__all__": _l(
         "Points can be exchanged from %(threshold)s confirmed service hours on; you have %(have)s, "
-        "%(missing)s more hours are needed.", threshold=threshold, have=f"{have:g}",
-        missing=f"{max(threshold - have, 0):g}")})
+        "%(missing)s more hours are needed.", threshold=threshold, have=have_s, missing=missing_s)})
 
 
 def _item_error(item: Item, quantity: int) -> ExchangeError | None:
@@ -440,7 +440,7 @@ def receipt_pdf(r: Redemption) -> bytes:
         [Cell(_("Item"), label=True), Cell(r.item_name, span=3)],
         [Cell(_("Quantity"), label=True), Cell(str(r.quantity)), Cell(_("Points per unit"), label=True),
          Cell(str(r.unit_price))],
-        [Cell(_("Points"), label=True), Cell(str(r.points)), Cell(_("Status"), label=True), Cell(status)],
+        [Cell(_("Points spent"), label=True), Cell(str(r.points)), Cell(_("Status"), label=True), Cell(status)],
         [Cell(_("Exchanged at"), label=True), Cell(r.created_at.strftime("%Y-%m-%d %H:%M"), span=3)],
     ]
     if r.fulfilled_at:
