@@ -51,9 +51,11 @@ def stock(app, item_id):
 
 
 def problems(app):
+    """The ledger's integrity checks (LG2, LG6) and the exchange's agreement with the ledger."""
+    from plugins.exchange import services as X
     from plugins.ledger import services as L
     with app.app_context():
-        return [(p.check, p.ref, p.detail) for p in L.verify()]
+        return [(p.check, p.ref, p.detail) for p in L.verify()] + X.verify()
 
 
 def redeem(app, vid, item_id, q=1, **kw):
@@ -101,6 +103,9 @@ def test_the_redemption_threshold_says_how_many_hours_are_missing_and_writes_not
     assert snapshot(app, ALL_TABLES) == before
     give(app, v, 70)
     assert redeem(app, v, rice).status == "placed"
+    set_setting(app, "ledger.redemption_threshold_hours", 0)      # no threshold: the balance decides
+    with pytest.raises(X.ExchangeError, match="this needs 3, your balance is 0"):
+        redeem(app, w, rice)
 
 
 def test_cc5_every_refusal_writes_nothing(site):
@@ -267,6 +272,7 @@ def test_cancel_refunds_by_reversal_and_returns_the_stock(site):
             X.cancel(r, reason="  ")
         c = X.cancel(r, reason="商品临时缺货，无法领取")
         assert (c.status, c.cancel_reason) == ("cancelled", "商品临时缺货，无法领取")
+        assert (r.status, r.refund_transfer_id) == ("cancelled", c.refund_transfer_id)   # the caller's copy too
         refund = Transfer.get_by_id(c.refund_transfer_id)
         assert (refund.kind, refund.amount, refund.reverses_id, refund.debit.code, refund.credit.code) == (
             "reversal", 6, r.transfer_id, "system:redemption", f"volunteer:{v}")
@@ -448,3 +454,23 @@ def test_platform_admin_sees_every_team_and_manages_platform_partners(site, make
     c2 = app.test_client()
     login(c2, "ta")
     assert "平台合作伙伴" not in c2.get("/admin/exchange_partner/").get_data(as_text=True)
+
+
+def test_lg6_check_finds_a_redemption_the_ledger_refunded_behind_the_exchanges_back(site):
+    """A platform admin reverses a redemption's transfer in the ledger admin instead of cancelling the
+    exchange: the points came back but the exchange still says placed. ``timebank check`` says so."""
+    app, (rice, _c) = site["app"], site["items"]
+    (v,) = volunteers(app, 490, 1, account=False)
+    give(app, v, 10)
+    r = redeem(app, v, rice, 1)
+    assert problems(app) == []
+    from plugins.exchange import services as X
+    from plugins.ledger import services as L
+    from plugins.ledger.models import Transfer
+    with app.app_context():
+        L.reverse(Transfer.get_by_id(r.transfer_id), reason="在账本里直接冲正")
+        assert X.verify() == [f"{r.number}: placed but transfer {r.transfer_id} was reversed by "
+                              f"{Transfer.get(Transfer.reverses == r.transfer_id).id}"]
+        checks = [c for group in app.extensions["timebank"].pm.hook.site_checks() for c in group]
+        assert ("exchange.ledger", False) in [(n, ok) for n, ok, _m in checks]
+        assert L.verify() == []                       # the ledger itself is consistent

@@ -111,3 +111,13 @@ def dashboard_widgets(user):
 def load_demo_data(app):
     from .demo import load
     load(app)
+
+
+@hookimpl
+def site_checks():
+    """``timebank check``: every redemption agrees with the ledger (debit, refund by reversal)."""
+    from .services import verify
+    problems = verify()
+    if not problems:
+        return [("exchange.ledger", True, "exchanges match the ledger")]
+    return [("exchange.ledger", False, f"{len(problems)} problem(s), first: {problems[0]}")]

@@ -178,15 +178,16 @@ def redeem(volunteer, item, quantity=1, *, key: str | None = None, actor=None) -
             return done
     # friendly refusals first (stock, limit and balance are checked again under the locks below)
     acct = ledger.find_account("volunteer", vid)
-    if acct is None or not ledger.may_redeem(acct):
+    if not (acct is not None and ledger.may_redeem(acct)) and ledger.setting("redemption_threshold_hours") > 0:
         raise _threshold_error(acct)
     err = _item_error(fresh, q) or _limit_error(fresh, vid, q)
     if err is not None:
         raise err
     points = fresh.price * q
-    if acct.balance < points:
+    have = acct.balance if acct is not None else 0
+    if have < points:
         raise ExchangeError({"__all__": _l("Not enough points: this needs %(need)s, your balance is %(balance)s.",
-                                           need=points, balance=acct.balance)})
+                                           need=points, balance=have)})
     sink = ledger.system_account("redemption")
     try:
         with transaction():
@@ -252,6 +253,13 @@ def _get(redemption) -> Redemption:
     return r
 
 
+def _sync(given, fresh: Redemption) -> Redemption:
+    """The caller's instance reflects the new state too (``r = …; cancel(r, …); r.status``)."""
+    if isinstance(given, Redemption) and given is not fresh:
+        given.__data__.update(fresh.__data__)
+    return fresh
+
+
 def fulfil(redemption, *, actor=None) -> Redemption:
     """placed → fulfilled (the partner handed the goods over or gave the service). Fulfilling a
     fulfilled redemption again changes nothing; a cancelled one cannot be fulfilled."""
@@ -262,10 +270,10 @@ def fulfil(redemption, *, actor=None) -> Redemption:
         r = Redemption.get_by_id(r.id)
         if n == 0:
             if r.status == "fulfilled":
-                return r
+                return _sync(redemption, r)
             raise ExchangeError({"__all__": _l("A cancelled exchange cannot be fulfilled.")})
         audit.log("exchange.fulfilled", r, {"number": r.number}, user=_audit_user(actor))
-    return r
+    return _sync(redemption, r)
 
 
 def cancel(redemption, *, reason: str, actor=None) -> Redemption:
@@ -289,7 +297,7 @@ def cancel(redemption, *, reason: str, actor=None) -> Redemption:
             if n == 0:
                 if r.status == "cancelled":
                     r.replayed = True
-                    return r
+                    return _sync(redemption, r)
                 raise ExchangeError({"__all__": _l("A fulfilled exchange cannot be cancelled.")})
             Item.update(stock=Item.stock + r.quantity, updated_at=now()).where(Item.id == r.item_id).execute()
             refund = ledger.reverse(Transfer.get_by_id(r.transfer_id), reason=reason, operator=_user_id(actor),
@@ -302,11 +310,36 @@ def cancel(redemption, *, reason: str, actor=None) -> Redemption:
         raise ExchangeError({"__all__": _l("The refund could not be posted: %(error)s",
                                            error="；".join(e.messages()))}) from e
     r.replayed = False
-    return r
+    return _sync(redemption, r)
+
+
+# ---------------------------------------------------------------- integrity
+def verify() -> list[str]:
+    """Each redemption agrees with the ledger: its debit exists as a ``redemption`` transfer of the
+    same points; a cancelled one was refunded by the reversal of that transfer; a placed or fulfilled
+    one was not reversed. Returns the problems (``timebank check`` shows the first)."""
+    from plugins.ledger.models import Transfer   # read only
+    debit, refund = Transfer.alias(), Transfer.alias()
+    q = (Redemption.select(Redemption.number, Redemption.points, Redemption.status, Redemption.refund_transfer_id,
+                           debit.id, debit.kind, debit.amount, refund.id)
+         .join(debit, pw.JOIN.LEFT_OUTER, on=(debit.id == Redemption.transfer_id))
+         .join(refund, pw.JOIN.LEFT_OUTER, on=(refund.reverses == debit.id), src=Redemption)
+         .order_by(Redemption.id))
+    out = []
+    for number, points, status, refund_id, t_id, t_kind, t_amount, r_id in q.tuples():
+        if t_id is None:
+            out.append(f"{number}: no ledger transfer")
+        elif t_kind != "redemption" or t_amount != points:
+            out.append(f"{number}: transfer {t_id} is {t_kind} of {t_amount}, not redemption of {points}")
+        elif status == "cancelled" and (r_id is None or r_id != refund_id):
+            out.append(f"{number}: cancelled but not refunded by the reversal of transfer {t_id}")
+        elif status != "cancelled" and r_id is not None:
+            out.append(f"{number}: {status} but transfer {t_id} was reversed by {r_id}")
+    return out
 
 
 # ---------------------------------------------------------------- partners and items (admin)
-def _text(data, field, *, required=False, max_len=200, label=None):
+def _text(data, field, *, required=False, max_len=200):
     v = (data.get(field) or "")
     v = v.strip() if isinstance(v, str) else str(v)
     if required and not v:
