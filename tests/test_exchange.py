@@ -474,3 +474,8 @@ def test_lg6_check_finds_a_redemption_the_ledger_refunded_behind_the_exchanges_b
         checks = [c for group in app.extensions["timebank"].pm.hook.site_checks() for c in group]
         assert ("exchange.ledger", False) in [(n, ok) for n, ok, _m in checks]
         assert L.verify() == []                       # the ledger itself is consistent
+        # cancelling the exchange now takes that reversal as its refund: no second refund, stock back
+        c = X.cancel(r, reason="与账本冲正对齐")
+        assert c.refund_transfer_id == Transfer.get(Transfer.reverses == r.transfer_id).id
+    assert (balance(app, v), stock(app, rice)) == (10, 5)
+    assert problems(app) == []

@@ -280,7 +280,8 @@ def cancel(redemption, *, reason: str, actor=None) -> Redemption:
     """placed → cancelled: the ledger transfer is reversed (the refund) and the stock returned, in
     one transaction. A reason is required. A fulfilled redemption cannot be cancelled; cancelling a
     cancelled one again returns it unchanged (idempotent). The refund may take the balance above
-    the volunteer cap: the cap limits points minted from hours, not points given back."""
+    the volunteer cap: the cap limits points minted from hours, not points given back. When the
+    transfer was reversed in the ledger already, that reversal counts as the refund."""
     reason = (reason or "").strip()
     if not reason:
         raise ExchangeError({"reason": _l("Give the reason of the cancellation.")})
@@ -300,8 +301,10 @@ def cancel(redemption, *, reason: str, actor=None) -> Redemption:
                     return _sync(redemption, r)
                 raise ExchangeError({"__all__": _l("A fulfilled exchange cannot be cancelled.")})
             Item.update(stock=Item.stock + r.quantity, updated_at=now()).where(Item.id == r.item_id).execute()
-            refund = ledger.reverse(Transfer.get_by_id(r.transfer_id), reason=reason, operator=_user_id(actor),
-                                    key=f"refund:{r.id}")
+            # the transfer may have been reversed in the ledger admin already: that reversal is the
+            # refund (never a second one); the exchange is then only brought in line with the ledger
+            refund = Transfer.get_or_none(Transfer.reverses == r.transfer_id) or ledger.reverse(
+                Transfer.get_by_id(r.transfer_id), reason=reason, operator=_user_id(actor), key=f"refund:{r.id}")
             Redemption.update(refund_transfer_id=refund.id).where(Redemption.id == r.id).execute()
             r.refund_transfer_id = refund.id
             audit.log("exchange.cancelled", r, {"number": r.number, "refund": refund.id, "points": r.points,
