@@ -231,6 +231,22 @@ def test_lg3_one_volunteer_racing_itself_never_goes_below_zero(site):
     assert problems(app) == []
 
 
+def test_cc3_the_per_volunteer_limit_holds_when_one_volunteer_races_for_it(site):
+    app = site["app"]
+    from plugins.exchange import services as X
+    with app.app_context():
+        badge = X.save_item({"partner_id": site["partners"][0], "name": "纪念徽章", "price": 1, "stock": 50,
+                             "per_volunteer_limit": 2})
+    (v,) = volunteers(app, 465, 1, account=False)
+    give(app, v, 20)
+    ok, refused, errors = _race(app, [lambda i=i: X.redeem(v, badge.id, 1, key=f"badge-{i}") for i in range(8)])
+    assert not errors, errors
+    assert (len(ok), len(refused)) == (2, 6)
+    assert all("at most 2 of this item" in str(e) for e in refused)
+    assert (balance(app, v), stock(app, badge.id)) == (18, 48)
+    assert problems(app) == []
+
+
 def test_lg4_concurrent_replays_of_one_key_exchange_once(site):
     app, (rice, _c) = site["app"], site["items"]
     (v,) = volunteers(app, 461, 1, account=False)

@@ -198,6 +198,8 @@ def redeem(volunteer, item, quantity=1, *, key: str | None = None, actor=None) -
                         & Item.partner.in_(active_partner)).execute())
             if n == 0:  # sold out (or withdrawn) meanwhile: say which
                 current = Item.select(Item, Partner).join(Partner).where(Item.id == iid).first()
+                if current is None:
+                    raise ExchangeError({"__all__": _l("This item is not offered any more.")})
                 raise _item_error(current, q) or ExchangeError({"quantity": _l("Out of stock.")})
             # the item row is locked now: same-item redemptions queue here (limit check, replay check)
             if key is not None:
