@@ -247,6 +247,32 @@ def test_cc3_the_per_volunteer_limit_holds_when_one_volunteer_races_for_it(site)
     assert problems(app) == []
 
 
+def test_cc3_cancels_and_redemptions_of_one_item_at_once_neither_deadlock_nor_lose_stock(site):
+    """Lock order (item → counter → accounts; cancel: redemption → item → accounts) keeps PostgreSQL
+    free of deadlocks: 8 cancellations race 8 new exchanges of the sold-out item."""
+    app = site["app"]
+    from plugins.exchange import services as X
+    from plugins.exchange.models import Redemption
+    with app.app_context():
+        item = X.save_item({"partner_id": site["partners"][0], "name": "抢手商品", "price": 2, "stock": 8})
+    first, second = volunteers(app, 500, 8, account=False), volunteers(app, 510, 8, account=False)
+    for v in first + second:
+        give(app, v, 4)
+    placed = [redeem(app, v, item.id) for v in first]
+    assert stock(app, item.id) == 0
+    jobs = [lambda r=r: X.cancel(r.id, reason="让给别人") for r in placed]
+    jobs += [lambda v=v: X.redeem(v, item.id, 1) for v in second]
+    ok, refused, errors = _race(app, jobs)
+    assert not errors, errors
+    with app.app_context():
+        held = sum(r.quantity for r in Redemption.select().where((Redemption.item == item.id)
+                                                                 & (Redemption.status == "placed")))
+    assert stock(app, item.id) + held == 8 and stock(app, item.id) >= 0
+    assert len(ok) - 8 == held and all("stock" in str(e) for e in refused)
+    assert sorted(balance(app, v) for v in first) == [4] * 8
+    assert problems(app) == []
+
+
 def test_lg4_concurrent_replays_of_one_key_exchange_once(site):
     app, (rice, _c) = site["app"], site["items"]
     (v,) = volunteers(app, 461, 1, account=False)
