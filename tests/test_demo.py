@@ -138,3 +138,14 @@ def test_demo_activities_and_points(demo_site):
         held = sum(a.balance for a in Account.select().where(Account.kind == "volunteer"))
         assert held > 0 and held == -L.balance(L.system_account("issuance"))
         assert L.verify() == []
+def test_demo_exchange_offers_items_of_demo_teams_and_the_platform(demo_site):
+    """积分兑换 demo (R-TB-2): partners managed by demo teams (AC6 has something to scope) and one
+    platform partner, each with items in stock."""
+    from plugins.exchange.models import Item, Partner
+    with demo_site["app"].app_context():
+        teams = {p.name: (p.team.name if p.team_id else None) for p in Partner.select()}
+        assert teams["北京街社区卫生服务站"] == "越秀区·北京街党员志愿服务队"
+        assert teams["五山街爱心超市"] == "天河区·五山街党员志愿服务队"
+        assert teams["广州公益时间银行"] is None
+        items = list(Item.select())
+        assert len(items) == 6 and all(i.stock > 0 and i.price > 0 and i.active for i in items)

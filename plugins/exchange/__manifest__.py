@@ -1,0 +1,13 @@
+{
+    "name": "exchange",
+    "version": "1.0.0",
+    "title": "Points exchange",
+    "summary": "Partners offer services and goods for time points; redemption debits points and stock together",
+    "category": "Time bank",
+    "depends": ["ledger", "volunteers", "teams", "documents"],
+    "author": "Time Bank team",
+    "license": "AGPL-3.0-or-later",
+    "default_enabled": True,
+    "installable": True,
+    "settings": {"receipt_prefix": "DH", "max_quantity": 99},
+}
