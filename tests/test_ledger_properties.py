@@ -12,22 +12,32 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from fixtures.ledger_support import ledger_site, new_team, set_setting, snapshot, volunteers
 
+STOCK = 12
+
 POOL = 12
 CAP = 40
 
 
 @pytest.fixture
 def world(make_app, monkeypatch):
-    app = ledger_site(make_app, monkeypatch)
+    app = ledger_site(make_app, monkeypatch, "exchange", "donations")
     team = new_team(app, "阳光志愿服务队", admin="ta")
     pool = volunteers(app, 401, POOL, account=False)
     set_setting(app, "ledger.volunteer_cap", CAP)
+    set_setting(app, "ledger.redemption_threshold_hours", 0)
     return app, team, pool
 
 
 def _machine(app, team, pool):
+    import datetime as _dt
+
+    from core.db import today
+    from plugins.donations import services as D
+    from plugins.exchange import services as X
+    from plugins.exchange.models import Item, Redemption
     from plugins.ledger import services as L
     from plugins.ledger.models import Account, Transfer
+    from plugins.teams.models import Team
 
     class Ledger(RuleBasedStateMachine):
         """One example: a few volunteers of the pool, a campaign-like account, the system accounts."""
@@ -45,6 +55,16 @@ def _machine(app, team, pool):
             self.redemption = L.system_account("redemption").id
             # the model: balances as they should be, from the state at the start of the example
             self.model = {a.id: a.balance for a in Account.select()}
+            # the real exchange and donation services, with an item and an open campaign of this example
+            partner = X.save_partner({"name": f"合作商户{self.run}", "team_id": team})
+            self.item = X.save_item({"partner_id": partner.id, "name": f"理发服务{self.run}", "kind": "service",
+                                     "price": 4, "stock": STOCK}).id
+            self.placed: dict[int, int] = {}                      # redemption id -> quantity
+            camp = D.create_campaign(Team.get_by_id(team), title=f"积分募集{self.run}", purpose="为困难长者兑换助餐服务",
+                                     goal=500, deadline=today() + _dt.timedelta(days=30))
+            self.campaign = D.open_campaign(camp)
+            self.camp_acct = L.find_account("campaign", self.campaign.id).id
+            self.model[self.camp_acct] = 0
             self.records: dict[int, tuple[int, int, int]] = {}    # record id -> (volunteer, version, minutes)
             self.events: list[dict] = []
             self.reversible: list[int] = []
@@ -143,6 +163,53 @@ def _machine(app, team, pool):
         def donate_to_campaign(self, v, amount):
             self._move("donation", self.accts[self.vols[v]], self.sink, amount)
 
+        def _settled_since(self, last_id):
+            """Points the exchange released under the cap after it made room (ledger.settle)."""
+            for t in Transfer.select().where((Transfer.id > last_id) & (Transfer.kind == "settlement")):
+                self.model[t.credit_id] = self.model.get(t.credit_id, 0) + t.amount
+                self.model[t.debit_id] = self.model.get(t.debit_id, 0) - t.amount
+
+        @rule(v=st.integers(0, 2), q=st.integers(1, 3))
+        def exchange_item(self, v, q):
+            vid, aid = self.vols[v], self.accts[self.vols[v]]
+            item = Item.get_by_id(self.item)
+            last = Transfer.select(Transfer.id).order_by(Transfer.id.desc()).scalar() or 0
+            have = self.model[aid]
+            try:
+                r = X.redeem(vid, self.item, q, key=self._key("x"))
+            except X.ExchangeError:
+                assert have < item.price * q or item.stock < q, "an exchange was refused without reason"
+                return
+            assert have >= item.price * q and item.stock >= q
+            self.model[aid] -= r.points
+            self.model[self.redemption] = self.model.get(self.redemption, 0) + r.points
+            self.placed[r.id] = q
+            self._settled_since(last)
+
+        @precondition(lambda self: self.placed)
+        @rule(data=st.data())
+        def cancel_exchange(self, data):
+            rid = data.draw(st.sampled_from(sorted(self.placed)))
+            r = Redemption.get_by_id(rid)
+            X.cancel(r, reason="随机取消")
+            self.model[self.accts[r.volunteer_id]] += r.points
+            self.model[self.redemption] -= r.points
+            del self.placed[rid]
+            X.cancel(Redemption.get_by_id(rid), reason="再次取消")    # a second cancel changes nothing
+
+        @rule(v=st.integers(0, 2), amount=st.integers(1, 30))
+        def donate_through_the_campaign_page(self, v, amount):
+            vid, aid = self.vols[v], self.accts[self.vols[v]]
+            have = self.model[aid]
+            try:
+                D.donate_to_campaign(vid, self.campaign, amount, key=self._key("d"))
+            except D.DonationError:
+                assert have < amount
+                return
+            assert have >= amount
+            self.model[aid] -= amount
+            self.model[self.camp_acct] += amount
+
         @precondition(lambda self: self.reversible)
         @rule(data=st.data())
         def reverse(self, data):
@@ -169,6 +236,9 @@ def _machine(app, team, pool):
             if not hasattr(self, "ctx"):
                 return
             assert L.verify() == []
+            assert X.verify() == [] and D.verify() == []
+            # stock never oversold: what is left plus what is placed is what was offered
+            assert Item.get_by_id(self.item).stock == STOCK - sum(self.placed.values()) >= 0
             for a in Account.select().where(Account.id.in_(list(self.model))):
                 assert a.balance == self.model[a.id], (a.code, a.balance, self.model[a.id])
                 assert a.balance >= 0 or a.allow_negative
@@ -190,6 +260,9 @@ def test_lg2_lg6_random_sequences_keep_every_ledger_invariant(world):
     with app.app_context():   # the run exercised every kind of move, not only refusals
         kinds = {k for (k,) in Transfer.select(Transfer.kind).distinct().tuples()}
     assert {"hours", "hours_correction", "redemption", "donation", "reversal"} <= kinds
+    from plugins.exchange.models import Redemption
+    with app.app_context():
+        assert {"placed", "cancelled"} <= {r.status for r in Redemption.select()}
 
 
 def test_lg5_a_batch_and_the_same_events_one_by_one_give_the_same_books(world, make_app):
