@@ -299,3 +299,30 @@ def test_in_service_reporting_is_validated_sensitive_and_cleared_with_the_status
         assert v3.in_service_reported_on == "" and v3.in_service_hash == "" and not v3.is_in_service_party_member
     _, rows = _rows(app, admin, 2026)
     assert rows[v[3]].category == "registered"
+
+
+def test_migrations_bring_an_existing_site_to_the_new_schema(make_app):
+    """A site installed before these versions (no in-service columns, the old (volunteer, service_date)
+    index, no migration history) gets them from volunteers 0002 and activities 0002."""
+    app = make_app(plugins=PLUGINS)
+    from playhouse.migrate import SchemaMigrator, migrate
+    from core import plugins as P
+    from core.db import db
+    with app.app_context():
+        m = SchemaMigrator.from_database(db.obj)
+        migrate(m.drop_index("volunteers_volunteer", "volunteers_volunteer_in_service_hash"),
+                m.drop_column("volunteers_volunteer", "in_service_hash"),
+                m.drop_column("volunteers_volunteer", "in_service_reported_on"),
+                m.drop_index("activities_service_record", "activities_service_record_volunteer_id_service_date_kind_3ed2c10"),
+                m.add_index("activities_service_record", ("volunteer_id", "service_date"), False))
+        for name in ("volunteers", "activities"):
+            db.execute_sql(f'DROP TABLE "migrations_{name}"')
+        available, _ = P.discover()
+        assert P.migrate_plugin(available["volunteers"]) == ["0001_initial", "0002_in_service_party_member"]
+        assert P.migrate_plugin(available["activities"]) == ["0001_initial", "0002_service_totals_index"]
+        assert P.migrate_plugin(available["activities"]) == []      # applied once
+        cols = {c.name for c in db.get_columns("volunteers_volunteer")}
+        assert {"in_service_reported_on", "in_service_hash"} <= cols
+        idx = [i.columns for i in db.get_indexes("activities_service_record")]   # PostgreSQL cuts names at 63
+        assert ["volunteer_id", "service_date", "kind", "minutes", "activity_id"] in idx
+        assert ["volunteer_id", "service_date"] not in idx
