@@ -270,6 +270,11 @@ def test_each_volunteer_sees_only_their_own_progress(world):
     html = logged_in(app, "ta").get("/admin/").get_data(True)
     assert "Yearly targets: volunteers behind" in html
     assert '<tr data-category="party_track"><td>Party-track volunteer</td><td class="text-danger"><strong>1</strong> / 2' in html
+    from core.models import User
+    from plugins.targets import services
+    with app.test_request_context():     # the dashboard's counts are kept a while per scope
+        rep, cached = services.summary_cached(User.get(User.username == "ta"))
+        assert cached and rep.summary["party_track"]["behind"] == 1
 
 
 def test_in_service_reporting_is_validated_sensitive_and_cleared_with_the_status(world):

@@ -58,7 +58,7 @@ def dashboard_widgets(user):
     from markupsafe import Markup
     from core.web import Widget
     from . import services
-    rep = services.report(user, services.today().year)
+    rep, _cached = services.summary_cached(user)
     html = Markup(render_template("targets/widget.html", rep=rep, categories=services.CATEGORIES,
                                   category_labels=services.CATEGORY_LABELS,
                                   url=url_for("targets_report.index")))

@@ -247,6 +247,31 @@ def report(user, year: int, team=None, *, category: str | None = None, on: _dt.d
     return Report(year, on, share, team, rows, g, summarise(rows))
 
 
+SUMMARY_TTL = 300.0
+
+
+def summary_cached(user, year: int | None = None) -> tuple[Report, bool]:
+    """The report for the dashboard, kept per worker for ``SUMMARY_TTL`` seconds per scope (team
+    tree), year, day and targets: the dashboard is visited often, and over millions of records the
+    report takes seconds (bench/targets.py). The cache belongs to the app (a rebuilt app starts empty).
+    Returns (report, from_cache)."""
+    import time
+    from flask import current_app
+    cache = current_app.extensions.setdefault("targets_summary", {})
+    on = today()
+    year = year or on.year
+    ids = scope_team_ids(user)
+    key = (tuple(sorted(ids)) if ids is not None else None, year, on, tuple(sorted(goals().items())))
+    hit = cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < SUMMARY_TTL:
+        return hit[1], True
+    rep = report(user, year, on=on)
+    if len(cache) > 256:
+        cache.clear()
+    cache[key] = (time.monotonic(), rep)
+    return rep, False
+
+
 def own_progress(volunteer: Volunteer, year: int | None = None, on: _dt.date | None = None) -> Row | None:
     """The volunteer's own row of the yearly report (None when not an active volunteer that year)."""
     on = on or today()
