@@ -264,7 +264,8 @@ def seed(db, args, rnd) -> dict:
         if args.pg_sequences:
             for table in ("teams_team", "volunteers_volunteer", "teams_membership", "activities_activity",
                           "activities_service_record"):
-                db.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM \"{table}\"))")
+                db.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                               f"(SELECT MAX(id) FROM \"{table}\"))")
     else:
         db.execute_sql("PRAGMA foreign_keys = ON")
     with Timer() as t:
@@ -293,7 +294,8 @@ JOINED = """SELECT v.id, v.number, v.name, v.political_hash, v.in_service_hash,
   FROM volunteers_volunteer v
   LEFT JOIN (SELECT volunteer_id, SUM(minutes) AS minutes,
                     COUNT(DISTINCT CASE WHEN minutes > 0 AND activity_id IN
-                          (SELECT id FROM activities_activity WHERE is_party_service = {p}) THEN activity_id END) AS party
+                          (SELECT id FROM activities_activity WHERE is_party_service = {p})
+                          THEN activity_id END) AS party
                FROM activities_service_record
               WHERE kind = 'service' AND service_date >= {p} AND service_date < {p}{scope}
               GROUP BY volunteer_id) t ON t.volunteer_id = v.id
@@ -358,7 +360,8 @@ def measure(db, app, args) -> dict:
     for name, (scope, vscope) in scopes.items():
         hw_sql = HANDWRITTEN.format(p=p, scope=scope)
         jn_sql = JOINED.format(p=p, scope=scope, vscope=vscope)
-        hw_params, jn_params = (True, start.isoformat(), end.isoformat()), (True, start.isoformat(), end.isoformat(), end_db)
+        hw_params = (True, start.isoformat(), end.isoformat())
+        jn_params = (*hw_params, end_db)
         user = users[name]
         log(f"  {name}: handwritten, handwritten joined, report ({args.rounds} rounds)")
         res = timed({"handwritten": bare(hw_sql, hw_params), "handwritten_joined": bare(jn_sql, jn_params),

@@ -16,7 +16,6 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from conftest import PASSWORD
 from fixtures.activities_plugins.actsupport import quick_hashing, set_setting, soon
 from fixtures.security_plugins.secsupport import logged_in
 from test_teams_workflow import add_member, cn_id, new_team, new_volunteer, phone
@@ -44,7 +43,8 @@ def _activity(app, team_id, slots, *, kind="service", party=False, title="社区
     with app.app_context():
         cats = {c.code: c.id for c in Category.select()}
         start = soon(3)
-        shifts = [{"starts_at": start + _dt.timedelta(hours=13 * i), "ends_at": start + _dt.timedelta(hours=13 * i + 12),
+        hours = _dt.timedelta(hours=1)
+        shifts = [{"starts_at": start + 13 * i * hours, "ends_at": start + (13 * i + 12) * hours,
                    "capacity": 10, "volunteer_type": "一般志愿者"} for i in range(slots)]
         data = {"title": title, "address": "广州市越秀区中山五路1号", "district": "越秀区",
                 "description": "社区党员志愿服务。", "contact_name": "李老师", "contact_phone": "13800138000",
@@ -209,7 +209,8 @@ def test_ac6_team_admins_see_their_own_tree_only(world):
         assert r.status_code == 404, url
         assert numbers[5] not in r.get_data(True)
     with app.app_context():
-        assert AuditLog.select().where((AuditLog.action == "access.denied") & (AuditLog.object_id == str(teams["B"]))).count() == 2
+        denied = AuditLog.select().where((AuditLog.action == "access.denied") & (AuditLog.object_id == str(teams["B"])))
+        assert denied.count() == 2
     tb = logged_in(app, "tb")
     html = tb.get("/admin/targets_report/?year=2026").get_data(True)
     assert {n for n in PEOPLE if numbers[n] in html} == {5}
@@ -269,7 +270,8 @@ def test_each_volunteer_sees_only_their_own_progress(world):
     # an admin's dashboard counts who is behind in their scope
     html = logged_in(app, "ta").get("/admin/").get_data(True)
     assert "Yearly targets: volunteers behind" in html
-    assert '<tr data-category="party_track"><td>Party-track volunteer</td><td class="text-danger"><strong>1</strong> / 2' in html
+    assert ('<tr data-category="party_track"><td>Party-track volunteer</td>'
+            '<td class="text-danger"><strong>1</strong> / 2') in html
     from core.models import User
     from plugins.targets import services
     with app.test_request_context():     # the dashboard's counts are kept a while per scope
@@ -318,7 +320,8 @@ def test_migrations_bring_an_existing_site_to_the_new_schema(make_app):
         migrate(m.drop_index("volunteers_volunteer", "volunteers_volunteer_in_service_hash"),
                 m.drop_column("volunteers_volunteer", "in_service_hash"),
                 m.drop_column("volunteers_volunteer", "in_service_reported_on"),
-                m.drop_index("activities_service_record", "activities_service_record_volunteer_id_service_date_kind_3ed2c10"),
+                m.drop_index("activities_service_record",
+                             "activities_service_record_volunteer_id_service_date_kind_3ed2c10"),
                 m.add_index("activities_service_record", ("volunteer_id", "service_date"), False))
         for name in ("volunteers", "activities"):
             db.execute_sql(f'DROP TABLE "migrations_{name}"')
