@@ -132,7 +132,11 @@ class ServiceRecord(BaseModel):
 
     class Meta:
         table_name = "activities_service_record"
-        indexes = ((("volunteer", "service_date"), False), (("team", "service_date"), False))
+        # (volunteer, service_date, kind, minutes, activity) covers the yearly totals per volunteer
+        # (services.service_totals, the targets plugin) without reading table rows; it replaces the
+        # plain (volunteer, service_date) index, its prefix (migrations/0002)
+        indexes = ((("volunteer", "service_date", "kind", "minutes", "activity"), False),
+                   (("team", "service_date"), False))
 
     @property
     def hours(self) -> float:

@@ -630,6 +630,27 @@ def experience(volunteer_ids) -> dict[int, int]:
     return out
 
 
+def service_totals(date_from: _dt.date, date_to: _dt.date, *, volunteers=None):
+    """Per volunteer, over ``date_from`` ≤ service_date < ``date_to``: confirmed service minutes
+    (trainings excluded, R-ACT-6) and the number of distinct Party volunteer services (activities
+    marked ``is_party_service`` with minutes > 0; R-PARTY-3). One aggregate query, returned unrun so a
+    caller can join it as a subquery; its columns are ``volunteer_id``, ``minutes``, ``party_services``.
+    ``volunteers`` (ids or a subquery of ids) limits it. Served by the covering index
+    (volunteer, service_date, kind, minutes, activity): no table row is read."""
+    party = Activity.select(Activity.id).where(Activity.is_party_service == True)  # noqa: E712
+    party_activity = pw.Case(None, [((ServiceRecord.minutes > 0) & ServiceRecord.activity.in_(party),
+                                     ServiceRecord.activity)], None)
+    q = (ServiceRecord.select(ServiceRecord.volunteer.alias("volunteer_id"),
+                              pw.fn.SUM(ServiceRecord.minutes).alias("minutes"),
+                              pw.fn.COUNT(pw.NodeList((pw.SQL("DISTINCT"), party_activity))).alias("party_services"))
+         .where((ServiceRecord.kind == "service") & (ServiceRecord.service_date >= date_from)
+                & (ServiceRecord.service_date < date_to))
+         .group_by(ServiceRecord.volunteer))
+    if volunteers is not None:
+        q = q.where(ServiceRecord.volunteer.in_(volunteers))
+    return q
+
+
 # ---------------------------------------------------------------- after the activity (R-ACT-8)
 def submit_outcome(a: Activity, *, served_count, beneficiary_types: str, summary: str, recorder: str = "",
                    actor=None) -> Activity:

@@ -448,6 +448,13 @@ def members(team: Team, status: str = "approved"):
             .where((Membership.team == team) & (Membership.status == status)).order_by(Volunteer.number))
 
 
+def member_ids(team_ids):
+    """A subquery of the ids of volunteers who are approved members of any of ``team_ids`` (ids or
+    a subquery), for other plugins' aggregate queries over a team tree (e.g. ``tree_ids(team)``)."""
+    return (Membership.select(Membership.volunteer)
+            .where(Membership.team.in_(team_ids) & (Membership.status == "approved")))
+
+
 def member_count(team: Team) -> int:
     return Membership.select().where((Membership.team == team) & (Membership.status == "approved")).count()
 

@@ -12,9 +12,11 @@ from . import services
 from .labels import LABELS
 from .models import DISTRICTS, EDUCATION, POLITICAL_STATUSES
 
-SENSITIVE = ["id_number", "phone", "political_status", "religion", "guardian_name", "guardian_phone"]
+SENSITIVE = ["id_number", "phone", "political_status", "in_service_reported_on", "religion", "guardian_name",
+             "guardian_phone"]
 MASKS = {"id_number": mask_id, "phone": mask_phone, "guardian_phone": mask_phone,
-         **{c: (lambda v: "*" * min(len(v), 6)) for c in ("political_status", "religion", "guardian_name")}}
+         **{c: (lambda v: "*" * min(len(v), 6))
+            for c in ("political_status", "in_service_reported_on", "religion", "guardian_name")}}
 
 
 def choices(values):
@@ -62,6 +64,7 @@ class VolunteerForm(AdminForm):
     resume = _text("resume", area=True)
     remarks = _text("remarks", area=True)
     political_status = _select("political_status", choices(POLITICAL_STATUSES))
+    in_service_reported_on = DateField(LABELS["in_service_reported_on"], validators=[Optional()])
     religion = _text("religion")
     sensitive_consent = BooleanField(_l("The volunteer consented separately to sensitive data"))
     pledge = BooleanField(_l("The Party-member pledge was signed"))
@@ -75,7 +78,7 @@ class VolunteerForm(AdminForm):
 
 # the edit form: no sensitive values are put into it (they would be unaudited full views, PR5); the ID
 # number and the phone show masked and stay unchanged unless a new value is typed
-EDIT_DROPPED = ("political_status", "religion", "sensitive_consent", "pledge", "minor_basis", "guardian_name",
+EDIT_DROPPED = ("political_status", "in_service_reported_on", "religion", "sensitive_consent", "pledge", "minor_basis", "guardian_name",
                 "guardian_phone", "guardian_consent", "agreement")
 
 
@@ -91,7 +94,7 @@ class VolunteerView(SecureModelView):
     permission = "volunteers.volunteer"
     column_list = ["number", "name", "gender", "district", "status", "registered_at"]
     column_details_list = ["number", "name", "nickname", "gender", "id_type", "id_number", "birth_date",
-                           "phone", "email", "political_status", "district", "address", "education",
+                           "phone", "email", "political_status", "in_service_reported_on", "district", "address", "education",
                            "employer", "specialties", "service_intention", "status", "registered_at",
                            "agreement_accepted_at", "sensitive_consent_at", "pledge_accepted_at",
                            "minor_basis", "guardian_name", "guardian_phone", "user"]
@@ -111,7 +114,9 @@ class VolunteerView(SecureModelView):
         return VolunteerForm
 
     def create_model(self, form):
-        data = {**form.data, "birth_date": form.birth_date.data.isoformat() if form.birth_date.data else ""}
+        data = {**form.data, "birth_date": form.birth_date.data.isoformat() if form.birth_date.data else "",
+                "in_service_reported_on": (form.in_service_reported_on.data.isoformat()
+                                           if form.in_service_reported_on.data else "")}
         data.pop("csrf_token", None)
         try:
             v = services.register(data, actor=current_user._get_current_object())

@@ -22,4 +22,5 @@ LABELS = {
     "sensitive_consent": _l("Consent to sensitive personal information"),
     "pledge": _l("Party-member volunteer pledge"), "guardian_consent": _l("Guardian's consent"),
     "last_active_at": _l("Last activity"),
+    "in_service_reported_on": _l("Reported to the community as an in-service Party member on"),
 }

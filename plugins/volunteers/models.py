@@ -31,7 +31,7 @@ SENSITIVITY = {
     "job_title": "personal", "occupation": "personal", "employer": "personal",
     "specialties": "personal", "hobbies": "personal", "service_intention": "personal",
     "resume": "personal", "guardian_name": "sensitive", "guardian_phone": "sensitive",
-    "number": "public",
+    "in_service_reported_on": "sensitive", "number": "public",
 }
 
 
@@ -51,6 +51,11 @@ class Volunteer(BaseModel):
     political_status = EncryptedField(context="volunteer.political_status", default="")
     political_hash = BlindIndexField(index=True, default="")
     religion = EncryptedField(context="volunteer.religion", default="")
+    # 在职党员回社区报到 (篇5 一(三)2(4), R-PARTY-3): the date (ISO text) an in-service Party member
+    # reported to the community; it reveals Party membership, so it is as sensitive as the political
+    # status: encrypted, with a blind index (same value for every reported member) for the yearly report
+    in_service_reported_on = EncryptedField(context="volunteer.in_service", default="")
+    in_service_hash = BlindIndexField(index=True, default="")
     ethnicity = pw.CharField(max_length=20, default="")          # 民族
     native_place = pw.CharField(max_length=100, default="")      # 籍贯
     household_place = pw.CharField(max_length=100, default="")   # 户籍所在地
@@ -98,6 +103,11 @@ class Volunteer(BaseModel):
     @property
     def is_party_track(self):
         return self.political_status in PARTY_TRACK_STATUSES
+
+    @property
+    def is_in_service_party_member(self):
+        """A Party member who has reported to the community as an in-service Party member (在职党员)."""
+        return self.is_party_member and bool(self.in_service_reported_on)
 
 
 class Sequence(BaseModel):

@@ -96,7 +96,8 @@ OPTIONAL_TEXT = {  # field: max length
 }
 # what a volunteer may correct themselves (R-NAT-4); name, ID and birth date go through a correction
 # request, the registering organisation's remarks are not theirs to change
-EDITABLE_BY_SELF = (set(OPTIONAL_TEXT) - {"remarks"}) | {"phone", "district", "education", "political_status"}
+EDITABLE_BY_SELF = (set(OPTIONAL_TEXT) - {"remarks"}) | {"phone", "district", "education", "political_status",
+                                                         "in_service_reported_on"}
 ID_TYPES_WITH_BIRTH_DATE = ("cn_id", "hmt_permit")
 
 
@@ -110,6 +111,18 @@ def phone_hash(phone: str) -> str:
 
 def political_hash(status: str) -> str:
     return blind_index(status, "volunteer.political") if status else ""
+
+
+def political_hashes(statuses) -> list[str]:
+    """Blind indexes of several political statuses, for queries that select by status without
+    decrypting (e.g. ``Volunteer.political_hash.in_(political_hashes(PARTY_TRACK_STATUSES))``)."""
+    return [political_hash(s) for s in statuses]
+
+
+def in_service_hash(reported_on: str = "reported") -> str:
+    """Blind index of ``in_service_reported_on``: one value for every in-service Party member who
+    reported to the community (the date itself stays encrypted), "" for everyone else."""
+    return blind_index("reported", "volunteer.in_service") if reported_on else ""
 
 
 def _text(data, key, maxlen, errors, required=False):
@@ -241,8 +254,25 @@ def clean_registration(data: dict, *, for_update_of: Volunteer | None = None) ->
             if value and value not in allowed:
                 errors[key] = msg
             out[key] = value
+    # 在职党员回社区报到 (R-PARTY-3): a date, not in the future, for Party members only
+    if "in_service_reported_on" in data or creating:
+        raw = data.get("in_service_reported_on") or ""
+        reported = raw if isinstance(raw, _dt.date) else None
+        if reported is None and str(raw).strip():
+            try:
+                reported = _dt.date.fromisoformat(str(raw).strip())
+            except ValueError:
+                errors["in_service_reported_on"] = _l("Enter the date as YYYY-MM-DD.")
+        if reported is not None and reported > today():
+            errors["in_service_reported_on"] = _l("The reporting date cannot be in the future.")
+        status = out["political_status"] if "political_status" in out else getattr(for_update_of, "political_status", "")
+        if reported is not None and status not in PARTY_MEMBER_STATUSES:
+            errors["in_service_reported_on"] = _l(
+                "Only Party members and probationary Party members report to the community as in-service "
+                "Party members.")
+        out["in_service_reported_on"] = reported.isoformat() if reported else ""
     # sensitive personal information needs its own consent (PR3)
-    sensitive_given = bool(out.get("political_status") or out.get("religion"))
+    sensitive_given = bool(out.get("political_status") or out.get("religion") or out.get("in_service_reported_on"))
     consent = _truthy(data.get("sensitive_consent", False))
     already = for_update_of is not None and for_update_of.sensitive_consent_at is not None
     if sensitive_given and not consent and not already:
@@ -308,10 +338,11 @@ def register(data: dict, *, actor=None, create_account: bool = True) -> Voluntee
         clean.pop("password", None)
         v = Volunteer(number=number, user=user, id_hash=h, phone_hash=phone_hash(clean["phone"]),
                       political_hash=political_hash(clean.get("political_status", "")),
+                      in_service_hash=in_service_hash(clean.get("in_service_reported_on", "")),
                       agreement_version=setting("agreement_version"), agreement_accepted_at=t)
         for k in ("name", "gender", "id_type", "id_number", "birth_date", "phone", "district",
-                  "education", "political_status", "minor_basis", "guardian_name", "guardian_phone",
-                  *OPTIONAL_TEXT):
+                  "education", "political_status", "in_service_reported_on", "minor_basis", "guardian_name",
+                  "guardian_phone", *OPTIONAL_TEXT):
             if k in clean:
                 setattr(v, k, clean[k] if clean[k] is not None else getattr(v, k))
         if clean.get("sensitive_consent"):
@@ -404,6 +435,11 @@ def update_profile(volunteer: Volunteer, data: dict, *, actor=None, by_admin: bo
             v.phone_hash = phone_hash(v.phone)
         if "political_status" in changed:
             v.political_hash = political_hash(v.political_status)
+            if v.political_status not in PARTY_MEMBER_STATUSES and v.in_service_reported_on:
+                v.in_service_reported_on = ""   # no longer a Party member: no longer an in-service one
+                changed.append("in_service_reported_on")
+        if "in_service_reported_on" in changed:
+            v.in_service_hash = in_service_hash(v.in_service_reported_on)
         t = now()
         if clean.get("sensitive_consent") and v.sensitive_consent_at is None:
             v.sensitive_consent_at = t
@@ -504,10 +540,12 @@ def withdraw_sensitive_consent(volunteer: Volunteer):
     """Withdrawn consent stops processing: the sensitive optional data is erased (PR6), and with the
     political status the Party-member pledge that belonged to it."""
     with transaction():
-        Volunteer.update(political_status="", political_hash="", religion="", sensitive_consent_at=None,
-                         pledge_accepted_at=None, updated_at=now()).where(Volunteer.id == volunteer.id).execute()
+        Volunteer.update(political_status="", political_hash="", religion="", in_service_reported_on="",
+                         in_service_hash="", sensitive_consent_at=None, pledge_accepted_at=None,
+                         updated_at=now()).where(Volunteer.id == volunteer.id).execute()
         audit.log("consent.withdrawn", volunteer, {"consent": "sensitive"})
-    volunteer.political_status = volunteer.religion = ""
+    volunteer.political_status = volunteer.religion = volunteer.in_service_reported_on = ""
+    volunteer.in_service_hash = ""
     volunteer.sensitive_consent_at = volunteer.pledge_accepted_at = None
 
 
@@ -570,6 +608,8 @@ def erase(volunteer: Volunteer, *, actor=None, reason: str = "request"):
         v.birth_date = None
         v.political_status = ""
         v.political_hash = ""
+        v.in_service_reported_on = ""
+        v.in_service_hash = ""
         v.guardian_name = ""
         v.guardian_phone = ""
         v.status = "erased"

@@ -17,7 +17,7 @@ bp = Blueprint("volunteers", __name__, template_folder="templates", static_folde
                static_url_path="/volunteers/static")
 
 FORM_FIELDS = ["name", "gender", "id_type", "id_number", "birth_date", "phone", "password", "email",
-               "nickname", "political_status", "religion", "ethnicity", "native_place", "household_place",
+               "nickname", "political_status", "in_service_reported_on", "religion", "ethnicity", "native_place", "household_place",
                "district", "address", "postcode", "qq", "wechat", "education", "school_major",
                "professional_title", "job_title", "occupation", "employer", "specialties", "hobbies",
                "service_intention", "resume", "minor_basis", "guardian_name", "guardian_phone",
@@ -98,7 +98,7 @@ def me():
     panels = [p for group in current_app.extensions["timebank"].pm.hook.volunteer_panels(
         volunteer=v, user=current_user._get_current_object()) for p in (group or [])]
     requests_ = list(v.data_requests.order_by(services.DataRequest.id.desc()))
-    current = {k: getattr(v, k) or "" for k in ME_FIELDS + ["political_status", "religion"] if k != "phone"}
+    current = {k: getattr(v, k) or "" for k in ME_FIELDS + ["political_status", "in_service_reported_on", "religion"] if k != "phone"}
     current.update({k: val for k, val in data.items() if k in current})
     return _no_store(render_template(
         "volunteers/me.html", v=v, errors=errors, data=data, current=current, panels=panels,

@@ -1,0 +1,13 @@
+{
+    "name": "targets",
+    "version": "1.0.0",
+    "title": "Yearly service targets",
+    "summary": "Yearly targets: Party-track volunteers 40 h, in-service Party members 2 Party volunteer services, registered volunteers 20 h; who is on track, who is behind, XLSX",
+    "category": "Service",
+    "depends": ["volunteers", "teams", "activities", "documents"],
+    "author": "Time Bank team",
+    "license": "AGPL-3.0-or-later",
+    "default_enabled": True,
+    "installable": True,
+    "settings": {"party_track_hours": 40, "in_service_services": 2, "registered_hours": 20},
+}
