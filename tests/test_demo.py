@@ -149,3 +149,12 @@ def test_demo_exchange_offers_items_of_demo_teams_and_the_platform(demo_site):
         assert teams["广州公益时间银行"] is None
         items = list(Item.select())
         assert len(items) == 6 and all(i.stock > 0 and i.price > 0 and i.active for i in items)
+
+
+def test_demo_certificates_issued_for_the_past_activity(demo_site):
+    """R-CERT-1, LG7: the demo's past activity has numbered certificates; one application waits."""
+    from plugins.certificates.models import Certificate
+    with demo_site["app"].app_context():
+        approved = list(Certificate.select().where(Certificate.status == "approved").order_by(Certificate.number))
+        assert approved and all(c.number.startswith("ZM") for c in approved)
+        assert Certificate.select().where(Certificate.status == "pending").count() == 1

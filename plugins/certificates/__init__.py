@@ -123,3 +123,9 @@ def activity_admin_links(activity, user):
                                                        Certificate(team=activity.team_id), user=user):
         return []
     return [(_l("Issue certificates"), url_for("certificates_certificate.batch_view", activity=activity.id))]
+
+
+@hookimpl
+def load_demo_data(app):
+    from .demo import load
+    load(app)
