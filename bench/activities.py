@@ -516,13 +516,25 @@ class PairCursor:
         return first
 
 
+def settle(check, timeout=60.0):
+    """Wait until the requests the server had accepted when wrk stopped are done: the check's
+    reading (page or row counts) is the same twice, a second apart."""
+    last, deadline = check("before"), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now_ = check("before")
+        if now_ == last:
+            return now_
+        last = now_
+    return last
+
+
 def measure(name, url, args, pid, *, script=None, script_args=None, check=None):
     """One warm-up and one measured wrk run; server CPU per request from /proc; ``check`` verifies
     what the run did (the page, or the rows written) and raises on anything wrong."""
     sa = script_args() if script_args else ()
     run_wrk(url, args, args.warmup, script, sa)
-    time.sleep(1.0)  # let the warm-up's requests still in flight finish
-    before = check("before") if check else None
+    before = settle(check) if check else None  # the warm-up's requests still in flight finish first
     cpu0 = cpu_seconds(pid)
     sa = script_args() if script_args else ()
     res = run_wrk(url, args, args.duration, script, sa)
@@ -531,7 +543,7 @@ def measure(name, url, args, pid, *, script=None, script_args=None, check=None):
         raise SystemExit(f"{name}: {res['non_2xx_3xx']} bad responses, {res['socket_errors']} socket errors\n"
                          f"{res['raw']}")
     if check:
-        time.sleep(1.0)  # requests in flight when wrk stopped
+        settle(check)  # requests in flight when wrk stopped
         res["check"] = check(before, res)
     res.pop("raw", None)
     log(f"  {name:<15} {res['requests_per_second']:>8.1f} req/s  p50 {res['p50_ms']:>7.1f} ms  "
@@ -639,6 +651,9 @@ def main(argv=None):
     ap.add_argument("--sessions", type=int, help="logged-in volunteers the load rotates through")
     ap.add_argument("--burst", type=int, help="concurrent sign-ups of the burst (default 1000)")
     ap.add_argument("--burst-capacity", type=int, help="places of the burst slot (default 100)")
+    ap.add_argument("--redis-url", default="",
+                    help="redis://127.0.0.1:6379/<db> for the site's task queue (default: the SQLite queue in "
+                         "the instance folder, as a site without REDIS_URL runs)")
     ap.add_argument("--scenario", choices=["listing", "signup", "burst", "all"], default="all")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
@@ -698,6 +713,8 @@ def main(argv=None):
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBANK_")}
     env.update(TIMEBANK_INSTANCE_PATH=str(tmp / "instance"), TIMEBANK_DATABASE_URL=url, PYTHONPATH=str(ROOT))
+    if args.redis_url:
+        env.update(TIMEBANK_REDIS_URL=args.redis_url, TIMEBANK_TASKS_QUEUE_NAME=f"actbench-{tmp.name}")
     p_bare, p_kern = free_port(), free_port()
     bare = Server([sys.executable, str(Path(__file__).resolve()), "_serve-bare", "--port", str(p_bare),
                    "--database-url", url, "--workers", str(args.workers), "--threads", str(args.threads)],
@@ -807,6 +824,11 @@ def main(argv=None):
     finally:
         bare.stop()
         kern.stop()
+        if args.redis_url:  # the deliveries queued by the sign-ups: nobody consumes them
+            import redis
+            r = redis.Redis.from_url(args.redis_url)
+            for k in r.scan_iter(match=f"*actbench-{tmp.name}*"):
+                r.delete(k)
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -822,7 +844,8 @@ def main(argv=None):
         "commit": commit + ("+dirty" if dirty else ""), "quick": q,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "server": {"gunicorn_workers": args.workers, "threads": args.threads, "worker_class": "gthread",
-                   "same_setup": "both through core.cli.run_server (timebank serve)"},
+                   "same_setup": "both through core.cli.run_server (timebank serve)",
+                   "task_queue": "redis" if args.redis_url else "sqlite (instance folder)"},
         "load": {"tool": "wrk", "connections": args.connections, "threads": args.wrk_threads,
                  "duration_s": args.duration, "warmup_s": args.warmup, "rounds": args.rounds,
                  "figures": "median of the rounds"},
@@ -834,7 +857,7 @@ def main(argv=None):
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    name = (f"activities-{kind}-{dt.date.today().isoformat()}{'-quick' if q else ''}"
+    name = (f"activities-{kind}-{dt.date.today().isoformat()}{'-quick' if q else ''}{'-redis' if args.redis_url else ''}"
             f"{'-' + args.label if args.label else ''}.json")
     (out / name).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     log(f"wrote {out / name}: {'meets' if meets else 'misses'} the targets")
