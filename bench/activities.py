@@ -714,7 +714,8 @@ def main(argv=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBANK_")}
     env.update(TIMEBANK_INSTANCE_PATH=str(tmp / "instance"), TIMEBANK_DATABASE_URL=url, PYTHONPATH=str(ROOT))
     if args.redis_url:
-        env.update(TIMEBANK_REDIS_URL=args.redis_url, TIMEBANK_TASKS_QUEUE_NAME=f"actbench-{tmp.name}")
+        queue_name = "actbench" + "".join(ch for ch in tmp.name if ch.isalnum())  # huey keeps only these
+        env.update(TIMEBANK_REDIS_URL=args.redis_url, TIMEBANK_TASKS_QUEUE_NAME=queue_name)
     p_bare, p_kern = free_port(), free_port()
     bare = Server([sys.executable, str(Path(__file__).resolve()), "_serve-bare", "--port", str(p_bare),
                    "--database-url", url, "--workers", str(args.workers), "--threads", str(args.threads)],
@@ -827,7 +828,7 @@ def main(argv=None):
         if args.redis_url:  # the deliveries queued by the sign-ups: nobody consumes them
             import redis
             r = redis.Redis.from_url(args.redis_url)
-            for k in r.scan_iter(match=f"*actbench-{tmp.name}*"):
+            for k in r.scan_iter(match=f"*{queue_name}*"):
                 r.delete(k)
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
