@@ -136,3 +136,33 @@ def test_r_act_3_the_public_page_passes_every_parameter(world):
         r = c.get("/activities/", query_string=query)
         assert r.status_code == 200 and _titles(r.get_data(True)) == expected, query
     assert c.get(f"/activities/{world['ids']['draft']}").status_code == 404
+
+
+def test_r_act_3_the_page_shows_team_district_time_and_places_left(world):
+    """The listing reads plain rows (services.listing), not models: every shown value is still there."""
+    html = world["app"].test_client().get("/activities/", query_string={"district": "越秀区"}).get_data(True)
+    item = html.split('<li class="activity">')[1].split("</li>")[0]
+    assert "关爱独居老人上门探访" in item and "阳光志愿服务队 · 越秀区 · " in item
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", item)
+    from plugins.activities.models import Activity
+    with world["app"].app_context():
+        a = Activity.get_by_id(world["ids"]["elder"])
+    assert a.capacity == 10 and f"{a.capacity - a.confirmed} of 10 places left" in item.split("·")[-1]
+
+
+def test_listing_index_migration_upgrades_an_existing_site(make_app):
+    """A site whose activities tables predate migrations/ gets the listing index (0003) at the next
+    start-up; a fresh site has it from the model and both migrations recorded."""
+    from core.db import db
+    from fixtures.activities_plugins.actsupport import PLUGINS
+    name = "activities_activity_status_district_field_id_starts_at"
+    make_app(plugins=PLUGINS)
+    assert name in [i.name for i in db.get_indexes("activities_activity")]
+    hist = lambda: [r[0] for r in db.execute_sql("SELECT name FROM migrations_activities ORDER BY name")]  # noqa: E731
+    assert hist() == ["0001_initial", "0002_service_totals_index", "0003_listing_index"]
+    # the state of a site installed before the index: no index, no history of the plugin's migrations
+    db.execute_sql(f'DROP INDEX "{name}"')
+    db.execute_sql("DELETE FROM migrations_activities")
+    make_app(plugins=PLUGINS)
+    assert name in [i.name for i in db.get_indexes("activities_activity")]
+    assert hist() == ["0001_initial", "0002_service_totals_index", "0003_listing_index"]

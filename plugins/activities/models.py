@@ -70,7 +70,10 @@ class Activity(BaseModel):
 
     class Meta:
         table_name = "activities_activity"
-        indexes = ((("status", "starts_at"), False), (("status", "district", "starts_at"), False))
+        # (status, district, field, starts_at): the public listing filtered by district and field
+        # (migrations/0003_listing_index.py)
+        indexes = ((("status", "starts_at"), False), (("status", "district", "starts_at"), False),
+                   (("status", "district", "field", "starts_at"), False))
 
     def __str__(self):
         return self.title

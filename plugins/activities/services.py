@@ -104,6 +104,14 @@ def categories(kind: str):
     return list(Category.select().where(Category.kind == kind).order_by(Category.order))
 
 
+def categories_of(*kinds: str) -> dict[str, list]:
+    """The categories of several kinds with one query: kind -> list in display order."""
+    out: dict[str, list] = {k: [] for k in kinds}
+    for c in Category.select().where(Category.kind.in_(kinds)).order_by(Category.order, Category.id):
+        out[c.kind].append(c)
+    return out
+
+
 # ---------------------------------------------------------------- publishing and review (R-ACT-1)
 def _parse_dt(value, field, errors):
     if isinstance(value, _dt.datetime):
@@ -349,33 +357,32 @@ def sign_up(volunteer: Volunteer, shift: Shift) -> SignUp:
     if volunteer.status != "active":
         raise ActivityError(_l("This volunteer record is not active."))
     with transaction():
-        existing = SignUp.get_or_none((SignUp.shift == shift) & (SignUp.volunteer == volunteer))
-        if existing is not None and existing.status not in ("cancelled", "declined"):
-            raise ActivityError(_l("You have already signed up for this time slot."))
-        if existing is not None:
-            existing.status, existing.reason, existing.created_at = "pending", "", now()
-            existing.save()
-            s = existing
-        else:
-            try:
-                with transaction():
-                    s = SignUp.create(shift=shift, activity=a, volunteer=volunteer)
-            except pw.IntegrityError:
+        # the usual case first: a new row (one INSERT); the unique (shift, volunteer) tells a repeat
+        try:
+            with transaction():
+                s = SignUp.create(shift=shift, activity=a, volunteer=volunteer)
+        except pw.IntegrityError:
+            s = SignUp.get_or_none((SignUp.shift == shift) & (SignUp.volunteer == volunteer))
+            if s is None or s.status not in ("cancelled", "declined"):
                 raise ActivityError(_l("You have already signed up for this time slot.")) from None
+            s.status, s.reason, s.created_at = "pending", "", now()
+            s.save()
         audit.log("signup.created", s)
         if a.auto_confirm:
-            _confirm_or_wait(s)
-    return SignUp.get_by_id(s.id)
+            _confirm_or_wait(s)  # sets s.status and s.decided_at as written
+    return s
 
 
 def _confirm_or_wait(s: SignUp):
     if _claim(s):
-        SignUp.update(status="confirmed", decided_at=now()).where(SignUp.id == s.id).execute()
+        s.status, s.decided_at = "confirmed", now()
+        SignUp.update(status=s.status, decided_at=s.decided_at).where(SignUp.id == s.id).execute()
         audit.log("signup.confirmed", s)
         events.emit(SignUpConfirmed(signup_id=s.id, volunteer_id=s.volunteer_id, activity_id=s.activity_id))
         _message_confirmed(s)
         return True
-    SignUp.update(status="waitlisted").where(SignUp.id == s.id).execute()
+    s.status = "waitlisted"
+    SignUp.update(status=s.status).where(SignUp.id == s.id).execute()
     audit.log("signup.waitlisted", s)
     _message(s, _("【Waiting list】%(title)s", title=s.activity.title),
              _("The slot is full; you are on the waiting list and will be told if a place frees up."),
@@ -802,6 +809,17 @@ def search(*, district=None, field=None, category=None, kind="service", keyword=
     else:
         q = q.order_by(Activity.starts_at, Activity.id)
     return q.paginate(max(1, int(page)), per_page)
+
+
+# what the public listing shows of each activity: a plain row, not a model (building 20 Activity and
+# Team objects of ~50 columns and selecting every column cost more than the query; bench/activities.py)
+LISTING_COLUMNS = (Activity.id, Activity.title, Activity.district, Activity.starts_at, Activity.capacity,
+                   Activity.confirmed, Team.name.alias("team_name"))
+
+
+def listing(**filters):
+    """The public listing's rows (``search`` filters and sorting): named tuples of LISTING_COLUMNS."""
+    return list(search(**filters).select(*LISTING_COLUMNS).namedtuples())
 
 
 def feedback_averages(a: Activity) -> dict:

@@ -53,16 +53,16 @@ def index():
         sort = "soonest"
     page = max(1, request.args.get("page", 1, type=int) or 1)
     date_to = _date(request.args.get("to"))
-    rows = list(services.search(
+    rows = services.listing(
         kind=kind, district=request.args.get("district") or None, field=request.args.get("field") or None,
         category=request.args.get("category") or None, keyword=(request.args.get("q") or "").strip() or None,
         date_from=_date(request.args.get("from")),
         date_to=date_to + _dt.timedelta(days=1) if date_to else None, sort=sort,
-        lat=_float(request.args.get("lat")), lng=_float(request.args.get("lng")), page=page))
+        lat=_float(request.args.get("lat")), lng=_float(request.args.get("lng")), page=page)
+    cat_kind = "training" if kind == "training" else "category"
+    cats = services.categories_of("field", cat_kind)
     return render_template("activities/index.html", rows=rows, kind=kind, sort=sort, page=page,
-                           districts=DISTRICTS, fields=services.categories("field"),
-                           cats=services.categories("training" if kind == "training" else "category"),
-                           args=request.args)
+                           districts=DISTRICTS, fields=cats["field"], cats=cats[cat_kind], args=request.args)
 
 
 @bp.route("/<int:activity_id>")
@@ -82,7 +82,8 @@ def detail(activity_id):
 @bp.route("/shifts/<int:shift_id>/signup", methods=["GET", "POST"])
 @login_required
 def signup(shift_id):
-    shift = Shift.get_or_none(Shift.id == shift_id)
+    # the slot with its activity in one query (sign_up and the page both need the activity)
+    shift = Shift.select(Shift, Activity).join(Activity).where(Shift.id == shift_id).first()
     if shift is None or shift.activity.status != "published":
         abort(404)
     v = volunteers.for_user(current_user)

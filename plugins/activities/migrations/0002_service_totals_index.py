@@ -7,9 +7,11 @@ NEW_COLUMNS = ("volunteer_id", "service_date", "kind", "minutes", "activity_id")
 
 
 def up(migrator, db):
-    names = {i.name for i in db.get_indexes("activities_service_record")}
+    indexes = db.get_indexes("activities_service_record")
     ops = []
-    if OLD in names:
+    if OLD in {i.name for i in indexes}:
         ops.append(migrator.drop_index("activities_service_record", OLD))
-    ops.append(migrator.add_index("activities_service_record", NEW_COLUMNS, False))
-    migrator.migrate(*ops)
+    if list(NEW_COLUMNS) not in [list(i.columns) for i in indexes]:   # a re-run finds it in place
+        ops.append(migrator.add_index("activities_service_record", NEW_COLUMNS, False))
+    if ops:
+        migrator.migrate(*ops)
