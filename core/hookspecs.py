@@ -60,7 +60,8 @@ def register_translations():
 
 @hookspec
 def register_tasks(queue):
-    """Called when the task queue is built. Return a list of ``core.tasks.Task`` (deferred or periodic)."""
+    """Called when the task queue is built. Return a list of ``core.tasks.Task`` (deferred or periodic;
+    a periodic task's ``crontab`` is in the site's timezone, Asia/Shanghai)."""
 
 
 @hookspec
