@@ -37,6 +37,9 @@ class Kernel:
         self.events: list = []
         self.generation = 0
         self.models: list = []
+        self.menu_cache: dict = {}   # core.web.menu_items
+        self.csrf_cache: dict = {}   # core.web.csrf_token
+        self.url_cache: dict = {}    # core.web.url_for_cached
 
 
 def ensure_core_schema():
@@ -123,6 +126,8 @@ def create_app(config: dict | None = None) -> Flask:
         FLASK_ADMIN_FLUID_LAYOUT=True,
     )
     app.debug = cfg["DEBUG"]
+    from .security import CookieSessionInterface
+    app.session_interface = CookieSessionInterface()
 
     init_database(cfg["DATABASE_URL"])
     from .crypto import load_keyring
@@ -163,6 +168,9 @@ def create_app(config: dict | None = None) -> Flask:
     lm = LoginManager(app)
     lm.login_view = "site.login"
     lm.session_protection = None  # our server-side session rows do the job
+    # Flask-Login hashes address and user agent on every request (and stores it in the cookie at
+    # login) for its session protection, even when that is off, as here: skip the unused work.
+    lm._session_identifier_generator = lambda: ""
     from flask_babel import lazy_gettext as _l
     lm.login_message = _l("Please log in to see this page.")
 
@@ -192,14 +200,22 @@ def create_app(config: dict | None = None) -> Flask:
         from .db import ensure_connection
         ensure_connection()
 
+    from .i18n import LANGUAGE_NAMES, template_gettext
+    languages = [(k, LANGUAGE_NAMES.get(k, k)) for k in app.config["LANGUAGES"]]
+    app.jinja_env.globals["csrf_token"] = web.csrf_token  # Flask-WTF's, signed once per session token
+    if not app.url_map.host_matching and not app.subdomain_matching:
+        app.jinja_env.globals["url_for"] = web.url_for_cached  # URLs are paths under the script root
+
     @app.context_processor
     def _ctx():
         from flask_login import current_user
-        from .i18n import LANGUAGE_NAMES
         from flask_babel import get_locale
-        return {"menu_items": lambda: web.menu_items(current_user),
-                "languages": [(k, LANGUAGE_NAMES.get(k, k)) for k in app.config["LANGUAGES"]],
-                "current_locale": str(get_locale())}
+        locale = str(get_locale())
+        return {"menu_items": lambda: web.menu_items(current_user._get_current_object(), locale),
+                "languages": languages,
+                "current_locale": locale,
+                "csrf_token": web.csrf_token,  # over Flask-WTF's context processor
+                **template_gettext()}
 
     # admin
     from .admin import build_admin

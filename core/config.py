@@ -92,6 +92,14 @@ def load_config(overrides: dict | None = None) -> dict:
             data = tomllib.loads(cfg_file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{cfg_file}: not valid TOML ({e})") from e
+        unknown = [k for k in data if k.upper() not in SCHEMA]
+        if unknown:  # a misspelt key would otherwise be ignored in silence, its default used instead
+            import difflib
+            k = unknown[0]
+            close = difflib.get_close_matches(k.lower(), [n.lower() for n in SCHEMA], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{cfg_file}: unknown configuration key {k!r}{hint}; "
+                              f"the keys and their meaning are listed in core/config.py")
         for k, v in data.items():
             values[k.upper()] = v
             source[k.upper()] = str(cfg_file)

@@ -48,8 +48,10 @@ def register_roles():
 
 @hookspec
 def register_menu(user):
-    """Called for each page render of the site navigation. Return a list of ``core.web.MenuItem``
-    visible to ``user`` (which may be anonymous)."""
+    """Builds the site navigation. Return a list of ``core.web.MenuItem`` for ``user`` (which may be
+    anonymous). The answer is cached per (logged in or not, the user's roles with their scopes,
+    language) for the life of the app, so it must depend on nothing else about the user or the
+    request; per-user visibility goes in ``MenuItem.permission``, which is checked on every page."""
 
 
 @hookspec
@@ -60,7 +62,8 @@ def register_translations():
 
 @hookspec
 def register_tasks(queue):
-    """Called when the task queue is built. Return a list of ``core.tasks.Task`` (deferred or periodic)."""
+    """Called when the task queue is built. Return a list of ``core.tasks.Task`` (deferred or periodic;
+    a periodic task's ``crontab`` is in the site's timezone, Asia/Shanghai)."""
 
 
 @hookspec

@@ -42,13 +42,30 @@ def compile_catalogs(src_dirs: list[Path], cache_root: Path) -> list[str]:
     return out
 
 
+_LOCALES: dict = {}
+
+
+def _locale(code: str):
+    """A parsed ``babel.Locale`` per code (Flask-Babel would parse the code again on every request)."""
+    loc = _LOCALES.get(code)
+    if loc is None:
+        from babel import Locale
+        loc = _LOCALES[code] = Locale.parse(code)
+    return loc
+
+
 def select_locale():
+    return _locale(_select_locale_code())
+
+
+def _select_locale_code():
     cfg = current_app.config
     langs = cfg["LANGUAGES"]
     from flask_login import current_user
     try:
-        if current_user and current_user.is_authenticated and current_user.locale in langs:
-            return current_user.locale
+        user = current_user._get_current_object()
+        if user is not None and user.is_authenticated and user.locale in langs:
+            return user.locale
     except Exception:  # noqa: BLE001 - before login manager or outside a request
         pass
     lang = session.get("lang") if request else None
@@ -64,6 +81,44 @@ def init_babel(app, extra_dirs: list[str]):
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
     Babel(app, locale_selector=select_locale)
+
+
+def template_gettext() -> dict:
+    """``gettext``/``ngettext``/``pgettext``/``npgettext`` for one render, bound to the request's catalog.
+
+    Flask-Babel's template callables look the catalog up again for every ``_()`` (request context,
+    domain, locale: ~15 context-local lookups each). Given to the template context (which the i18n
+    extension's ``_`` and ``{% trans %}`` resolve first), the lookup is done once per render. Same
+    semantics as Jinja's new-style gettext: autoescape-aware and always %-formatted."""
+    from flask_babel import get_translations
+    from jinja2 import pass_context
+    from markupsafe import Markup
+    t = get_translations()
+
+    def _finish(ctx, rv, variables):
+        if ctx.eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    @pass_context
+    def gettext(__context, __string, **variables):
+        return _finish(__context, t.ugettext(__string), variables)
+
+    @pass_context
+    def ngettext(__context, __singular, __plural, __num, **variables):
+        variables.setdefault("num", __num)
+        return _finish(__context, t.ungettext(__singular, __plural, __num), variables)
+
+    @pass_context
+    def pgettext(__context, __ctx, __string, **variables):
+        return _finish(__context, t.upgettext(__ctx, __string), variables)
+
+    @pass_context
+    def npgettext(__context, __ctx, __singular, __plural, __num, **variables):
+        variables.setdefault("num", __num)
+        return _finish(__context, t.unpgettext(__ctx, __singular, __plural, __num), variables)
+
+    return {"gettext": gettext, "ngettext": ngettext, "pgettext": pgettext, "npgettext": npgettext}
 
 
 MANIFEST_KEYS = ("title", "summary", "category")

@@ -3,9 +3,14 @@ Redis when ``REDIS_URL`` is set. ``timebank worker`` runs the consumer.
 
 Plugins return ``Task`` objects from ``register_tasks``; the kernel binds them to the site's queue and
 runs each inside an application context. ``enqueue("plugin.task", *args)`` defers a call.
+
+Periodic schedules (``crontab``) are evaluated in the site's timezone (``TIMEZONE``, Asia/Shanghai), not
+in huey's UTC: ``crontab(hour="3")`` runs at 03:00 Beijing time whatever the server's clock zone. huey
+itself keeps UTC for its internal times (ETAs, retries); only the schedule sees local time.
 """
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,15 +23,29 @@ from huey.api import Huey
 class Task:
     name: str
     fn: Callable
-    schedule: object = None   # a huey.crontab(...) for periodic tasks, None for deferred ones
+    schedule: object = None   # a huey.crontab(...) (site time) for periodic tasks, None for deferred ones
     retries: int = 2
     retry_delay: int = 30
 
 
+def in_timezone(schedule: Callable[[_dt.datetime], bool], tz) -> Callable[[_dt.datetime], bool]:
+    """A huey schedule that judges huey's time (naive UTC, huey's ``utc=True``) as wall-clock time in
+    ``tz``. Not huey's ``utc=False``: that uses the server process's local zone, which is usually UTC
+    on servers and containers, so the schedule would still depend on how the machine is set up."""
+    def validate(timestamp: _dt.datetime) -> bool:
+        if timestamp.tzinfo is None:
+            timestamp = timestamp.replace(tzinfo=_dt.timezone.utc)
+        return schedule(timestamp.astimezone(tz).replace(tzinfo=None))
+    validate.__wrapped__ = schedule
+    return validate
+
+
 class TaskQueue:
     def __init__(self, app):
+        from zoneinfo import ZoneInfo
         self.app = app
         cfg = app.config
+        self.timezone = ZoneInfo(cfg.get("TIMEZONE") or "Asia/Shanghai")
         name = cfg.get("TASKS_QUEUE_NAME") or "timebank"  # sites sharing one Redis need their own
         if cfg.get("REDIS_URL"):
             self.huey: Huey = RedisHuey(name, url=cfg["REDIS_URL"], immediate=cfg["TASKS_IMMEDIATE"])
@@ -49,7 +68,7 @@ class TaskQueue:
         run.__name__ = task.name.replace(".", "_")
         opts = dict(retries=task.retries, retry_delay=task.retry_delay, name=task.name)
         if task.schedule is not None:
-            wrapped = self.huey.periodic_task(task.schedule, **opts)(run)
+            wrapped = self.huey.periodic_task(in_timezone(task.schedule, self.timezone), **opts)(run)
         else:
             wrapped = self.huey.task(**opts)(run)
         self.tasks[task.name] = wrapped

@@ -247,3 +247,38 @@ def test_timebank_worker_picks_up_a_plugin_enabled_while_it_runs(make_app):
         assert proc.poll() is None
     finally:
         stop(proc)
+
+
+def test_periodic_schedules_are_in_beijing_time(make_app):
+    """crontab(hour="3") means 03:00 in Asia/Shanghai (the site's TIMEZONE), not 03:00 UTC; huey's own
+    clock stays UTC (ETAs, retries), only the schedule is judged in site time."""
+    from zoneinfo import ZoneInfo
+    from core.tasks import Task, crontab
+    app = queued_app(make_app)
+    q = app.extensions["timebank"].tasks
+    assert q.huey.utc is True
+    q.add(Task("fixture_jobs.nightly", lambda: None, schedule=crontab(hour="3", minute="0")))
+    huey = q.huey
+
+    def due(ts):
+        return "fixture_jobs.nightly" in [t.name for t in huey.read_periodic(ts)]
+    # huey's scheduler passes naive UTC: 19:00 UTC on 1 March is 03:00 on 2 March in Beijing
+    assert due(dt.datetime(2026, 3, 1, 19, 0))
+    assert not due(dt.datetime(2026, 3, 2, 3, 0))  # 11:00 in Beijing
+    assert not due(dt.datetime(2026, 3, 1, 19, 1))
+    # an aware time is judged by its instant
+    assert due(dt.datetime(2026, 3, 2, 3, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    assert not due(dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.timezone.utc))
+    # day of week and day of month too: Monday 2 March 2026 03:00 Beijing is Sunday 19:00 UTC
+    q.add(Task("fixture_jobs.monday", lambda: None, schedule=crontab(day_of_week="1", hour="3", minute="0")))
+    assert "fixture_jobs.monday" in [t.name for t in huey.read_periodic(dt.datetime(2026, 3, 1, 19, 0))]
+    assert "fixture_jobs.monday" not in [t.name for t in huey.read_periodic(dt.datetime(2026, 3, 2, 19, 0))]
+    # and what the running scheduler asks now is Beijing wall-clock time
+    for _ in range(3):
+        beijing = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+        ts = huey._get_timestamp()
+        if dt.datetime.now(ZoneInfo("Asia/Shanghai")).minute == beijing.minute:
+            break
+    q.add(Task("fixture_jobs.now", lambda: None,
+               schedule=crontab(hour=str(beijing.hour), minute=str(beijing.minute))))
+    assert "fixture_jobs.now" in [t.name for t in huey.read_periodic(ts)]
