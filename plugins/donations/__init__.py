@@ -85,7 +85,7 @@ def register_tasks(queue):
     donations are refused from the day after the deadline anyway)."""
     from core.tasks import Task, crontab
     from . import tasks
-    return [Task("donations.close_expired", tasks.close_expired, schedule=crontab(hour="16", minute="5"))]
+    return [Task("donations.close_expired", tasks.close_expired, schedule=crontab(hour="0", minute="5"))]
 
 
 @hookimpl
