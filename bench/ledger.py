@@ -47,7 +47,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from volunteers_import import Timer, clone_table, log, reset_postgres  # noqa: E402
+from common import Timer, clone_table, log, reset_postgres  # noqa: E402
 
 BATCH = 1000
 

@@ -49,39 +49,18 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from common import Timer, log, reset_postgres  # noqa: E402
 PLUGINS = ["volunteers", "teams", "documents", "activities", "targets"]
 YEARS = (2022, 2023, 2024, 2025, 2026)
 STATUSES = [("入党积极分子", 5), ("发展对象", 3), ("中共预备党员", 2), ("中共党员", 20), ("共青团员", 10),
             ("群众", 40), ("", 20)]
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-class Timer:
-    def __enter__(self):
-        self.w0, self.c0 = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc):
-        self.wall = time.perf_counter() - self.w0
-        self.cpu = time.process_time() - self.c0
-
-
-def reset_postgres(url):
-    import psycopg2
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-    conn.close()
 
 
 # ------------------------------------------------------------------------------------------ loading
