@@ -283,11 +283,13 @@ class SecureModelView(ModelView):
         return self._hide_sensitive(self._scope_pickers(super().edit_form(obj)), obj)
 
     def _hide_sensitive(self, form, obj):
-        """PR5/AC9: without '<permission>.sensitive' the edit form never carries a sensitive value:
-        its text input is sent empty with the masked value as placeholder, and left empty it keeps
-        the stored value (see validate_form). Other field types are left to the view."""
+        """PR5/AC9: the edit form never carries a sensitive value, whoever opens it: its text input is
+        sent empty with the masked value as placeholder, and left empty it keeps the stored value (see
+        validate_form). A user holding '<permission>.sensitive' sees the full value through the audited
+        "Show full" of the details page (``reveal``), never silently in a form. Other field types are left
+        to the view."""
         from wtforms import StringField
-        if obj is None or not self.column_sensitive or security.can(self.perm("sensitive"), obj):
+        if obj is None or not self.column_sensitive:
             return form
         from flask_admin.helpers import is_form_submitted
         hidden = []
@@ -311,7 +313,7 @@ class SecureModelView(ModelView):
         ok = super().validate_form(form)
         if ok:
             for col in getattr(form, "_tb_sensitive_hidden", ()):
-                if form[col].data in (None, ""):
+                if col in form._fields and form[col].data in (None, ""):  # a view may drop fields later
                     form[col].data = form[col].object_data  # untouched: keep the stored value
         return ok
 
