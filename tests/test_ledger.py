@@ -405,3 +405,28 @@ def test_platform_admin_reverses_a_transfer_with_a_reason_in_the_admin(site, mak
     r = c.get("/admin/ledger_totals/export.xlsx?period=month")
     assert r.status_code == 200 and r.data[:2] == b"PK"
 
+
+
+def test_pr6_an_erased_volunteer_leaves_teams_and_posts_and_the_ledger_forgets_the_name(site):
+    """R-PRIV / PR6: erasure reaches the other plugins through the volunteers.erased event: team
+    memberships end, posts fall vacant, the points account keeps its history but not the name."""
+    app, (ta, _tb), (v1, _v2) = site["app"], site["teams"], site["v"]
+    serve(app, ta, {v1: 120})
+    from plugins.ledger import services as L
+    from plugins.teams import services as ts
+    from plugins.teams.models import Membership, Position, Team
+    from plugins.volunteers import services as vs
+    from plugins.volunteers.models import Volunteer
+    with app.test_request_context():
+        team = Team.get_by_id(ta)
+        m = ts.apply_to_join(Volunteer.get_by_id(v1), team)
+        ts.decide_memberships([m], approve=True)
+        ts.set_position(team, "publicity", title="宣传推广", holder=Volunteer.get_by_id(v1))
+        name = Volunteer.get_by_id(v1).name
+        assert name in L.volunteer_account(v1).name
+        vs.erase(Volunteer.get_by_id(v1), reason="request")
+        assert Membership.get_by_id(m.id).status == "left"
+        assert not Position.select().where(Position.holder == v1).exists()
+        acct = L.volunteer_account(v1)
+        assert name not in acct.name and "已注销" in acct.name and acct.balance == 2
+        assert L.verify() == []

@@ -91,6 +91,9 @@ def track_event(event):
     if event.name == "activities.hours_confirmed":
         from .services import on_hours_confirmed
         on_hours_confirmed(event)
+    elif event.name == "volunteers.erased":  # the account keeps its history, not the name (PR6)
+        from .services import anonymise_volunteer
+        anonymise_volunteer(event.volunteer_id)
 
 
 @hookimpl

@@ -119,6 +119,16 @@ def open_account(kind: str, owner_id: int, name: str, *, team_id: int | None = N
     return _get_or_open(f"{kind}:{owner_id}", kind=kind, owner_id=owner_id, team_id=team_id, name=name[:200])
 
 
+def anonymise_volunteer(volunteer_id: int) -> None:
+    """The volunteer's record was erased: their account keeps its balance and every transfer (the books
+    must still add up) but no longer shows their name — only the volunteer number, which the
+    erased record keeps."""
+    from plugins.volunteers.models import Volunteer
+    v = Volunteer.get_or_none(Volunteer.id == volunteer_id)
+    label = f"已注销（{v.number}）" if v is not None else "已注销"
+    Account.update(name=label).where(Account.code == f"volunteer:{volunteer_id}").execute()
+
+
 def find_account(kind: str, owner_id: int) -> Account | None:
     return Account.get_or_none(Account.code == f"{kind}:{owner_id}")
 

@@ -126,3 +126,11 @@ def dashboard_widgets(user):
             '<p class="display-4">{}</p><p><a href="{}">{}</a></p>').format(
                 q.count(), url_for("teams_membership.index_view"), _l("Decide")), order=31, width=4))
     return out
+
+
+@hookimpl
+def track_event(event):
+    """An erased volunteer (deletion request, retention) leaves every team and every post (PR6)."""
+    if event.name == "volunteers.erased":
+        from .services import release_volunteer
+        release_volunteer(event.volunteer_id)

@@ -319,6 +319,20 @@ def leave(membership: Membership, *, reason: str = "", actor=None) -> Membership
     return m
 
 
+def release_volunteer(volunteer_id: int) -> int:
+    """The volunteer's record was erased: their current and pending memberships end (status ``left``)
+    and the posts they held are vacant. Returns the memberships ended. Audited; safe to repeat."""
+    with transaction():
+        ended = (Membership.update(status="left", reason=_("The volunteer's record was erased."), decided_at=now())
+                 .where((Membership.volunteer == volunteer_id) & Membership.status.in_(["approved", "pending"]))
+                 .execute())
+        posts = Position.update(holder=None).where(Position.holder == volunteer_id).execute()
+        if ended or posts:
+            audit.log("membership.released", ("volunteers_volunteer", volunteer_id),
+                      {"memberships": ended, "positions": posts})
+    return ended
+
+
 def remove_members(memberships, *, reason: str, actor=None) -> list[Membership]:
     """The team removes members, with a reason the volunteers see in their inbox."""
     reason = (reason or "").strip()
