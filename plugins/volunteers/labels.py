@@ -18,7 +18,7 @@ LABELS = {
     "agreement_accepted_at": _l("Agreement accepted at"),
     "sensitive_consent_at": _l("Sensitive-data consent at"),
     "pledge_accepted_at": _l("Party-member pledge at"), "user": _l("Account"),
-    "password": _l("Password"), "agreement": _l("Service agreement"),
+    "password": _l("Password"), "password2": _l("Password again"), "agreement": _l("Service agreement"),
     "sensitive_consent": _l("Consent to sensitive personal information"),
     "pledge": _l("Party-member volunteer pledge"), "guardian_consent": _l("Guardian's consent"),
     "last_active_at": _l("Last activity"),

@@ -366,6 +366,66 @@ def register(data: dict, *, actor=None, create_account: bool = True) -> Voluntee
     return v
 
 
+CLAIM_MISMATCH = _l("These details do not match a volunteer record without an account. Check them, or ask "
+                    "the team that registered you to check the record.")
+CLAIM_BLOCKED = _l("Too many attempts. Try again later.")
+
+
+def claim_account(data: dict) -> Volunteer:
+    """A volunteer whom the organisation registered (bulk import, admin form) sets up their own login:
+    name, ID type and number and mobile number must all match a record that has no account yet. The
+    login name is the volunteer number. Failed attempts are limited like logins, per ID number and per
+    address (AC2), and all get the same answer, so the page does not tell who is registered. Raises
+    RegistrationError; nothing is written then."""
+    from core import security
+    from core.models import User
+    errors: dict = {}
+    id_type = str(data.get("id_type") or "cn_id")
+    name = str(data.get("name") or "").strip()
+    password = str(data.get("password") or "")
+    try:
+        number = validate_id(id_type, data.get("id_number", "")) if id_type in ID_TYPES else None
+    except PIIError as e:
+        errors["id_number"] = e.args[0]
+        number = None
+    if id_type not in ID_TYPES:
+        errors["id_type"] = _l("Choose an ID type from the list.")
+    try:
+        mobile = validate_mobile(data.get("phone", ""))
+    except PIIError as e:
+        errors["phone"] = e.args[0]
+        mobile = None
+    if not name:
+        errors["name"] = _l("This field is required.")
+    problem = password_problem(password)
+    if problem:
+        errors["password"] = problem
+    elif password != str(data.get("password2") or ""):
+        errors["password2"] = _l("The two passwords differ.")
+    if errors:
+        raise RegistrationError(errors)
+    h = id_hash(id_type, number)
+    key = "claim:" + h[:64]
+    if security.login_blocked(key):
+        raise RegistrationError({"__all__": CLAIM_BLOCKED})
+    v = Volunteer.get_or_none(Volunteer.id_hash == h)
+    if (v is None or v.user_id is not None or v.status != "active" or v.name != name
+            or v.phone_hash != phone_hash(mobile)):
+        security.record_failure(key)
+        raise RegistrationError({"__all__": CLAIM_MISMATCH})
+    with transaction():
+        fresh = for_update(Volunteer.select().where(Volunteer.id == v.id)).get()
+        if fresh.user_id is not None or User.select().where(User.username == v.number).exists():
+            raise RegistrationError({"__all__": CLAIM_MISMATCH})
+        user = User.create(username=v.number, display_name=v.name, email=v.email or "",
+                           password_hash=hash_password(password))
+        grant_role(user, VOLUNTEER)
+        Volunteer.update(user=user).where(Volunteer.id == v.id).execute()
+        audit.log("volunteer.account_claimed", v, {"username": v.number})
+    security.clear_failures(key)
+    return Volunteer.get_by_id(v.id)
+
+
 IDENTITY_FIELDS = ("name", "gender", "id_type", "id_number", "birth_date")
 
 

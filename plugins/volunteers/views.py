@@ -69,6 +69,25 @@ def register():
         400 if errors else 200)
 
 
+@bp.route("/activate", methods=["GET", "POST"])
+def activate():
+    """A volunteer registered by their team sets up their own login (``services.claim_account``)."""
+    errors, data = {}, {"id_type": "cn_id"}
+    if request.method == "POST":
+        data = {k: request.form.get(k, "") for k in ("name", "id_type", "id_number", "phone", "password",
+                                                      "password2")}
+        try:
+            v = services.claim_account(data)
+        except services.RegistrationError as e:
+            errors = {k: str(m) for k, m in e.errors.items()}
+        else:
+            return _no_store(render_template("volunteers/registered.html", volunteer=v), 201)
+    data.pop("password", None)
+    data.pop("password2", None)
+    return _no_store(render_template("volunteers/activate.html", data=data, errors=errors, **_options()),
+                     400 if errors else 200)
+
+
 def _my_volunteer():
     v = services.for_user(current_user)
     if v is None:
