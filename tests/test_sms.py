@@ -209,3 +209,24 @@ def test_unconfigured_gateway_turns_the_channel_off(make_app, monkeypatch, gatew
     with app.app_context():
         messages.send(alice, "通知", "正文")
     assert gateway.requests[0]["headers"]["Authorization"] == "Bearer from-env"
+
+
+def test_a_volunteers_reminder_reaches_their_own_mobile(make_app, gateway, monkeypatch):
+    """The volunteers plugin answers sms_phone_for with the volunteer's (decrypted) mobile: a message to
+    a volunteer's account goes to that number; an erased volunteer gets no SMS (PR6)."""
+    from fixtures.activities_plugins.actsupport import quick_hashing
+    quick_hashing(monkeypatch)
+    app = make_app(plugins=["sms", "volunteers"], SMS_GATEWAY_URL=gateway.url, SMS_API_KEY="test-key")
+    from plugins.volunteers import services as vs
+    with app.test_request_context():
+        v = vs.register({"name": "李志愿", "id_type": "cn_id", "id_number": "11010519491231002X",
+                         "phone": "+86 139-0013-9000", "agreement": True, "password": "a long passphrase 9"})
+        msg = messages.send(v.user, "【温馨提示】明天 9:00 社区中心集合", "请准时到达", category="reminder")
+    assert [r["json"]["to"] for r in gateway.requests] == ["13900139000"]
+    assert outcome(app, msg) == {"sms": "sent"}
+    with app.test_request_context():
+        from plugins.volunteers.models import Volunteer
+        user = Volunteer.get_by_id(v.id).user
+        vs.erase(Volunteer.get_by_id(v.id), reason="request")
+        messages.send(user, "再次提醒", "", category="reminder")
+    assert len(gateway.requests) == 1

@@ -97,6 +97,18 @@ def find_login_user(identifier):
     return found[0].user if len(found) == 1 else None
 
 
+@hookimpl(optionalhook=True)
+def sms_phone_for(user):
+    """The sms plugin asks for the mobile number of a message's recipient (its hook; optional, so this
+    plugin loads without sms). Only an active volunteer's own number; the number goes to the gateway,
+    never into a page or a log."""
+    from .services import for_user
+    v = for_user(user)
+    if v is None or v.status != "active" or not v.phone:
+        return None
+    return v.phone
+
+
 @hookimpl
 def load_demo_data(app):
     from .demo import load
