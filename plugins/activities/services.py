@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from core.settings import PluginSettings
 from core import audit, events, messages
 from core.errors import FieldErrors
 from core.db import TZ, for_update, now, transaction
@@ -29,15 +30,12 @@ from plugins.volunteers.models import DISTRICTS, Volunteer
 
 from .models import Activity, Category, Feedback, ServiceRecord, Shift, SignUp, UsedToken
 
-DEFAULTS = {"review_workdays": 2, "training_confirm_workdays": 2, "outcome_workdays": 5,
-            "reminder_hours": 24, "rounding_minutes": 30, "rounding": "down",
-            "checkin_token_seconds": 90, "max_hours_per_record": 24}
+SETTINGS = PluginSettings(__file__)
 
 
 def setting(key):
-    from core.models import Setting
-    row = Setting.get_or_none(Setting.key == f"activities.{key}")
-    return type(DEFAULTS[key])(row.value) if row is not None else DEFAULTS[key]
+    """A site setting ``activities.<key>`` over the manifest's default (core.settings)."""
+    return SETTINGS.get(key)
 
 
 class ActivityError(FieldErrors):

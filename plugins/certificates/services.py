@@ -23,6 +23,7 @@ from pathlib import Path
 from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 
+from core.settings import PluginSettings
 from core import audit, events, security
 from core.db import for_update, now, today, transaction
 from core.errors import FieldErrors
@@ -37,18 +38,12 @@ SENSITIVE = "volunteers.volunteer.sensitive"
 VERIFY_PATH = "/certificates/verify/"
 
 
-def _manifest_defaults() -> dict:
-    import ast
-    return dict(ast.literal_eval(Path(__file__).with_name("__manifest__.py").read_text("utf-8"))["settings"])
-
-
-DEFAULTS = _manifest_defaults()
+SETTINGS = PluginSettings(__file__)
 
 
 def setting(key):
-    from core.models import Setting
-    row = Setting.get_or_none(Setting.key == f"certificates.{key}")
-    return type(DEFAULTS[key])(row.value) if row is not None else DEFAULTS[key]
+    """A site setting ``certificates.<key>`` over the manifest's default (core.settings)."""
+    return SETTINGS.get(key)
 
 
 class CertificateError(FieldErrors):

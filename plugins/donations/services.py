@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import peewee as pw
 from flask_babel import lazy_gettext as _l
 
+from core.settings import PluginSettings
 from core import audit, events, security
 from core.db import for_update, now, today, transaction
 from core.errors import FieldErrors
@@ -69,25 +70,12 @@ EVENTS = [Donated, CampaignChanged]
 
 
 # ---------------------------------------------------------------- settings
-def _manifest_settings() -> dict:
-    import ast
-    from pathlib import Path
-    return ast.literal_eval((Path(__file__).parent / "__manifest__.py").read_text(encoding="utf-8"))["settings"]
-
-
-DEFAULTS = _manifest_settings()
+SETTINGS = PluginSettings(__file__)
 
 
 def setting(key):
-    """A site setting ``donations.<key>`` (core Setting table), else the manifest's default."""
-    from core.models import Setting
-    row = Setting.get_or_none(Setting.key == f"donations.{key}")
-    default = DEFAULTS[key]
-    if row is None:
-        return default
-    if isinstance(default, bool):
-        return str(row.value).strip().lower() in ("1", "true", "yes", "on")
-    return type(default)(row.value)
+    """A site setting ``donations.<key>`` over the manifest's default (core.settings)."""
+    return SETTINGS.get(key)
 
 
 # ---------------------------------------------------------------- helpers

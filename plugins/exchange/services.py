@@ -21,6 +21,7 @@ from __future__ import annotations
 import peewee as pw
 from flask_babel import lazy_gettext as _l
 
+from core.settings import PluginSettings
 from core import audit
 from core.db import now, transaction
 from core.errors import FieldErrors
@@ -39,22 +40,12 @@ class _Replay(Exception):
         self.redemption = redemption
 
 
-def _manifest_settings() -> dict:
-    import ast
-    from pathlib import Path
-    return ast.literal_eval((Path(__file__).parent / "__manifest__.py").read_text(encoding="utf-8"))["settings"]
-
-
-DEFAULTS = _manifest_settings()
+SETTINGS = PluginSettings(__file__)
 
 
 def setting(key):
-    """A site setting ``exchange.<key>`` (core Setting table), else the manifest's default."""
-    from core.models import Setting
-    row = Setting.get_or_none(Setting.key == f"exchange.{key}")
-    if row is None:
-        return DEFAULTS[key]
-    return type(DEFAULTS[key])(row.value)
+    """A site setting ``exchange.<key>`` over the manifest's default (core.settings)."""
+    return SETTINGS.get(key)
 
 
 def _user_id(actor):

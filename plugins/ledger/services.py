@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import peewee as pw
 from flask_babel import lazy_gettext as _l
 
+from core.settings import PluginSettings
 from core import audit, events
-from core.db import after_commit, for_update, now, transaction
+from core.db import for_update, now, transaction
 from core.errors import FieldErrors
 
 from .models import SYSTEM, Account, Counter, Entry, HoursCredit, Transfer
@@ -53,25 +54,12 @@ EVENTS = [TransferPosted]
 
 
 # ---------------------------------------------------------------- settings
-def _manifest_settings() -> dict:
-    import ast
-    from pathlib import Path
-    return ast.literal_eval((Path(__file__).parent / "__manifest__.py").read_text(encoding="utf-8"))["settings"]
-
-
-DEFAULTS = _manifest_settings()
+SETTINGS = PluginSettings(__file__)
 
 
 def setting(key):
-    """A site setting ``ledger.<key>`` (core Setting table), else the manifest's default."""
-    from core.models import Setting
-    row = Setting.get_or_none(Setting.key == f"ledger.{key}")
-    if row is None:
-        return DEFAULTS[key]
-    default = DEFAULTS[key]
-    if isinstance(default, bool):
-        return str(row.value).strip().lower() in ("1", "true", "yes", "on")
-    return type(default)(row.value)
+    """A site setting ``ledger.<key>`` over the manifest's default (core.settings)."""
+    return SETTINGS.get(key)
 
 
 # ---------------------------------------------------------------- accounts

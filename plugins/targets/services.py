@@ -15,15 +15,14 @@ from the blind indexes of the political status and of the in-service reporting.
 """
 from __future__ import annotations
 
-import ast
 import calendar
 import datetime as _dt
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import peewee as pw
 from flask_babel import lazy_gettext as _l
 
+from core.settings import PluginSettings
 from core import audit
 from core.db import TZ, today
 from core.errors import FieldErrors
@@ -48,30 +47,18 @@ class TargetError(FieldErrors):
     """Bad report parameters (field → translated message)."""
 
 
-def _manifest_defaults() -> dict:
-    return dict(ast.literal_eval(Path(__file__).with_name("__manifest__.py").read_text("utf-8"))["settings"])
-
-
-DEFAULTS = _manifest_defaults()
+SETTINGS = PluginSettings(__file__)
 
 
 def setting(key: str):
     """``targets.<key>`` from ``core_setting``, else the manifest's default (R-PARTY-2…4 numbers are
     settings a community may change)."""
-    return settings()[key]
+    return SETTINGS.get(key)
 
 
 def settings() -> dict:
     """Every setting of the plugin in one query (site rows over the manifest's defaults)."""
-    from core.models import Setting
-    out = dict(DEFAULTS)
-    for row in Setting.select().where(Setting.key.in_([f"targets.{k}" for k in DEFAULTS])):
-        try:
-            value = float(row.value)
-        except ValueError:
-            continue
-        out[row.key[len("targets."):]] = int(value) if value == int(value) else value
-    return out
+    return SETTINGS.all()
 
 
 def goals() -> dict[str, tuple[float, str]]:

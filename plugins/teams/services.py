@@ -4,13 +4,13 @@ None = every team) and ``tree_ids(team)``. Each function that changes data is on
 the audit log, and raises ``TeamError`` (field → message) having written nothing."""
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass
 
 import peewee as pw
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from core.settings import PluginSettings
 from core import audit, events
 from core.errors import FieldErrors
 from core.db import for_update, now, today, transaction
@@ -51,20 +51,12 @@ class SubTeamDecided(events.Event):
     approved: bool = False
 
 
-def _manifest_settings() -> dict:
-    import ast
-    from pathlib import Path
-    return ast.literal_eval(Path(__file__).with_name("__manifest__.py").read_text())["settings"]
-
-
-MANIFEST_SETTINGS = _manifest_settings()
+SETTINGS = PluginSettings(__file__)
 
 
 def squad_min_members() -> int:
     """Members a team needs to count as a 队伍 (setting ``teams.squad_min_members``, default 10)."""
-    from core.models import Setting
-    row = Setting.get_or_none(Setting.key == "teams.squad_min_members")
-    return int(row.value) if row else int(MANIFEST_SETTINGS["squad_min_members"])
+    return int(SETTINGS.get("squad_min_members"))
 
 
 REQUIRED_PROFILE = ("name", "leader_name", "leader_phone", "service_direction", "district", "address",

@@ -14,9 +14,9 @@ import secrets
 from dataclasses import dataclass
 
 import peewee as pw
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from core.settings import PluginSettings
 from core import audit, events
 from core.errors import FieldErrors
 from core.crypto import blind_index
@@ -27,14 +27,7 @@ from core.security import VOLUNTEER, grant_role, hash_password, password_problem
 from .models import (DISTRICTS, EDUCATION, PARTY_MEMBER_STATUSES, POLITICAL_STATUSES, DataRequest,
                      Sequence, Volunteer)
 
-def _manifest_defaults() -> dict:
-    """The settings' defaults, from ``__manifest__.py`` (one place for them)."""
-    import ast
-    from pathlib import Path
-    return dict(ast.literal_eval(Path(__file__).with_name("__manifest__.py").read_text("utf-8"))["settings"])
-
-
-MANIFEST_DEFAULTS = _manifest_defaults()
+SETTINGS = PluginSettings(__file__)
 
 
 _settings_cache: contextvars.ContextVar = contextvars.ContextVar("volunteers_settings", default=None)
@@ -55,9 +48,7 @@ def setting(key):
     cache = _settings_cache.get()
     if cache is not None and key in cache:
         return cache[key]
-    from core.models import Setting
-    row = Setting.get_or_none(Setting.key == f"volunteers.{key}")
-    value = type(MANIFEST_DEFAULTS[key])(row.value) if row is not None else MANIFEST_DEFAULTS[key]
+    value = SETTINGS.get(key)
     if cache is not None:
         cache[key] = value
     return value
