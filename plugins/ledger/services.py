@@ -260,9 +260,24 @@ def next_number(name: str) -> int:
 
 
 # ---------------------------------------------------------------- hours → points (R-TB-1)
-def _convertible(acct: Account) -> int:
-    minutes = acct.service_minutes + (acct.training_minutes if setting("convert_training") else 0)
-    return (minutes // 60) * setting("points_per_hour")
+def _convertible(acct: Account, rules: dict | None = None) -> int:
+    """The points the account's credited hours convert to (whole hours × points_per_hour)."""
+    rules = rules or SETTINGS.all()
+    minutes = acct.service_minutes + (acct.training_minutes if rules["convert_training"] else 0)
+    return (minutes // 60) * rules["points_per_hour"]
+
+
+def _points_to_move(acct: Account, rules: dict) -> int:
+    """Signed points that bring what was minted to ``acct`` towards what its hours convert to: within
+    the cap (points above it wait until there is room) and the balance (a reduction takes back only
+    what is left; the rest stays owed)."""
+    due = _convertible(acct, rules) - acct.minted
+    cap = rules["volunteer_cap"]
+    if due > 0:
+        return min(due, max(cap - acct.balance, 0)) if cap else due
+    if due < 0:
+        return -min(-due, acct.balance)
+    return 0
 
 
 def _settle(acct: Account, issuance: Account, *, key: str, reference: str, kind: str = "hours",
@@ -270,15 +285,7 @@ def _settle(acct: Account, issuance: Account, *, key: str, reference: str, kind:
     """Bring the points minted to ``acct`` towards what its credited hours convert to, within the cap
     (points above it wait until there is room) and the balance (a reduction takes back only what is
     left). Returns (points moved, transfer). The caller holds the lock on ``acct``."""
-    due = _convertible(acct) - acct.minted
-    cap = setting("volunteer_cap")
-    if due > 0:
-        room = max(cap - acct.balance, 0) if cap else due
-        pts = min(due, room)
-    elif due < 0:
-        pts = -min(-due, acct.balance)
-    else:
-        pts = 0
+    pts = _points_to_move(acct, SETTINGS.all())
     t = None
     if pts > 0:
         t = post(kind, issuance, acct, pts, key=key, reference=reference, operator=operator,
@@ -368,8 +375,7 @@ def credit_hours_batch(items: list[dict], *, operator=None) -> dict:
     from core.db import bulk_insert
     if not items:
         return {"credited": 0, "skipped": 0, "transfers": 0}
-    cap, pph = setting("volunteer_cap"), setting("points_per_hour")
-    convert_training = setting("convert_training")
+    rules = SETTINGS.all()
     issuance = system_account("issuance")
     acct_of = _open_volunteer_accounts([it["volunteer_id"] for it in items])
     for it in items:
@@ -416,13 +422,7 @@ def credit_hours_batch(items: list[dict], *, operator=None) -> dict:
             else:
                 a.service_minutes += delta
             touched.add(a.id)
-            due = ((a.service_minutes + (a.training_minutes if convert_training else 0)) // 60) * pph - a.minted
-            if due > 0:
-                pts = min(due, max(cap - a.balance, 0)) if cap else due
-            elif due < 0:
-                pts = -min(-due, a.balance)
-            else:
-                pts = 0
+            pts = _points_to_move(a, rules)
             if pts:
                 debit, credit = (iss, a) if pts > 0 else (a, iss)
                 kind = "hours" if pts > 0 else "hours_correction"
