@@ -73,7 +73,22 @@ class CampaignForm(AdminForm):
     deadline = DateField(_l("Deadline (inclusive)"), validators=[Optional()])
 
 
-class CampaignView(SecureModelView):
+class TeamChosenOnCreate:
+    """Campaigns and beneficiaries belong to the team chosen when they are created (among the user's
+    own teams); the team is not changed afterwards."""
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        form.team.choices = _team_choices()
+        return form
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        del form.team
+        return form
+
+
+class CampaignView(TeamChosenOnCreate, SecureModelView):
     permission = "donations.campaign"
     column_list = ["title", "team", "status", "goal", "raised", "deadline", "created_at"]
     column_details_list = ["title", "team", "purpose", "status", "goal", "deadline", "account_code",
@@ -90,16 +105,6 @@ class CampaignView(SecureModelView):
 
     def scaffold_form(self):
         return CampaignForm
-
-    def create_form(self, obj=None):
-        form = super().create_form(obj)
-        form.team.choices = _team_choices()
-        return form
-
-    def edit_form(self, obj=None):
-        form = super().edit_form(obj)
-        del form.team
-        return form
 
     def create_model(self, form):
         team = Team.get_or_none(Team.id == form.team.data)
@@ -221,7 +226,7 @@ class BeneficiaryForm(AdminForm):
     active = BooleanField(_l("Receives donations"), default=True)
 
 
-class BeneficiaryView(SecureModelView):
+class BeneficiaryView(TeamChosenOnCreate, SecureModelView):
     permission = "donations.beneficiary"
     column_list = ["name", "category", "team", "active", "held", "created_at"]
     column_details_list = ["name", "category", "description", "team", "active", "created_at"]
@@ -237,16 +242,6 @@ class BeneficiaryView(SecureModelView):
 
     def scaffold_form(self):
         return BeneficiaryForm
-
-    def create_form(self, obj=None):
-        form = super().create_form(obj)
-        form.team.choices = _team_choices()
-        return form
-
-    def edit_form(self, obj=None):
-        form = super().edit_form(obj)
-        del form.team
-        return form
 
     def create_model(self, form):
         team = Team.get_or_none(Team.id == form.team.data)
