@@ -39,7 +39,7 @@ import shutil
 
 import pytest
 from test_browser import CHROMIUM, CHROMIUM_ARGS
-from test_browser import server  # noqa: F401 - the site `timebank serve` runs, shared
+from test_browser import served_app, server  # noqa: F401 - the served site and its database, shared
 from test_messages import smtp  # noqa: F401 - the local SMTP server, shared
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.once]
@@ -57,22 +57,6 @@ def site_env(smtp):  # noqa: F811 - the fixture imported above
     """The served site mails through the local SMTP server and delivers at once (no worker process)."""
     return {"TIMEBANK_MAIL_SERVER": "127.0.0.1", "TIMEBANK_MAIL_PORT": str(smtp.port),
             "TIMEBANK_MAIL_FROM": "timebank@example.org", "TIMEBANK_TASKS_IMMEDIATE": "true"}
-
-
-@pytest.fixture
-def site(server):  # noqa: F811
-    """The served site's database, opened in this process for the setup and the scheduler's step."""
-    from core import create_app
-    from core.db import db
-    cfg = {"INSTANCE_PATH": str(server["instance"]), "TASKS_IMMEDIATE": True}
-    if server["env"].get("TIMEBANK_DATABASE_URL"):
-        cfg["DATABASE_URL"] = server["env"]["TIMEBANK_DATABASE_URL"]
-    app = create_app(cfg)
-    try:
-        yield app
-    finally:
-        if db.obj is not None and not db.obj.is_closed():
-            db.obj.close()
 
 
 def _setup(app) -> dict:

@@ -185,3 +185,20 @@ def test_admin_logs_in_sees_the_chinese_dashboard_and_plugins_and_logs_out(serve
     expect(page.locator("h1")).to_have_text("登录")
     page.goto(base + "/admin/")
     assert "/login" in page.url
+
+
+@pytest.fixture(name="site")
+def served_app(server):
+    """``site``: the served site's database, opened in this process, for a test's setup through the
+    services and for the scheduler's steps (tasks run at once here). Import ``served_app`` to use it."""
+    from core import create_app
+    from core.db import db
+    cfg = {"INSTANCE_PATH": str(server["instance"]), "TASKS_IMMEDIATE": True}
+    if server["env"].get("TIMEBANK_DATABASE_URL"):
+        cfg["DATABASE_URL"] = server["env"]["TIMEBANK_DATABASE_URL"]
+    app = create_app(cfg)
+    try:
+        yield app
+    finally:
+        if db.obj is not None and not db.obj.is_closed():
+            db.obj.close()

@@ -51,7 +51,7 @@ import subprocess
 import pytest
 from test_activities_e2e_browser import PASSWORD, TZ, _context, _decode, _login, _pdf_text, _shot
 from test_browser import CHROMIUM, CHROMIUM_ARGS, _missing, timebank
-from test_browser import server  # noqa: F401 - the site `timebank serve` runs, shared
+from test_browser import served_app, server  # noqa: F401 - the served site and its database, shared
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.once]
 
@@ -63,22 +63,6 @@ PARTNER = "北京街爱心超市"
 ITEM = "爱心大米5公斤"
 CAMPAIGN = "长者饭堂爱心餐积分募集"
 ID_NUMBER = 4102
-
-
-@pytest.fixture
-def site(server):  # noqa: F811
-    """The served site's database, opened in this process for the setup and the scheduler's step."""
-    from core import create_app
-    from core.db import db
-    cfg = {"INSTANCE_PATH": str(server["instance"])}
-    if server["env"].get("TIMEBANK_DATABASE_URL"):
-        cfg["DATABASE_URL"] = server["env"]["TIMEBANK_DATABASE_URL"]
-    app = create_app(cfg)
-    try:
-        yield app
-    finally:
-        if db.obj is not None and not db.obj.is_closed():
-            db.obj.close()
 
 
 def _setup(app) -> dict:
