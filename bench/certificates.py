@@ -44,7 +44,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from common import Timer, log, reset_postgres  # noqa: E402
+from common import Timer, database_kind, log  # noqa: E402
 
 
 def seed(app, count: int) -> dict:
@@ -132,11 +132,7 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="tb_bench_certs_"))
     os.environ["TIMEBANK_INSTANCE_PATH"] = str(tmp / "instance")
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-    db_kind = "postgresql" if url.startswith("postgres") else "sqlite"
-    if db_kind == "postgresql":
-        if not args.reset:
-            sys.exit("--reset is required with PostgreSQL: the run drops and recreates the public schema")
-        reset_postgres(url)
+    db_kind = database_kind(url, args.reset)
     from argon2 import PasswordHasher
     from core import create_app, security
     security._ph = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -41,3 +41,18 @@ def clone_table(db, src: str, dst: str):
             db.execute_sql(sql)
     else:
         db.execute_sql(f'CREATE TABLE "{dst}" (LIKE "{src}" INCLUDING ALL)')
+
+
+def database_kind(url: str, reset: bool) -> str:
+    """"sqlite" or "postgresql" for the benchmark's database URL. A PostgreSQL database is emptied first
+    (its public schema dropped), so it must be a scratch database of its own: ``reset`` (the
+    ``--reset`` flag) says the user knows."""
+    if url.startswith("sqlite"):
+        return "sqlite"
+    if not reset:
+        import sys
+        sys.exit("PostgreSQL: pass --reset (the public schema of that database is dropped); use a "
+                 "database of its own, never real data")
+    reset_postgres(url)
+    return "postgresql"
+

@@ -47,7 +47,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from common import Timer, clone_table, log, reset_postgres  # noqa: E402
+from common import Timer, clone_table, database_kind, log  # noqa: E402
 
 BATCH = 1000
 
@@ -195,12 +195,7 @@ def main():
 
     tmp = Path(tempfile.mkdtemp(prefix="tb-bench-ledger-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-    kind = "sqlite" if url.startswith("sqlite") else "postgresql"
-    if kind == "postgresql":
-        if not args.reset:
-            sys.exit("PostgreSQL: pass --reset (the public schema of that database is dropped); use a "
-                     "database of its own, never real data")
-        reset_postgres(url)
+    kind = database_kind(url, args.reset)
     os.environ["TIMEBANK_INSTANCE_PATH"] = str(tmp / "instance")
     from core import create_app
     from core.db import db

@@ -56,7 +56,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from common import Timer, log, reset_postgres  # noqa: E402
+from common import Timer, database_kind, log  # noqa: E402
 PLUGINS = ["volunteers", "teams", "documents", "activities", "targets"]
 YEARS = (2022, 2023, 2024, 2025, 2026)
 STATUSES = [("入党积极分子", 5), ("发展对象", 3), ("中共预备党员", 2), ("中共党员", 20), ("共青团员", 10),
@@ -396,12 +396,7 @@ def main():
     tmp.mkdir(parents=True, exist_ok=True)
     reuse = bool(args.keep) and (tmp / "bench.db").exists() and not args.database_url
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-    kind = "sqlite" if url.startswith("sqlite") else "postgresql"
-    if kind == "postgresql":
-        if not args.reset:
-            sys.exit("PostgreSQL: pass --reset (the public schema of that database is dropped); use a "
-                     "database of its own, never real data")
-        reset_postgres(url)
+    kind = database_kind(url, args.reset)
     os.environ["TIMEBANK_INSTANCE_PATH"] = str(tmp / "instance")
     from core import create_app
     from core.db import db
