@@ -15,7 +15,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from . import audit, security
-from .db import transaction
+from .db import compiled, transaction
 
 
 @dataclass
@@ -162,13 +162,16 @@ def set_language():
 @bp.route("/inbox")
 @login_required
 def inbox():
+    return render_template("core/inbox.html", messages=list(_inbox_rows(user_id=current_user.id)),
+                           message_url=url_maker("site.message", "msg_id"))
+
+
+@compiled
+def _inbox_rows(user_id):
     from .models import Message
     # only what the list shows: bodies and delivery logs stay in the database
-    msgs = (Message.select(Message.id, Message.subject, Message.created_at, Message.read_at)
-            .where(Message.recipient == current_user.id)
-            .order_by(Message.created_at.desc()).limit(200))
-    return render_template("core/inbox.html", messages=list(msgs),
-                           message_url=url_maker("site.message", "msg_id"))
+    return (Message.select(Message.id, Message.subject, Message.created_at, Message.read_at)
+            .where(Message.recipient == user_id).order_by(Message.created_at.desc()).limit(200))
 
 
 @bp.route("/inbox/<int:msg_id>", methods=["GET"])

@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 
 from core import audit, events
-from core.db import now, transaction
+from core.db import compiled, now, transaction
 
 from .models import Notice
 
@@ -31,5 +31,10 @@ def latest(limit: int = 10):
                 .order_by(Notice.published_at.desc()).limit(limit))
 
 
+@compiled
+def _public(notice_id):
+    return Notice.select().where((Notice.id == notice_id) & (Notice.published == True))  # noqa: E712
+
+
 def get_public(notice_id: int):
-    return Notice.get_or_none((Notice.id == notice_id) & (Notice.published == True))  # noqa: E712
+    return _public.first(notice_id=notice_id)
