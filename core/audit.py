@@ -9,7 +9,7 @@ import json
 
 from flask import has_request_context, request
 
-from .db import now
+from .db import compiled, now
 
 
 def _actor():
@@ -36,9 +36,15 @@ def object_ref(obj) -> tuple[str, str]:
     return type(obj).__name__, ""
 
 
-def log(action: str, obj=None, details: dict | None = None, *, user=None):
-    """Append one audit row. ``obj`` is a model instance, a (type, id) tuple or None."""
+@compiled
+def _append(at, user_id, username, action, object_type, object_id, ip, details):
     from .models import AuditLog
+    return AuditLog.insert(at=at.to(AuditLog.at), user_id=user_id, username=username, action=action,
+                           object_type=object_type, object_id=object_id, ip=ip, details=details)
+
+
+def log(action: str, obj=None, details: dict | None = None, *, user=None) -> int:
+    """Append one audit row; returns its id. ``obj`` is a model instance, a (type, id) tuple or None."""
     uid, uname, ip = _actor()
     if user is not None:
         uid, uname = user.id, user.username
@@ -46,6 +52,6 @@ def log(action: str, obj=None, details: dict | None = None, *, user=None):
 
     def clean(s: str, n: int) -> str:  # values may come from a request: no NUL (PostgreSQL refuses it)
         return str(s).replace("\x00", "")[:n]
-    return AuditLog.create(at=now(), user_id=uid, username=clean(uname, 64), action=clean(action, 64),
+    return _append.execute(at=now(), user_id=uid, username=clean(uname, 64), action=clean(action, 64),
                            object_type=clean(otype, 64), object_id=clean(oid, 64), ip=clean(ip, 64),
                            details=json.dumps(details or {}, ensure_ascii=False, default=str))

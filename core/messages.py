@@ -15,7 +15,7 @@ from email.utils import formatdate, make_msgid
 import peewee as pw
 from flask import current_app
 
-from .db import now, transaction
+from .db import compiled, now, transaction
 
 log = logging.getLogger("timebank.messages")
 
@@ -64,22 +64,33 @@ def channels(app=None) -> list[Channel]:
     return [c for c in app.extensions["timebank"].channels if c.available(app)]
 
 
-def send(user, subject: str, body: str = "", *, category: str = "", dedupe_key: str | None = None):
-    """Put a message in ``user``'s inbox and queue its delivery. Returns the Message, or the existing
-    one when ``dedupe_key`` was already used for this user (nothing is sent twice)."""
+@compiled
+def _insert(recipient, subject, body, category, dedupe_key, created_at):
     from .models import Message
-    if dedupe_key:
-        existing = Message.get_or_none((Message.recipient == user.id) & (Message.dedupe_key == dedupe_key))
-        if existing:
-            return existing
+    return Message.insert(recipient=recipient, subject=subject, body=body, category=category,
+                          dedupe_key=dedupe_key, created_at=created_at.to(Message.created_at))
+
+
+def send(user, subject: str, body: str = "", *, category: str = "", dedupe_key: str | None = None):
+    """Put a message in the inbox of ``user`` (a User or a user id) and queue its delivery. Returns
+    the Message, or the existing one when ``dedupe_key`` was already used for this user (nothing is
+    sent twice: the unique (recipient, dedupe_key) index decides, also between concurrent senders)."""
+    from .models import Message
+    uid = getattr(user, "id", user)
+    values = dict(recipient=uid, subject=subject[:200], body=body, category=category, dedupe_key=dedupe_key,
+                  created_at=now())
     try:
         with transaction():
-            msg = Message.create(recipient=user.id, subject=subject[:200], body=body,
-                                 category=category, dedupe_key=dedupe_key)
+            msg_id = _insert.execute(**values)
     except pw.IntegrityError:
-        return Message.get((Message.recipient == user.id) & (Message.dedupe_key == dedupe_key))
-    from .db import after_commit
-    after_commit(lambda: _queue_delivery(msg.id))
+        if not dedupe_key:
+            raise
+        return Message.get((Message.recipient == uid) & (Message.dedupe_key == dedupe_key))
+    msg = Message(id=msg_id, **values)
+    msg._dirty.clear()
+    if channels():  # no channel to deliver through (no mail server, no SMS gateway): nothing to queue
+        from .db import after_commit
+        after_commit(lambda: _queue_delivery(msg_id))
     return msg
 
 
