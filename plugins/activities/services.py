@@ -22,7 +22,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from core.settings import PluginSettings
 from core import audit, events, messages
 from core.errors import FieldErrors
-from core.db import TZ, for_update, now, transaction
+from core.db import TZ, compiled, for_update, now, transaction
 from core.workdays import deadline
 from plugins.teams import services as teams
 from plugins.teams.models import Team
@@ -330,18 +330,38 @@ def finish_due(at: _dt.datetime | None = None) -> int:
 
 
 # ---------------------------------------------------------------- sign-up (R-ACT-4, R-ACT-10, CC4)
-def _claim(signup: SignUp) -> bool:
+@compiled
+def _take_place(shift_id):
+    return Shift.update(confirmed=Shift.confirmed + 1).where((Shift.id == shift_id) &
+                                                             (Shift.confirmed < Shift.capacity))
+
+
+@compiled
+def _count_place(activity_id):
+    return Activity.update(confirmed=Activity.confirmed + 1).where(Activity.id == activity_id)
+
+
+def _claim_place(shift_id: int, activity_id: int) -> bool:
     """Take one place in the slot with one guarded statement; False when the slot is full."""
-    taken = (Shift.update(confirmed=Shift.confirmed + 1)
-             .where((Shift.id == signup.shift_id) & (Shift.confirmed < Shift.capacity)).execute())
-    if taken:
-        Activity.update(confirmed=Activity.confirmed + 1).where(Activity.id == signup.activity_id).execute()
-    return bool(taken)
+    if _take_place.execute(shift_id=shift_id):
+        _count_place.execute(activity_id=activity_id)
+        return True
+    return False
+
+
+def _claim(signup: SignUp) -> bool:
+    return _claim_place(signup.shift_id, signup.activity_id)
 
 
 def _release(signup: SignUp):
     Shift.update(confirmed=Shift.confirmed - 1).where(Shift.id == signup.shift_id).execute()
     Activity.update(confirmed=Activity.confirmed - 1).where(Activity.id == signup.activity_id).execute()
+
+
+@compiled
+def _insert_signup(shift_id, activity_id, volunteer_id, status, created_at, decided_at):
+    return SignUp.insert(shift=shift_id, activity=activity_id, volunteer=volunteer_id, status=status,
+                         created_at=created_at.to(SignUp.created_at), decided_at=decided_at.to(SignUp.decided_at))
 
 
 def sign_up(volunteer: Volunteer, shift: Shift) -> SignUp:
@@ -354,37 +374,60 @@ def sign_up(volunteer: Volunteer, shift: Shift) -> SignUp:
         raise ActivityError(_l("This time slot has already started."))
     if volunteer.status != "active":
         raise ActivityError(_l("This volunteer record is not active."))
+    t = now()
     with transaction():
-        # the usual case first: a new row (one INSERT); the unique (shift, volunteer) tells a repeat
+        # the place first (one guarded UPDATE), then the row with its final status (one INSERT): a
+        # repeat sign-up fails on the unique (shift, volunteer) and the whole step, place included,
+        # rolls back
+        status = "pending"
+        if a.auto_confirm:
+            status = "confirmed" if _claim_place(shift.id, a.id) else "waitlisted"
+        decided = t if status == "confirmed" else None
         try:
             with transaction():
-                s = SignUp.create(shift=shift, activity=a, volunteer=volunteer)
+                new_id = _insert_signup.execute(shift_id=shift.id, activity_id=a.id, volunteer_id=volunteer.id,
+                                                status=status, created_at=t, decided_at=decided)
         except pw.IntegrityError:
             s = SignUp.get_or_none((SignUp.shift == shift) & (SignUp.volunteer == volunteer))
             if s is None or s.status not in ("cancelled", "declined"):
                 raise ActivityError(_l("You have already signed up for this time slot.")) from None
-            s.status, s.reason, s.created_at = "pending", "", now()
+            s.status, s.reason, s.created_at, s.decided_at = status, "", t, decided  # applies again
             s.save()
-        audit.log("signup.created", s)
-        if a.auto_confirm:
-            _confirm_or_wait(s)  # sets s.status and s.decided_at as written
+        else:
+            s = SignUp(id=new_id, shift=shift, activity=a, volunteer=volunteer, status=status, created_at=t,
+                       decided_at=decided)
+            s._dirty.clear()
+        audit.log("signup.created", s, {"status": status})
+        if status == "confirmed":
+            _confirmed(s)
+        elif status == "waitlisted":
+            _waitlisted(s)
     return s
 
 
+def _confirmed(s: SignUp):
+    events.emit(SignUpConfirmed(signup_id=s.id, volunteer_id=s.volunteer_id, activity_id=s.activity_id))
+    _message_confirmed(s)
+
+
+def _waitlisted(s: SignUp):
+    _message(s, _("【Waiting list】%(title)s", title=s.activity.title),
+             _("The slot is full; you are on the waiting list and will be told if a place frees up."),
+             f"activities.waitlisted:{s.id}:{s.created_at:%Y%m%d%H%M%S}")
+
+
 def _confirm_or_wait(s: SignUp):
+    """The organiser's decision on a pending application: a place if there is one, else the list."""
     if _claim(s):
         s.status, s.decided_at = "confirmed", now()
         SignUp.update(status=s.status, decided_at=s.decided_at).where(SignUp.id == s.id).execute()
         audit.log("signup.confirmed", s)
-        events.emit(SignUpConfirmed(signup_id=s.id, volunteer_id=s.volunteer_id, activity_id=s.activity_id))
-        _message_confirmed(s)
+        _confirmed(s)
         return True
     s.status = "waitlisted"
     SignUp.update(status=s.status).where(SignUp.id == s.id).execute()
     audit.log("signup.waitlisted", s)
-    _message(s, _("【Waiting list】%(title)s", title=s.activity.title),
-             _("The slot is full; you are on the waiting list and will be told if a place frees up."),
-             f"activities.waitlisted:{s.id}:{s.created_at:%Y%m%d%H%M%S}")
+    _waitlisted(s)
     return False
 
 
@@ -442,15 +485,13 @@ def _promote(shift_id: int):
     if nxt is not None and _claim(nxt):
         SignUp.update(status="confirmed", decided_at=now()).where(SignUp.id == nxt.id).execute()
         audit.log("signup.promoted", nxt)
-        events.emit(SignUpConfirmed(signup_id=nxt.id, volunteer_id=nxt.volunteer_id,
-                                    activity_id=nxt.activity_id))
-        _message_confirmed(nxt)
+        _confirmed(nxt)
 
 
 def _message(s: SignUp, subject, body, key):
-    user = s.volunteer.user
-    if user is not None:
-        messages.send(user, subject, body, category="activities", dedupe_key=key)
+    user_id = s.volunteer.user_id
+    if user_id is not None:
+        messages.send(user_id, subject, body, category="activities", dedupe_key=key)
 
 
 def _message_confirmed(s: SignUp):
