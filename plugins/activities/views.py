@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core import security
-from core.db import TZ, now, transaction
+from core.web import url_maker
+from core.db import TZ, compiled, now, transaction
 from plugins.volunteers import services as volunteers
 from plugins.volunteers.models import DISTRICTS
 
@@ -61,8 +62,17 @@ def index():
         lat=_float(request.args.get("lat")), lng=_float(request.args.get("lng")), page=page)
     cat_kind = "training" if kind == "training" else "category"
     cats = services.categories_of("field", cat_kind)
-    return render_template("activities/index.html", rows=rows, kind=kind, sort=sort, page=page,
-                           districts=DISTRICTS, fields=cats["field"], cats=cats[cat_kind], args=request.args)
+    # what each row shows, prepared here: a template's per-row calls (url_for, strftime, format) cost
+    # more than the query (bench/profile_activities.py)
+    link = url_maker(".detail", "activity_id")
+    places_left = _("%(left)s of %(cap)s places left", left="%(left)s", cap="%(cap)s")
+    shown = [(a, link(a.id), f"{a.starts_at.astimezone(TZ):%Y-%m-%d %H:%M}",
+              places_left % {"left": a.capacity - a.confirmed, "cap": a.capacity}) for a in rows]
+    args = request.args
+    chosen = {k: args.get(k, "") for k in ("q", "district", "field", "category", "from", "to", "lat", "lng")}
+    return render_template("activities/index.html", rows=shown, more=len(rows) == 20, kind=kind, sort=sort,
+                           page=page, districts=DISTRICTS, fields=cats["field"], cats=cats[cat_kind],
+                           chosen=chosen, args=args)
 
 
 @bp.route("/<int:activity_id>")
@@ -79,14 +89,29 @@ def detail(activity_id):
     return render_template("activities/detail.html", a=a, shifts=shifts, mine=mine, now=now())
 
 
+@compiled
+def _shift_with_activity(shift_id):
+    return Shift.select(Shift, Activity).join(Activity).where(Shift.id == shift_id)
+
+
+@compiled
+def _shift_to_sign_up(shift_id):
+    """What a sign-up reads of the slot and its activity (services.sign_up and its messages)."""
+    return (Shift.select(Shift.id, Shift.activity, Shift.volunteer_type, Shift.starts_at, Shift.ends_at,
+                         Shift.capacity, Activity.id, Activity.status, Activity.auto_confirm, Activity.title,
+                         Activity.address, Activity.contact_name, Activity.team, Activity.kind)
+            .join(Activity).where(Shift.id == shift_id))
+
+
 @bp.route("/shifts/<int:shift_id>/signup", methods=["GET", "POST"])
 @login_required
 def signup(shift_id):
     # the slot with its activity in one query (sign_up and the page both need the activity)
-    shift = Shift.select(Shift, Activity).join(Activity).where(Shift.id == shift_id).first()
+    query = _shift_to_sign_up if request.method == "POST" else _shift_with_activity
+    shift = query.first(shift_id=shift_id)
     if shift is None or shift.activity.status != "published":
         abort(404)
-    v = volunteers.for_user(current_user)
+    v = volunteers.for_user(current_user, brief=request.method == "POST")
     if v is None:
         flash(_("Only registered volunteers can sign up."), "error")
         return redirect(url_for(".detail", activity_id=shift.activity_id))

@@ -20,7 +20,7 @@ from core.settings import PluginSettings
 from core import audit, events
 from core.errors import FieldErrors
 from core.crypto import blind_index
-from core.db import for_update, now, today, transaction
+from core.db import compiled, for_update, now, today, transaction
 from core.pii import ID_TYPES, PIIError, age_on, id_birth_date, id_gender, validate_id, validate_mobile
 from core.security import VOLUNTEER, grant_role, hash_password, password_problem
 
@@ -533,10 +533,23 @@ def find_by_phone(phone: str) -> list[Volunteer]:
     return list(Volunteer.select().where(Volunteer.phone_hash == phone_hash(p)))
 
 
-def for_user(user) -> Volunteer | None:
+@compiled
+def _of_user(user_id):
+    return Volunteer.select().where(Volunteer.user == user_id)
+
+
+@compiled
+def _brief_of_user(user_id):
+    return Volunteer.select(Volunteer.id, Volunteer.user, Volunteer.status, Volunteer.number,
+                            Volunteer.name).where(Volunteer.user == user_id)
+
+
+def for_user(user, *, brief: bool = False) -> Volunteer | None:
+    """The volunteer record of a logged-in user, or None. ``brief``: only id, user, status, number
+    and name (no personal data decrypted): enough to act as the volunteer on a hot path."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    return Volunteer.get_or_none(Volunteer.user == user.id)
+    return (_brief_of_user if brief else _of_user).first(user_id=user.id)
 
 
 def reveal(volunteer: Volunteer, field: str, *, viewer) -> str:
@@ -725,7 +738,15 @@ def apply_retention(limit: int = 1000) -> int:
     return len(ids)
 
 
+@compiled
+def _touch(volunteer_id, at, day_start):
+    return Volunteer.update(last_active_at=at.to(Volunteer.last_active_at)).where(
+        (Volunteer.id == volunteer_id) & (Volunteer.status != "erased") &
+        (Volunteer.last_active_at.is_null() | (Volunteer.last_active_at < day_start)))
+
+
 def record_activity(volunteer_id: int):
-    """Note that a volunteer took part in something (keeps the retention clock from running out)."""
-    Volunteer.update(last_active_at=now()).where(
-        (Volunteer.id == volunteer_id) & (Volunteer.status != "erased")).execute()
+    """Note that a volunteer took part in something (keeps the retention clock, counted in years,
+    from running out). Once a day is enough: later events of the same day write nothing."""
+    t = now()
+    _touch.execute(volunteer_id=volunteer_id, at=t, day_start=t.replace(hour=0, minute=0, second=0, microsecond=0))
