@@ -477,7 +477,7 @@ end
 
 
 def run_wrk(url, args, seconds, script=None, script_args=()):
-    cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency",
+    cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds:g}s", "--latency",
            "--timeout", "10s"]
     if script:
         cmd += ["-s", str(script)]
@@ -621,10 +621,9 @@ def plans(url, field_id) -> dict:
     init_database(url)
     from plugins.activities import services
     out = {}
-    q = services.search(district=DISTRICT, field=field_id, keyword=KEYWORD)
-    out["listing_matches"] = services.search(district=DISTRICT, field=field_id, keyword=KEYWORD,
-                                             per_page=100000).count()
-    sql, params = q.sql()
+    sql, params = services.listing_sql(district=DISTRICT, field=field_id, keyword=KEYWORD)
+    out["listing_matches"] = len(services.listing(district=DISTRICT, field=field_id, keyword=KEYWORD,
+                                                  per_page=100000))
     bare_sql = BARE_LIST_SQL.format(p=db.obj.param)
     bare_params = ("published", "service", DISTRICT, field_id, now().replace(tzinfo=None))
     for name, s, p in (("listing", sql, params), ("bare", bare_sql, bare_params)):

@@ -66,7 +66,7 @@ def found(w, **kw) -> list[str]:
     from plugins.activities import services as s
     names = {v: k for k, v in w["ids"].items()}
     with w["app"].app_context():
-        return [names[a.id] for a in s.search(**kw)]
+        return [names[a.id] for a in s.listing(**kw)]
 
 
 def test_r_act_3_only_published_activities_that_have_not_ended(world):

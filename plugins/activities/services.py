@@ -102,10 +102,18 @@ def categories(kind: str):
     return list(Category.select().where(Category.kind == kind).order_by(Category.order))
 
 
+@compiled
+def _categories_of_two(kind_a, kind_b):
+    return (Category.select().where((Category.kind == kind_a) | (Category.kind == kind_b))
+            .order_by(Category.order, Category.id))
+
+
 def categories_of(*kinds: str) -> dict[str, list]:
     """The categories of several kinds with one query: kind -> list in display order."""
     out: dict[str, list] = {k: [] for k in kinds}
-    for c in Category.select().where(Category.kind.in_(kinds)).order_by(Category.order, Category.id):
+    rows = (_categories_of_two(kind_a=kinds[0], kind_b=kinds[1]) if len(kinds) == 2 else
+            Category.select().where(Category.kind.in_(kinds)).order_by(Category.order, Category.id))
+    for c in rows:
         out[c.kind].append(c)
     return out
 
@@ -812,42 +820,14 @@ SORTS = ("soonest", "nearest", "most_needed", "newest")
 PARTY_SERVICE = "党员志愿服务"
 
 
-def search(*, district=None, field=None, category=None, kind="service", keyword=None, date_from=None,
-           date_to=None, sort="soonest", lat=None, lng=None, page=1, per_page=20):
-    q = Activity.select(Activity, Team).join(Team).where(
-        (Activity.status == "published") & (Activity.kind == kind) & (Activity.ends_at > now()))
-    if district:
-        q = q.where(Activity.district == district)
-    if field:
-        q = q.where(Activity.field == _int(field))
-    if category:
-        q = q.where(Activity.category == _int(category))
-    if keyword:
-        for word in str(keyword).split()[:5]:
-            word = word[:50]
-            # contains() escapes % and _ (a keyword "%" must not match everything)
-            match = (Activity.title.contains(word) | Activity.description.contains(word)
-                     | Team.name.contains(word) | Activity.address.contains(word))
-            if "党员" in word and word in PARTY_SERVICE:  # R-ACT-3's example: marked activities match too
-                match = match | (Activity.is_party_service == True)  # noqa: E712
-            q = q.where(match)
-    if date_from:
-        q = q.where(Activity.ends_at >= date_from)
-    if date_to:
-        q = q.where(Activity.starts_at <= date_to)
-    if sort == "nearest" and lat is not None and lng is not None:
-        # equirectangular distance: good enough inside a city, and index-free on both databases
-        k = math.cos(math.radians(float(lat)))
-        dist = ((Activity.latitude - float(lat)) * (Activity.latitude - float(lat))
-                + (Activity.longitude - float(lng)) * (Activity.longitude - float(lng)) * k * k)
-        q = q.where(Activity.latitude.is_null(False)).order_by(dist, Activity.starts_at)
-    elif sort == "most_needed":
-        q = q.order_by((Activity.capacity - Activity.confirmed).desc(), Activity.starts_at)
-    elif sort == "newest":
-        q = q.order_by(Activity.published_at.desc())
-    else:
-        q = q.order_by(Activity.starts_at, Activity.id)
-    return q.paginate(max(1, int(page)), per_page)
+def _like(word: str) -> str:
+    """A LIKE pattern that finds ``word`` anywhere, its own % _ and \\ taken literally."""
+    return "%" + word.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+
+
+def _contains(column, pattern):
+    return pw.Expression(column, pw.OP.ILIKE, pw.NodeList((pattern, pw.SQL("ESCAPE"),
+                                                           pw.Value("\\", converter=False))))
 
 
 # what the public listing shows of each activity: a plain row, not a model (building 20 Activity and
@@ -856,9 +836,89 @@ LISTING_COLUMNS = (Activity.id, Activity.title, Activity.district, Activity.star
                    Activity.confirmed, Team.name.alias("team_name"))
 
 
-def listing(**filters):
-    """The public listing's rows (``search`` filters and sorting): named tuples of LISTING_COLUMNS."""
-    return list(search(**filters).select(*LISTING_COLUMNS).namedtuples())
+def _listing_query(shape, p):
+    """The listing's query for one shape (which filters, keyword words, sort), values as ``p``."""
+    names, party, sort = shape
+    q = (Activity.select(*LISTING_COLUMNS).join(Team)
+         .where((Activity.status == "published") & (Activity.kind == p["kind"]) & (Activity.ends_at > p["now"])))
+    if "district" in names:
+        q = q.where(Activity.district == p["district"])
+    if "field" in names:
+        q = q.where(Activity.field == p["field"])
+    if "category" in names:
+        q = q.where(Activity.category == p["category"])
+    for i, marked in enumerate(party):
+        w = p[f"w{i}"]
+        match = (_contains(Activity.title, w) | _contains(Activity.description, w)
+                 | _contains(Team.name, w) | _contains(Activity.address, w))
+        if marked:  # R-ACT-3's example: activities marked as Party-member service match too
+            match = match | (Activity.is_party_service == True)  # noqa: E712
+        q = q.where(match)
+    if "date_from" in names:
+        q = q.where(Activity.ends_at >= p["date_from"])
+    if "date_to" in names:
+        q = q.where(Activity.starts_at <= p["date_to"])
+    if sort == "nearest":
+        # equirectangular distance: good enough inside a city, and index-free on both databases
+        dist = ((Activity.latitude - p["lat"]) * (Activity.latitude - p["lat"])
+                + (Activity.longitude - p["lng"]) * (Activity.longitude - p["lng"]) * p["k2"])
+        q = q.where(Activity.latitude.is_null(False)).order_by(dist, Activity.starts_at)
+    elif sort == "most_needed":
+        q = q.order_by((Activity.capacity - Activity.confirmed).desc(), Activity.starts_at)
+    elif sort == "newest":
+        q = q.order_by(Activity.published_at.desc())
+    else:
+        q = q.order_by(Activity.starts_at, Activity.id)
+    return q.limit(p["limit"]).offset(p["offset"]).namedtuples()
+
+
+_LISTINGS: dict = {}  # shape -> compiled query; shapes are few (filters present × words × sort)
+
+
+def listing(**filters) -> list:
+    """The public listing (R-ACT-3): published, not yet ended activities of ``kind``, filtered, every
+    keyword word found in the title, description, team or address (Chinese text included), sorted;
+    one page of named tuples of LISTING_COLUMNS. The SQL of each shape is built once (core.db.compiled).
+
+    Filters: district, field, category, kind ("service"), keyword, date_from, date_to, sort
+    (soonest | nearest with lat and lng | most_needed | newest), page (1), per_page (20)."""
+    query, values = _listing(**filters)
+    return list(query(**values))
+
+
+def listing_sql(**filters) -> tuple[str, list]:
+    """The SQL text and parameters ``listing`` runs for these filters (for query plans)."""
+    query, values = _listing(**filters)
+    return query.sql(**values)
+
+
+def _listing(*, district=None, field=None, category=None, kind="service", keyword=None, date_from=None,
+             date_to=None, sort="soonest", lat=None, lng=None, page=1, per_page=20):
+    values = {"kind": kind, "now": now(), "limit": per_page, "offset": (max(1, int(page)) - 1) * per_page}
+    if district:
+        values["district"] = district
+    if field:
+        values["field"] = _int(field)
+    if category:
+        values["category"] = _int(category)
+    words = [w[:50] for w in str(keyword).split()[:5]] if keyword else []
+    for i, w in enumerate(words):
+        values[f"w{i}"] = _like(w)
+    if date_from:
+        values["date_from"] = date_from
+    if date_to:
+        values["date_to"] = date_to
+    if sort == "nearest" and lat is not None and lng is not None:
+        values.update(lat=float(lat), lng=float(lng), k2=math.cos(math.radians(float(lat))) ** 2)
+    elif sort not in ("most_needed", "newest"):
+        sort = "soonest"
+    shape = (frozenset(values), tuple("党员" in w and w in PARTY_SERVICE for w in words), sort)
+    query = _LISTINGS.get(shape)
+    if query is None:
+        if len(_LISTINGS) > 1000:  # a bound, not a cache policy: shapes come from a small set
+            _LISTINGS.clear()
+        query = _LISTINGS[shape] = compiled(lambda **p: _listing_query(shape, p), names=sorted(values))
+    return query, values
 
 
 def feedback_averages(a: Activity) -> dict:
