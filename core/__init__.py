@@ -163,7 +163,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     # security: CSRF everywhere (one mechanism), login manager over server-side sessions
     from flask_wtf.csrf import CSRFProtect
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     from flask_login import LoginManager
     lm = LoginManager(app)
     lm.login_view = "site.login"
@@ -186,6 +186,7 @@ def create_app(config: dict | None = None) -> Flask:
     # pages
     from . import web
     app.register_blueprint(web.bp)
+    csrf.exempt(web.set_language)  # checks the token itself for logged-in users
     for group in pm.hook.register_blueprints(app=app):
         for bp in group or []:
             app.register_blueprint(bp)

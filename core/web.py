@@ -149,6 +149,16 @@ def change_password():
 
 @bp.route("/account/language", methods=["POST"])
 def set_language():
+    # exempt from the site-wide CSRF check (core/__init__.py) so that a visitor who is not logged in
+    # gets no session cookie just for the token of this form; a logged-in user's choice is stored on
+    # the account, so the token is checked here for them (SECURITY.md AC5)
+    if current_user.is_authenticated:
+        from flask_wtf.csrf import CSRFError, validate_csrf
+        from wtforms import ValidationError
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError as e:
+            raise CSRFError(e.args[0]) from None
     lang = request.form.get("lang", "")
     if lang not in current_app.config["LANGUAGES"]:
         abort(400)

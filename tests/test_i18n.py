@@ -53,3 +53,20 @@ def test_unknown_language_is_refused(admin_client):
     r = admin_client.post("/account/language", data={"lang": "xx", "csrf_token": csrf_from(page)})
     assert r.status_code == 400
     assert "请求无效" in r.get_data(as_text=True)
+
+
+def test_a_visitor_browses_without_a_cookie_and_switches_language_without_a_token(app):
+    """Public pages set no session cookie for a visitor who is not logged in (nothing to protect yet,
+    and nothing to store); the language switch works for them without a CSRF token, and only then does
+    the visitor get a cookie (holding the language). For a logged-in user the token is still checked
+    (test_security_accounts AC5)."""
+    c = app.test_client()
+    for path in ("/", "/notices/"):
+        r = c.get(path)
+        assert r.status_code == 200 and "Set-Cookie" not in r.headers, path
+        assert 'name="csrf_token"' not in r.get_data(as_text=True)
+    r = c.post("/account/language", data={"lang": "en", "next": "/notices/"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/notices/")
+    assert "timebank_session=" in r.headers["Set-Cookie"]
+    assert "Notices" in c.get("/notices/").get_data(as_text=True)
+    assert c.post("/account/language", data={"lang": "xx"}).status_code == 400
