@@ -134,11 +134,14 @@ class compiled:  # noqa: N801 - used as a decorator, like functools' lower-case 
 
         n = public_notice.first(notice_id=5)           # or list(public_notice(notice_id=5))
         new_id = insert_row.execute(title="…")         # INSERT → the new id; UPDATE/DELETE → rows
+
+    A query whose shape varies (optional filters) keeps one ``compiled(build, names=[…])`` per shape,
+    ``build`` taking the names as keyword arguments (plugins/activities/services.py ``listing``).
     """
 
-    def __init__(self, build):
+    def __init__(self, build, names=None):
         self.build = build
-        self.names = list(inspect.signature(build).parameters)
+        self.names = list(names) if names is not None else list(inspect.signature(build).parameters)
         self._by_kind: dict = {}
         functools.update_wrapper(self, build)
 
