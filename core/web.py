@@ -172,8 +172,10 @@ def set_language():
 @bp.route("/inbox")
 @login_required
 def inbox():
-    return render_template("core/inbox.html", messages=list(_inbox_rows(user_id=current_user.id)),
-                           message_url=url_maker("site.message", "msg_id"))
+    # plain rows, not Message objects; link and date written here rather than by calls in the template
+    link = url_maker("site.message", "msg_id")
+    rows = [(m, link(m.id), f"{m.created_at:%Y-%m-%d %H:%M}") for m in _inbox_rows(user_id=current_user.id)]
+    return render_template("core/inbox.html", messages=rows)
 
 
 @compiled
@@ -181,7 +183,8 @@ def _inbox_rows(user_id):
     from .models import Message
     # only what the list shows: bodies and delivery logs stay in the database
     return (Message.select(Message.id, Message.subject, Message.created_at, Message.read_at)
-            .where(Message.recipient == user_id).order_by(Message.created_at.desc()).limit(200))
+            .where(Message.recipient == user_id).order_by(Message.created_at.desc()).limit(200)
+            .namedtuples())
 
 
 @bp.route("/inbox/<int:msg_id>", methods=["GET"])
