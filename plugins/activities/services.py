@@ -104,16 +104,16 @@ def categories(kind: str):
 
 @compiled
 def _categories_of_two(kind_a, kind_b):
-    return (Category.select().where((Category.kind == kind_a) | (Category.kind == kind_b))
-            .order_by(Category.order, Category.id))
+    return (Category.select(Category.id, Category.kind, Category.code, Category.name)
+            .where((Category.kind == kind_a) | (Category.kind == kind_b))
+            .order_by(Category.order, Category.id).namedtuples())
 
 
-def categories_of(*kinds: str) -> dict[str, list]:
-    """The categories of several kinds with one query: kind -> list in display order."""
-    out: dict[str, list] = {k: [] for k in kinds}
-    rows = (_categories_of_two(kind_a=kinds[0], kind_b=kinds[1]) if len(kinds) == 2 else
-            Category.select().where(Category.kind.in_(kinds)).order_by(Category.order, Category.id))
-    for c in rows:
+def categories_of(kind_a: str, kind_b: str) -> dict[str, list]:
+    """The categories of two kinds with one query, for filter forms: kind -> rows (id, kind, code,
+    name) in display order."""
+    out: dict[str, list] = {kind_a: [], kind_b: []}
+    for c in _categories_of_two(kind_a=kind_a, kind_b=kind_b):
         out[c.kind].append(c)
     return out
 
