@@ -465,6 +465,12 @@ function request()
   idx = idx + 1
   if idx > limit then wrk.thread:stop() end
   local sess = sessions[(p % ns) + 1]
+  if mode == "floor" then
+    -- the kernel's share of any logged-in POST: session, CSRF check, one UPDATE, cookie, redirect
+    return wrk.format("POST", "/account/language",
+      {["Cookie"] = sess[1], ["Content-Type"] = "application/x-www-form-urlencoded"},
+      "lang=zh_Hans_CN&next=%2F&csrf_token=" .. sess[2])
+  end
   local slot = slots[math.floor(p / ns) + 1]
   if mode == "kernel" then
     return wrk.format("POST", "/activities/shifts/" .. slot[1] .. "/signup",
@@ -549,6 +555,13 @@ def measure(name, url, args, pid, *, script=None, script_args=None, check=None):
     log(f"  {name:<15} {res['requests_per_second']:>8.1f} req/s  p50 {res['p50_ms']:>7.1f} ms  "
         f"p99 {res['p99_ms']:>7.1f} ms  server cpu {res['server_cpu_ms_per_request']:.2f} ms/req")
     return res
+
+
+def paired_ratio(bare_runs, kernel_runs):
+    """Median of each round's kernel/bare pair (measured back to back): on a machine whose speed
+    drifts between rounds this is steadier than the ratio of the medians."""
+    return statistics.median(k["requests_per_second"] / b["requests_per_second"]
+                             for b, k in zip(bare_runs, kernel_runs))
 
 
 def summarise(runs):
@@ -751,7 +764,7 @@ def main(argv=None):
                                               check=check_bare))
                 rounds["kernel"].append(measure("listing", base_k + path, args, kern.proc.pid, check=check_list))
             rb, rk = summarise(rounds["bare"]), summarise(rounds["kernel"])
-            ratio = rk["requests_per_second"] / rb["requests_per_second"]
+            ratio = paired_ratio(rounds["bare"], rounds["kernel"])
             results["listing"] = {
                 "page": path, "bare_page": bare_path, "bare": rb, "kernel": rk, "ratio": round(ratio, 3),
                 "cpu_ratio": round(rb["server_cpu_ms_per_request"] / rk["server_cpu_ms_per_request"], 3),
@@ -782,24 +795,36 @@ def main(argv=None):
                     return {"new_confirmed_signups": new}
                 return check
 
-            rounds = {"bare": [], "kernel": []}
+            rounds = {"bare": [], "kernel": [], "floor": []}
             for i in range(args.rounds):
                 for key, base, srv, label in (("bare", base_b, bare, "bare INSERT"),
-                                              ("kernel", base_k, kern, "sign-up")):
+                                              ("kernel", base_k, kern, "sign-up"),
+                                              ("floor", base_k, kern, "kernel floor")):
+                    if key == "floor":  # any logged-in POST through the kernel, doing almost nothing
+                        rounds[key].append(measure(label, base + "/", args, srv.proc.pid, script=lua,
+                                                   script_args=lambda: (sess_file, slot_files["kernel"],
+                                                                        "floor", 0, 10 ** 9)))
+                        continue
                     c = cursors[key]
                     rounds[key].append(measure(
                         label, base + "/", args, srv.proc.pid, script=lua,
                         script_args=lambda c=c, key=key: (sess_file, slot_files[key], key, c.take(), per_thread),
                         check=checker(key)))
-            rb, rk = summarise(rounds["bare"]), summarise(rounds["kernel"])
-            ratio = rk["requests_per_second"] / rb["requests_per_second"]
+            rb, rk, rf = summarise(rounds["bare"]), summarise(rounds["kernel"]), summarise(rounds["floor"])
+            ratio = paired_ratio(rounds["bare"], rounds["kernel"])
+            floor_ratio = paired_ratio(rounds["bare"], rounds["floor"])
+            log(f"  kernel floor (POST /account/language, logged in): {floor_ratio:.2f} x the bare INSERT")
             results["signup"] = {
                 "page": "POST /activities/shifts/<id>/signup (logged-in volunteer, CSRF token)",
                 "bare_page": "POST /signup/<activity>/<shift>/<volunteer> (one INSERT, committed)",
                 "bare": rb, "kernel": rk, "ratio": round(ratio, 3),
                 "cpu_ratio": round(rb["server_cpu_ms_per_request"] / rk["server_cpu_ms_per_request"], 3),
-                "target": f"ratio >= {TARGETS['signup']}", "meets_target": ratio >= TARGETS["signup"]}
-            log(f"  sign-up ratio {ratio:.2f}")
+                "target": f"ratio >= {TARGETS['signup']}", "meets_target": ratio >= TARGETS["signup"],
+                "kernel_floor": {
+                    "page": "POST /account/language as a logged-in volunteer (CSRF check, session row, one "
+                            "UPDATE, session cookie, redirect): the kernel's share of any logged-in POST",
+                    **rf, "ratio": round(floor_ratio, 3)}}
+            log(f"  sign-up ratio {ratio:.2f} (the kernel floor alone {floor_ratio:.2f})")
 
         if "burst" in scen:
             n, cap = sizes["burst"], sizes["burst_capacity"]

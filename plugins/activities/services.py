@@ -382,6 +382,9 @@ def sign_up(volunteer: Volunteer, shift: Shift) -> SignUp:
         raise ActivityError(_l("This time slot has already started."))
     if volunteer.status != "active":
         raise ActivityError(_l("This volunteer record is not active."))
+    # the message text before the transaction: on SQLite the write lock is held from BEGIN to COMMIT,
+    # and every other writer waits for it
+    texts = _confirmed_texts(shift, a) if a.auto_confirm else None
     t = now()
     with transaction():
         # the place first (one guarded UPDATE), then the row with its final status (one INSERT): a
@@ -407,15 +410,15 @@ def sign_up(volunteer: Volunteer, shift: Shift) -> SignUp:
             s._dirty.clear()
         audit.log("signup.created", s, {"status": status})
         if status == "confirmed":
-            _confirmed(s)
+            _confirmed(s, texts)
         elif status == "waitlisted":
             _waitlisted(s)
     return s
 
 
-def _confirmed(s: SignUp):
+def _confirmed(s: SignUp, texts: tuple[str, str] | None = None):
     events.emit(SignUpConfirmed(signup_id=s.id, volunteer_id=s.volunteer_id, activity_id=s.activity_id))
-    _message_confirmed(s)
+    _message_confirmed(s, texts)
 
 
 def _waitlisted(s: SignUp):
@@ -502,13 +505,17 @@ def _message(s: SignUp, subject, body, key):
         messages.send(user_id, subject, body, category="activities", dedupe_key=key)
 
 
-def _message_confirmed(s: SignUp):
-    sh = s.shift
-    _message(s, _("【Signed up】%(title)s", title=s.activity.title),
-             _("Your place is confirmed: %(when)s at %(where)s. Contact: %(contact)s.",
-               when=f"{sh.starts_at.astimezone(TZ):%Y-%m-%d %H:%M}–{sh.ends_at.astimezone(TZ):%H:%M}",
-               where=s.activity.address, contact=s.activity.contact_name),
-             f"activities.confirmed:{s.id}:{s.decided_at or now():%Y%m%d%H%M%S}")
+def _confirmed_texts(sh: Shift, a: Activity) -> tuple[str, str]:
+    """Subject and body of 【报名成功】 (R-ACT-5)."""
+    return (_("【Signed up】%(title)s", title=a.title),
+            _("Your place is confirmed: %(when)s at %(where)s. Contact: %(contact)s.",
+              when=f"{sh.starts_at.astimezone(TZ):%Y-%m-%d %H:%M}–{sh.ends_at.astimezone(TZ):%H:%M}",
+              where=a.address, contact=a.contact_name))
+
+
+def _message_confirmed(s: SignUp, texts: tuple[str, str] | None = None):
+    subject, body = texts or _confirmed_texts(s.shift, s.activity)
+    _message(s, subject, body, f"activities.confirmed:{s.id}:{s.decided_at or now():%Y%m%d%H%M%S}")
 
 
 def send_reminders(at: _dt.datetime | None = None) -> int:
