@@ -328,7 +328,7 @@ def test_cc5_an_exception_mid_signup_leaves_nothing(site, monkeypatch):
     (sid,) = shift_ids(app, aid)
     (vid,) = volunteers(app, 71, 1)
 
-    def boom(signup):
+    def boom(signup, texts=None):
         raise RuntimeError("mail store down")
     monkeypatch.setattr(s, "_message_confirmed", boom)
     with pytest.raises(RuntimeError):
