@@ -39,6 +39,7 @@ class Kernel:
         self.models: list = []
         self.menu_cache: dict = {}   # core.web.menu_items
         self.csrf_cache: dict = {}   # core.web.csrf_token
+        self.header_cache: dict = {}  # core.web.page_header
         self.url_cache: dict = {}    # core.web.url_for_cached
 
 
@@ -204,6 +205,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .i18n import LANGUAGE_NAMES, template_gettext
     languages = [(k, LANGUAGE_NAMES.get(k, k)) for k in app.config["LANGUAGES"]]
     app.jinja_env.globals["csrf_token"] = web.csrf_token  # Flask-WTF's, signed once per session token
+    app.jinja_env.globals["page_header"] = web.page_header  # the layout's header, kept per what it shows
     if not app.url_map.host_matching and not app.subdomain_matching:
         app.jinja_env.globals["url_for"] = web.url_for_cached  # URLs are paths under the script root
 

@@ -197,3 +197,33 @@ def test_nul_bytes_still_refused_in_query_and_body(app):
     assert c.get("/notices/?q=a%00b").status_code == 400
     assert c.post("/login", data={"username": "a\x00b", "password": "x"}).status_code == 400
     assert c.get("/notices/").status_code == 200
+
+
+def test_the_kept_header_is_each_sessions_own_and_carries_each_pages_path(app, make_user):
+    """The layout's header is rendered once per (menu, language, user, CSRF token) and kept: two users
+    of the same role never see each other's name or token, a new login gets its own, and the language
+    form's ``next`` is the current page's path, escaped, on every page."""
+    make_user("ann", "volunteer")
+    make_user("ben", "volunteer")
+    a, b = app.test_client(), app.test_client()
+    assert login(a, "ann").status_code == 302 and login(b, "ben").status_code == 302
+    for _ in range(2):  # the second round comes from the kept header
+        pa, pb = a.get("/notices/").get_data(as_text=True), b.get("/notices/").get_data(as_text=True)
+        assert "(ann)" in pa and "(ben)" not in pa and "(ben)" in pb and "(ann)" not in pb
+        assert csrf_from(pa) != csrf_from(pb)
+    # the kept token is the session's own: it passes Flask-WTF's check for that session only
+    assert a.post("/account/language", data={"lang": "zh_Hans_CN", "next": "/",
+                                             "csrf_token": csrf_from(pb)}).status_code == 400
+    assert a.post("/account/language", data={"lang": "zh_Hans_CN", "next": "/",
+                                             "csrf_token": csrf_from(pa)}).status_code == 302
+    evil = '/notices/?q="><script>alert(1)</script>'
+    page = a.get(evil).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert 'name="next" value="/notices/?q=&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in page
+    assert 'name="next" value="/inbox?"' in a.get("/inbox").get_data(as_text=True)
+    # logging in again (a new session and token) renders afresh
+    a.post("/logout", data={"csrf_token": csrf_from(a.get("/notices/").get_data(as_text=True))})
+    assert "(ann)" not in a.get("/notices/").get_data(as_text=True)
+    assert login(a, "ann").status_code == 302
+    again = a.get("/notices/").get_data(as_text=True)
+    assert "(ann)" in again and csrf_from(again) != csrf_from(pa)
