@@ -56,3 +56,17 @@ def database_kind(url: str, reset: bool) -> str:
     reset_postgres(url)
     return "postgresql"
 
+
+
+def print_profile(fn, n: int, top: int):
+    """Run ``fn(i)`` for i in range(n) under cProfile; print the top by cumulative and by own time."""
+    import cProfile
+    import pstats
+    prof = cProfile.Profile()
+    prof.enable()
+    for i in range(n):
+        fn(i)
+    prof.disable()
+    st = pstats.Stats(prof)
+    st.sort_stats("cumulative").print_stats(top)
+    st.sort_stats("tottime").print_stats(top)

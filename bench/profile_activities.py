@@ -14,9 +14,7 @@ Not part of the test suite (pytest only collects tests/).
 from __future__ import annotations
 
 import argparse
-import cProfile
 import os
-import pstats
 import shutil
 import sys
 import tempfile
@@ -29,6 +27,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import activities as A  # noqa: E402
+from common import print_profile  # noqa: E402
 
 
 def best_of(fn, n, rounds=5):
@@ -97,15 +96,8 @@ def main():
         print(f"{args.scenario}: bare {cpu_b:.2f} ms cpu/request, kernel {cpu_k:.2f} ms cpu/request; "
               f"cpu ratio bare/kernel {cpu_b / cpu_k:.2f}")
         if args.profile:
-            prof = cProfile.Profile()
             start = 2 * args.n + 10
-            prof.enable()
-            for i in range(args.n):
-                k(start + i)
-            prof.disable()
-            st = pstats.Stats(prof)
-            st.sort_stats("cumulative").print_stats(args.top)
-            st.sort_stats("tottime").print_stats(args.top)
+            print_profile(lambda i: k(start + i), args.n, args.top)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

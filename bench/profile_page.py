@@ -12,9 +12,7 @@ Usage: python bench/profile_page.py [--scenario notice|inbox] [-n 500] [--profil
 from __future__ import annotations
 
 import argparse
-import cProfile
 import os
-import pstats
 import re
 import shutil
 import sys
@@ -26,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import kernel_page as K  # noqa: E402
+from common import print_profile  # noqa: E402
 
 
 def timed(client, path, n, headers=None, expect=200, rounds=5):
@@ -96,14 +95,7 @@ def main():
             prof.stop()
             print(prof.output_text(unicode=True, color=False, show_all=os.environ.get("PI_ALL") == "1"))
         if args.profile:
-            prof = cProfile.Profile()
-            prof.enable()
-            for _ in range(args.n):
-                client.get(path)
-            prof.disable()
-            st = pstats.Stats(prof)
-            st.sort_stats("cumulative").print_stats(args.top)
-            st.sort_stats("tottime").print_stats(args.top)
+            print_profile(lambda _i: client.get(path), args.n, args.top)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
