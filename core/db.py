@@ -107,16 +107,16 @@ class Param(pw.Node):
         return self
 
     def __sql__(self, ctx):
-        if not self._explicit:
-            self.converter = ctx.state.converter
-        return ctx.value(_Slot(self), converter=False)
+        # each place the parameter appears keeps the converter of its own field
+        conv = self.converter if self._explicit else ctx.state.converter
+        return ctx.value(_Slot(self.name, conv), converter=False)
 
 
 class _Slot:
-    __slots__ = ("param",)
+    __slots__ = ("name", "converter")
 
-    def __init__(self, param):
-        self.param = param
+    def __init__(self, name, converter):
+        self.name, self.converter = name, converter
 
 
 class compiled:  # noqa: N801 - used as a decorator, like functools' lower-case classes
@@ -154,8 +154,7 @@ class compiled:  # noqa: N801 - used as a decorator, like functools' lower-case 
             if isinstance(q, pw.ModelInsert):
                 _check_insert_defaults(q, self.build.__qualname__)
             sql, values = q.sql()
-            slots = [(i, v.param.name, v.param.converter) for i, v in enumerate(values)
-                     if isinstance(v, _Slot)]
+            slots = [(i, v.name, v.converter) for i, v in enumerate(values) if isinstance(v, _Slot)]
             if {n for _i, n, _c in slots} != set(self.names):
                 missing = set(self.names) - {n for _i, n, _c in slots}
                 raise TypeError(f"{self.build.__qualname__}: parameters {sorted(missing)} are not used "

@@ -124,3 +124,15 @@ def test_misuse_is_a_clear_error(site):
         return Message.select().where(Message.recipient == user_id)
     with pytest.raises(TypeError, match="not used"):
         unused.first(user_id=1, other=2)
+
+
+def test_a_parameter_used_twice_is_converted_for_each_field(site):
+    """One value compared with a text column and with a datetime column: each place gets its own
+    field's conversion."""
+    @compiled
+    def since_or_subject(at):
+        return Message.select(Message.subject).where((Message.created_at >= at) | (Message.subject == at)).tuples()
+    _sql, params = since_or_subject.sql(at=site["t0"] + dt.timedelta(hours=4))
+    assert params[0] == dt.datetime(2026, 11, 1, 13, 0)  # the datetime field's wall-time conversion
+    assert isinstance(params[1], str)                   # the text field's conversion
+    assert [r[0] for r in since_or_subject(at=site["t0"] + dt.timedelta(hours=4))] == ["消息 4"]
