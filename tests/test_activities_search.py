@@ -39,7 +39,7 @@ def world(tmp_path_factory):
                                 longitude="113.361", field=cats["field.environment"],
                                 category=cats["category.clean_home"], is_party_service="1",
                                 shifts=[slot(soon(5), capacity=5)])
-    ids["teach"] = new_activity(app, tid, title="周末课业辅导", district="海珠区", description="为外来务工子女辅导功课。",
+    ids["teach"] = new_activity(app, tid, title="周末课业辅导", district="海珠区", description="为外来务工子女辅导功课，另有 English Corner。",
                                 field=cats["field.education"], category=cats["category.neighbourhood"],
                                 shifts=[slot(soon(10), capacity=20)])
     ids["past"] = new_activity(app, tid, title="已结束的独居老人探访", district="越秀区",
@@ -86,6 +86,9 @@ def test_r_act_3_only_published_activities_that_have_not_ended(world):
     ({"keyword": "阳光志愿服务队"}, ["elder", "waste", "teach"]),  # the team's name
     ({"keyword": "不存在的词"}, []),
     ({"keyword": "%"}, []),                              # LIKE wildcards are literal
+    ({"keyword": "english"}, ["teach"]),                 # Latin letters: case-insensitive
+    ({"keyword": "CORNER 辅导"}, ["teach"]),
+    ({"keyword": "Corner 独居"}, []),
 ])
 def test_r_act_3_filters_and_chinese_keywords(world, kw, expected):
     kw = {k: world["cats"][v] if k in ("field", "category") else v for k, v in kw.items()}
@@ -166,3 +169,19 @@ def test_listing_index_migration_upgrades_an_existing_site(make_app):
     make_app(plugins=PLUGINS)
     assert name in [i.name for i in db.get_indexes("activities_activity")]
     assert hist() == ["0001_initial", "0002_service_totals_index", "0003_listing_index"]
+
+
+def test_r_act_3_chinese_keywords_skip_case_folding_on_postgresql(world):
+    """A keyword without cased letters is matched with LIKE on PostgreSQL (same rows as ILIKE, without
+    folding every character of the text); one with Latin letters keeps ILIKE. The answers are the same
+    (test above); this checks the SQL."""
+    from core.db import is_postgres
+    from plugins.activities import services as s
+    with world["app"].app_context():
+        zh, _p = s.listing_sql(keyword="独居")
+        en, _p = s.listing_sql(keyword="english")
+        if is_postgres():
+            assert "ILIKE" not in zh and zh.count(" LIKE ") == 4
+            assert en.count(" ILIKE ") == 4
+        else:  # SQLite's LIKE ignores ASCII case itself
+            assert zh.count(" LIKE ") == 4 and en.count(" LIKE ") == 4

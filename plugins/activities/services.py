@@ -22,7 +22,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from core.settings import PluginSettings
 from core import audit, events, messages
 from core.errors import FieldErrors
-from core.db import TZ, compiled, for_update, now, transaction
+from core.db import TZ, compiled, for_update, is_postgres, now, transaction
 from core.workdays import deadline
 from plugins.teams import services as teams
 from plugins.teams.models import Team
@@ -832,9 +832,16 @@ def _like(word: str) -> str:
     return "%" + word.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
 
 
-def _contains(column, pattern):
-    return pw.Expression(column, pw.OP.ILIKE, pw.NodeList((pattern, pw.SQL("ESCAPE"),
-                                                           pw.Value("\\", converter=False))))
+def _contains(column, pattern, cased: bool):
+    # PostgreSQL: ILIKE only for a word with letters that have a case. For Chinese (and digits) LIKE
+    # finds the same rows, and ILIKE folds every character of the text first (~2x the listing's query).
+    # SQLite's LIKE (peewee's ILIKE) ignores ASCII case and has no such cost; peewee's LIKE there is GLOB.
+    op = pw.OP.LIKE if not cased and is_postgres() else pw.OP.ILIKE
+    return pw.Expression(column, op, pw.NodeList((pattern, pw.SQL("ESCAPE"), pw.Value("\\", converter=False))))
+
+
+def _has_case(word: str) -> bool:
+    return word.lower() != word or word.upper() != word
 
 
 # what the public listing shows of each activity: a plain row, not a model (building 20 Activity and
@@ -845,7 +852,7 @@ LISTING_COLUMNS = (Activity.id, Activity.title, Activity.district, Activity.star
 
 def _listing_query(shape, p):
     """The listing's query for one shape (which filters, keyword words, sort), values as ``p``."""
-    names, party, sort = shape
+    names, party, cased, sort = shape
     q = (Activity.select(*LISTING_COLUMNS).join(Team)
          .where((Activity.status == "published") & (Activity.kind == p["kind"]) & (Activity.ends_at > p["now"])))
     if "district" in names:
@@ -856,8 +863,9 @@ def _listing_query(shape, p):
         q = q.where(Activity.category == p["category"])
     for i, marked in enumerate(party):
         w = p[f"w{i}"]
-        match = (_contains(Activity.title, w) | _contains(Activity.description, w)
-                 | _contains(Team.name, w) | _contains(Activity.address, w))
+        ci = cased[i]
+        match = (_contains(Activity.title, w, ci) | _contains(Activity.description, w, ci)
+                 | _contains(Team.name, w, ci) | _contains(Activity.address, w, ci))
         if marked:  # R-ACT-3's example: activities marked as Party-member service match too
             match = match | (Activity.is_party_service == True)  # noqa: E712
         q = q.where(match)
@@ -919,7 +927,8 @@ def _listing(*, district=None, field=None, category=None, kind="service", keywor
         values.update(lat=float(lat), lng=float(lng), k2=math.cos(math.radians(float(lat))) ** 2)
     elif sort not in ("most_needed", "newest"):
         sort = "soonest"
-    shape = (frozenset(values), tuple("党员" in w and w in PARTY_SERVICE for w in words), sort)
+    shape = (frozenset(values), tuple("党员" in w and w in PARTY_SERVICE for w in words),
+             tuple(_has_case(w) for w in words), sort)
     query = _LISTINGS.get(shape)
     if query is None:
         if len(_LISTINGS) > 1000:  # a bound, not a cache policy: shapes come from a small set
