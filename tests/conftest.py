@@ -134,6 +134,18 @@ def csrf_from(html: str) -> str:
     return m.group(1)
 
 
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF as pypdf reads it (what a copy-paste from a viewer gives)."""
+    import io
+    from pypdf import PdfReader
+    return "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages)
+
+
+def flat(text: str) -> str:
+    """Text without the line breaks a wrapped paragraph gets."""
+    return re.sub(r"\s+", "", text)
+
+
 def login(client, username, password=PASSWORD):
     page = client.get("/login").get_data(as_text=True)
     r = client.post("/login", data={"username": username, "password": password,

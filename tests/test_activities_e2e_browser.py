@@ -61,16 +61,13 @@ def site_env(smtp):  # noqa: F811 - the fixture imported above
 
 def _setup(app) -> dict:
     """An approved team with its admin ``ta``, and a volunteer with an account and an email address."""
-    from plugins.teams import services as ts
     from plugins.volunteers import services as vs
-    from test_teams_workflow import PROFILE, cn_id
+    from test_teams_workflow import cn_id, new_team
+    team_id = new_team(app, TEAM, admin="ta")
     with app.app_context():
-        t = ts.register_team({**PROFILE, "name": TEAM}, username="ta", password=PASSWORD)
-        ts.submit_for_review(t)
-        ts.review_team(t, approve=True)
         v = vs.register({"name": VOLUNTEER, "id_type": "cn_id", "id_number": cn_id(4101), "phone": "13800004101",
                          "email": "chen@example.org", "agreement": True, "password": PASSWORD})
-        return {"team": t.id, "volunteer": v.id, "number": v.number, "username": v.user.username}
+        return {"team": team_id, "volunteer": v.id, "number": v.number, "username": v.user.username}
 
 
 def _shot(page, server, name):  # noqa: F811

@@ -19,7 +19,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from conftest import PASSWORD, csrf_from, database_url, login
+from conftest import PASSWORD, csrf_from, database_url, flat, login, pdf_text
 from core import create_app
 
 PLUGINS = ["volunteers", "teams", "documents", "activities", "activity_forms"]
@@ -38,12 +38,6 @@ ANSWERS = [({"venue": 1, "fit": 2, "rich": 1, "mastery": 1, "future": 3}, 9, "�
            ({"venue": 2}, None, "适中", "很好")]
 
 
-def pdf_text(data: bytes) -> str:
-    return "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages)
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 def fonts_of(data: bytes) -> list[dict]:

@@ -20,7 +20,7 @@ import threading
 import pytest
 from pypdf import PdfReader
 
-from conftest import PASSWORD, csrf_from, database_url, login
+from conftest import PASSWORD, csrf_from, database_url, flat, login, pdf_text
 from core import create_app
 
 PLUGINS = ["volunteers", "teams", "documents", "activities", "certificates"]
@@ -30,12 +30,6 @@ NAME_1, NAME_2, NAME_3 = "张三丰", "李四", "王五"
 PUBLIC = "https://timebank.example.org"
 
 
-def pdf_text(data: bytes) -> str:
-    return "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages)
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 def audit_rows(app, action: str) -> list:

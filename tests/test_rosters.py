@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import io
 import json
-import re
 
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from stdnum.cn import ric
 
-from conftest import PASSWORD, csrf_from, database_url, login
+from conftest import PASSWORD, csrf_from, database_url, flat, login, pdf_text
 from core import create_app
 
 PLUGINS = ["documents", "volunteers", "teams", "rosters"]
@@ -38,14 +37,6 @@ def make_id(seq: int, birth: str = "19900101", region: str = "440103") -> str:
 ID_1, ID_2, ID_3 = make_id(11), make_id(22, "19851203"), make_id(33, "19770615")
 
 
-def pdf_text(data: bytes) -> str:
-    reader = PdfReader(io.BytesIO(data))
-    return "\n".join(p.extract_text() or "" for p in reader.pages)
-
-
-def flat(text: str) -> str:
-    """Text without the line breaks a wrapped paragraph gets."""
-    return re.sub(r"\s+", "", text)
 
 
 def fonts_of(data: bytes) -> list[dict]:

@@ -74,21 +74,18 @@ def _setup(app) -> dict:
     from plugins.activities.models import Activity, Shift
     from plugins.donations import services as don
     from plugins.exchange import services as ex
-    from plugins.teams import services as ts
     from plugins.teams.models import Team
     from plugins.volunteers import services as vs
     from plugins.volunteers.models import Volunteer
-    from test_teams_workflow import PROFILE, cn_id
+    from test_teams_workflow import cn_id, new_team
     tomorrow = (_dt.datetime.now(TZ) + _dt.timedelta(days=1)).date()
     start = _dt.datetime.combine(tomorrow, _dt.time(9, 0), tzinfo=TZ)
     set_setting(app, "ledger.redemption_threshold_hours", 3)
+    team_id = new_team(app, TEAM, admin="ta")
     with app.app_context():
-        t = ts.register_team({**PROFILE, "name": TEAM}, username="ta", password=PASSWORD)
-        ts.submit_for_review(t)
-        ts.review_team(t, approve=True)
         v = vs.register({"name": VOLUNTEER, "id_type": "cn_id", "id_number": cn_id(ID_NUMBER),
                          "phone": "13800004102", "agreement": True, "password": PASSWORD})
-        who = {"team": t.id, "volunteer": v.id, "number": v.number, "username": v.user.username,
+        who = {"team": team_id, "volunteer": v.id, "number": v.number, "username": v.user.username,
                "id_number": cn_id(ID_NUMBER), "tomorrow": tomorrow}
     aid = new_activity(app, who["team"], title=TITLE, shifts=[slot(start, hours=3, capacity=5)])
     with app.app_context():
