@@ -202,3 +202,22 @@ def served_app(server):
     finally:
         if db.obj is not None and not db.obj.is_closed():
             db.obj.close()
+
+
+def test_a_visitor_browses_without_a_cookie_and_switches_to_english(server, page):
+    """In a real browser: public pages leave no cookie; the language menu (no CSRF token for visitors)
+    switches the same page to English, and only then is there a session cookie, holding the choice."""
+    from playwright.sync_api import expect
+    base = server["base"]
+    page.goto(base + "/activities/?q=%E6%95%AC%E8%80%81")
+    assert html_lang(page) == "zh-CN"
+    expect(page.locator("h1")).to_have_text("志愿服务活动")
+    page.goto(base + "/notices/")
+    assert page.context.cookies() == []
+    page.get_by_label("语言").select_option("en")
+    expect(page).to_have_url(base + "/notices/")
+    assert html_lang(page) == "en"
+    assert [c["name"] for c in page.context.cookies()] == ["timebank_session"]
+    page.goto(base + "/activities/")
+    expect(page.locator("h1")).to_have_text("Volunteer activities")
+    assert page.problems == []
