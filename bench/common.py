@@ -58,8 +58,9 @@ def database_kind(url: str, reset: bool) -> str:
 
 
 
-def print_profile(fn, n: int, top: int):
-    """Run ``fn(i)`` for i in range(n) under cProfile; print the top by cumulative and by own time."""
+def print_profile(fn, n: int, top: int, callers: str | None = None):
+    """Run ``fn(i)`` for i in range(n) under cProfile; print the top by cumulative and by own time,
+    and, given ``callers`` (a pstats restriction such as ``local.py:310``), who calls those functions."""
     import cProfile
     import pstats
     prof = cProfile.Profile()
@@ -70,3 +71,5 @@ def print_profile(fn, n: int, top: int):
     st = pstats.Stats(prof)
     st.sort_stats("cumulative").print_stats(top)
     st.sort_stats("tottime").print_stats(top)
+    if callers:
+        st.print_callers(callers)

@@ -49,6 +49,8 @@ def main():
     ap.add_argument("--activities", type=int, default=20_000)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--callers", help="with --profile: print who calls the functions matching this, "
+                    "e.g. local.py:310")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tb-prof-"))
     url = f"sqlite:///{tmp / 'instance' / 'bench.db'}"
@@ -97,7 +99,7 @@ def main():
               f"cpu ratio bare/kernel {cpu_b / cpu_k:.2f}")
         if args.profile:
             start = 2 * args.n + 10
-            print_profile(lambda i: k(start + i), args.n, args.top)
+            print_profile(lambda i: k(start + i), args.n, args.top, args.callers)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -41,6 +41,7 @@ class Kernel:
         self.csrf_cache: dict = {}   # core.web.csrf_token
         self.header_cache: dict = {}  # core.web.page_header
         self.url_cache: dict = {}    # core.web.url_for_cached
+        self.kept: dict = {}         # core.web.kept: name -> {key: value}
 
 
 def ensure_core_schema():

@@ -185,3 +185,38 @@ def test_r_act_3_chinese_keywords_skip_case_folding_on_postgresql(world):
             assert en.count(" ILIKE ") == 4
         else:  # SQLite's LIKE ignores ASCII case itself
             assert zh.count(" LIKE ") == 4 and en.count(" LIKE ") == 4
+
+
+def _form(html: str) -> str:
+    return html.split('<form method="get" class="filters" id="filters">')[1].split("</form>")[0]
+
+
+def test_r_act_3_the_kept_filter_form_shows_each_visitors_own_choices(world):
+    """The filter form is rendered once per language and selection and kept (views.filters_form): what
+    a visitor typed is still theirs, escaped (SECURITY.md IV), and no choice leaks to the next page."""
+    c, cats = world["app"].test_client(), world["cats"]
+    with c.session_transaction() as s:
+        s["lang"] = "zh_Hans_CN"  # the test site's default is English
+    first = _form(c.get("/activities/", query_string={"district": "越秀区", "q": "独居",
+                                                        "from": "2026-12-01"}).get_data(True))
+    assert '<option selected>越秀区</option>' in first and 'value="独居"' in first and "全部区域" in first
+    assert 'name="from" value="2026-12-01"' in first
+    # the same selection again with other typed values, one of them markup: the kept form, new values
+    evil = '"><script>alert(1)</script>'
+    again = _form(c.get("/activities/", query_string={"district": "越秀区", "q": evil}).get_data(True))
+    assert "<script>alert(1)" not in again and 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in again
+    assert 'name="from" value=""' in again and "\x00" not in again
+    # another selection, a field and a sort: nothing of the first visitor's choice
+    other = _form(c.get("/activities/", query_string={"field": cats["field.care"], "sort": "newest"})
+                  .get_data(True))
+    assert "<option selected>" not in other and 'value="独居"' not in other
+    assert f'<option value="{cats["field.care"]}" selected>' in other
+    assert '<option value="newest" selected>' in other
+    # an unknown district is not kept as a choice of its own: it shows as "all districts"
+    bogus = _form(c.get("/activities/", query_string={"district": "不存在区"}).get_data(True))
+    assert "<option selected>" not in bogus
+    # the language is part of what is kept
+    with c.session_transaction() as s:
+        s["lang"] = "en"
+    en = _form(c.get("/activities/", query_string={"district": "越秀区"}).get_data(True))
+    assert "All districts" in en and "全部区域" not in en and "<option selected>越秀区</option>" in en

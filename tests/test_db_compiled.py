@@ -136,3 +136,24 @@ def test_a_parameter_used_twice_is_converted_for_each_field(site):
     assert params[0] == dt.datetime(2026, 11, 1, 13, 0)  # the datetime field's wall-time conversion
     assert isinstance(params[1], str)                   # the text field's conversion
     assert [r[0] for r in since_or_subject(at=site["t0"] + dt.timedelta(hours=4))] == ["消息 4"]
+
+
+@compiled
+def brief(user_id):
+    return (Message.select(Message.id, Message.subject).where(Message.recipient == user_id)
+            .order_by(Message.id).namedtuples())
+
+
+def test_row_handling_set_up_once_and_right_for_every_later_run(site):
+    # the first run finds nothing: the row set-up still comes from the statement's columns
+    assert list(brief(user_id=-1)) == []
+    alice, bob = list(brief(user_id=site["alice"])), list(brief(user_id=site["bob"]))
+    assert [r.subject for r in alice] == [f"消息 {i}" for i in range(5)]
+    assert [r.subject for r in bob] == ["bob's"]
+    assert type(alice[0]) is type(bob[0])  # one namedtuple class, not one per run
+    assert alice[0]._fields == ("id", "subject")
+    # models with a joined model: each run builds fresh instances from its own cursor
+    first = list(session_with_user(token="h1"))
+    again = list(session_with_user(token="h1"))
+    assert first[0] is not again[0] and again[0].user.username == "alice"
+    assert list(session_with_user(token="nope")) == []

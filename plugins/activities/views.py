@@ -9,11 +9,12 @@ import json
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    url_for)
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
+from markupsafe import Markup, escape
 from flask_login import current_user, login_required
 
 from core import security
-from core.web import url_maker
+from core.web import kept, url_maker
 from core.db import TZ, compiled, now, transaction
 from plugins.volunteers import services as volunteers
 from plugins.volunteers.models import DISTRICTS
@@ -69,10 +70,36 @@ def index():
     shown = [(a, link(a.id), f"{a.starts_at.astimezone(TZ):%Y-%m-%d %H:%M}",
               places_left % {"left": a.capacity - a.confirmed, "cap": a.capacity}) for a in rows]
     args = request.args
-    chosen = {k: args.get(k, "") for k in ("q", "district", "field", "category", "from", "to", "lat", "lng")}
-    return render_template("activities/index.html", rows=shown, more=len(rows) == 20, kind=kind, sort=sort,
-                           page=page, districts=DISTRICTS, fields=cats["field"], cats=cats[cat_kind],
-                           chosen=chosen, args=args)
+    filters = filters_form(kind, sort, args, cats["field"] if kind == "service" else [], cats[cat_kind])
+    return render_template("activities/index.html", rows=shown, more=len(rows) == 20, kind=kind,
+                           page=page, filters=filters, args=args)
+
+
+_TYPED = ("q", "from", "to", "lat", "lng")  # what the visitor types: put in per request
+
+
+def filters_form(kind, sort, args, fields, cats) -> Markup:
+    """The listing's filter form (activities/_filters.html), rendered once per language, kind, sort,
+    chosen district / field / category and the categories offered, and kept (``core.web.kept``). The
+    typed values are rendered as markers and put in, escaped, per request: the form's ~40 options were
+    a third of the listing's cost (bench/profile_activities.py)."""
+    def pick(name, allowed):
+        v = args.get(name, "")
+        return v if v in allowed else ""
+    chosen = {"district": pick("district", DISTRICTS),
+              "field": pick("field", {str(f.id) for f in fields}),
+              "category": pick("category", {str(c.id) for c in cats})}
+    key = (str(get_locale()), kind, sort, chosen["district"], chosen["field"], chosen["category"],
+           tuple((f.id, f.name) for f in fields), tuple((c.id, c.name) for c in cats))
+
+    def render():
+        markers = {k: f"\x00{k}\x00" for k in _TYPED}
+        return render_template("activities/_filters.html", kind=kind, sort=sort, districts=DISTRICTS,
+                               fields=fields, cats=cats, chosen={**chosen, **markers})
+    html = kept("activities.filters", key, render)
+    for k in _TYPED:
+        html = html.replace(f"\x00{k}\x00", str(escape(args.get(k, ""))))
+    return Markup(html)
 
 
 @bp.route("/<int:activity_id>")
