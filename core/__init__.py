@@ -37,11 +37,9 @@ class Kernel:
         self.events: list = []
         self.generation = 0
         self.models: list = []
-        self.menu_cache: dict = {}   # core.web.menu_items
         self.csrf_cache: dict = {}   # core.web.csrf_token
-        self.header_cache: dict = {}  # core.web.page_header
-        self.url_cache: dict = {}    # core.web.url_for_cached
-        self.kept: dict = {}         # core.web.kept: name -> {key: value}
+        # core.web.kept: name -> {key: value} (core.menu, core.header, core.url, plugins' fragments)
+        self.kept: dict = {}
 
 
 def ensure_core_schema():

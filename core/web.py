@@ -204,6 +204,26 @@ def message(msg_id):
 MENU_CACHE_SIZE = 512
 
 
+def kept(name: str, key, make, size: int = 1024):
+    """``make()``'s value, computed once per ``key`` and kept on the running app for the next request
+    with the same key (a page fragment, say). ``key`` must hold **every** input ``make`` reads (the
+    language, the values shown, the rows listed), so that different inputs never share a value; read
+    those inputs per request as before. At most ``size`` values per ``name``: when full, it starts
+    again. A changed plugin set builds a new app, which starts empty. Public API for plugins
+    (docs/plugins.md "Hot queries")."""
+    caches = current_app.extensions["timebank"].kept
+    cache = caches.get(name)
+    if cache is None:
+        cache = caches.setdefault(name, {})
+    value = cache.get(key)
+    if value is None:
+        value = make()
+        if len(cache) >= size:
+            cache.clear()
+        cache[key] = value
+    return value
+
+
 def menu_items(user, locale: str | None = None):
     """The site navigation of ``user``: every plugin's ``register_menu`` items the user may see, by order.
 
@@ -219,9 +239,8 @@ def menu_items(user, locale: str | None = None):
         from flask_babel import get_locale
         locale = str(get_locale())
     key = (authed, roles, locale, request.script_root)
-    cache = kernel.menu_cache
-    items = cache.get(key)
-    if items is None:
+
+    def build():
         items = []
         for group in kernel.pm.hook.register_menu(user=user):
             for it in group or []:
@@ -229,9 +248,8 @@ def menu_items(user, locale: str | None = None):
                 title = it.title if isinstance(it.title, Markup) else str(it.title)
                 items.append(MenuItem(title, it.url, it.permission, it.order))
         items.sort(key=lambda i: i.order)
-        if len(cache) >= MENU_CACHE_SIZE:
-            cache.clear()
-        cache[key] = items
+        return items
+    items = kept("core.menu", key, build, MENU_CACHE_SIZE)
     return [it for it in items if it.permission is None or security.can(it.permission, user=user)]
 
 
@@ -255,16 +273,13 @@ def page_header(ctx) -> Markup:
     name = user.username if authed else ""
     token = csrf_token() if authed else ""
     key = (request.script_root, locale, tuple((it.url, it.title) for it in items), name, token)
-    cache = current_app.extensions["timebank"].header_cache
-    html = cache.get(key)
-    if html is None:
+
+    def render():
         tmpl = current_app.jinja_env.get_template("core/_header.html")
-        html = tmpl.render(items=items, user_name=name, token=token, next_marker=_NEXT,
+        return tmpl.render(items=items, user_name=name, token=token, next_marker=_NEXT,
                            languages=ctx.get("languages"), current_locale=locale,
                            gettext=ctx.get("gettext"), ngettext=ctx.get("ngettext"))
-        if len(cache) >= HEADER_CACHE_SIZE:
-            cache.clear()
-        cache[key] = html
+    html = kept("core.header", key, render, HEADER_CACHE_SIZE)
     return Markup(html.replace(_NEXT, str(escape(request.full_path))))
 
 
@@ -295,26 +310,6 @@ def csrf_token() -> str:
             cache[raw] = signed
     g.csrf_token = signed
     return signed
-
-
-def kept(name: str, key, make, size: int = 1024):
-    """``make()``'s value, computed once per ``key`` and kept on the running app for the next request
-    with the same key (a page fragment, say). ``key`` must hold **every** input ``make`` reads (the
-    language, the values shown, the rows listed), so that different inputs never share a value; read
-    those inputs per request as before. At most ``size`` values per ``name``: when full, it starts
-    again. A changed plugin set builds a new app, which starts empty. Public API for plugins
-    (docs/plugins.md "Hot queries")."""
-    caches = current_app.extensions["timebank"].kept
-    cache = caches.get(name)
-    if cache is None:
-        cache = caches.setdefault(name, {})
-    value = cache.get(key)
-    if value is None:
-        value = make()
-        if len(cache) >= size:
-            cache.clear()
-        cache[key] = value
-    return value
 
 
 def url_maker(endpoint: str, arg: str, **values):
@@ -372,11 +367,4 @@ def url_for_cached(endpoint: str, **values) -> str:
             or any(app.url_default_functions.values()):
         return app.url_for(endpoint, **values)
     key = (endpoint, values.get("filename"), request.script_root)
-    cache = app.extensions["timebank"].url_cache
-    url = cache.get(key)
-    if url is None:
-        url = app.url_for(endpoint, **values)
-        if len(cache) >= URL_CACHE_SIZE:
-            cache.clear()
-        cache[key] = url
-    return url
+    return kept("core.url", key, lambda: app.url_for(endpoint, **values), URL_CACHE_SIZE)

@@ -33,7 +33,7 @@ def test_menu_respects_each_users_permissions_from_one_cache(app, make_user):
         assert "登录" in nav(anon.get("/notices/").get_data(as_text=True))
         assert "站内信" not in nav(anon.get("/notices/").get_data(as_text=True))
     # one cache entry per (logged in, roles, language), not per user or request
-    keys = app.extensions["timebank"].menu_cache.keys()
+    keys = app.extensions["timebank"].kept["core.menu"].keys()
     assert sorted((k[0], k[1]) for k in keys) == [
         (False, ()), (True, (("platform_admin", ""),)), (True, (("volunteer", ""),))]
 
