@@ -75,6 +75,9 @@ THEMES = ["敬老", "助残", "环保", "义诊", "垃圾分类", "文明交通"
           "反诈宣传", "关爱儿童", "心理咨询", "法律援助", "消防安全", "疫苗接种", "文艺汇演", "植树",
           "河涌巡查", "党史学习", "便民理发", "长者饭堂", "应急救护", "科普讲座", "助学支教"]
 SUFFIXES = ["志愿服务活动", "公益行动", "志愿服务", "主题活动", "便民服务日"]
+RARE_KEYWORD = "粤剧"  # in no theme, place or filler: a keyword few activities contain
+RARE_TEXT = "另有粤剧进社区表演。"
+RARE_SHARE = 1 / 2000
 FILLER = ("欢迎社区居民和党员志愿者踊跃报名参加，活动现场提供饮用水和志愿者马甲，请按时到达并扫码签到。"
           "本次活动由社区党群服务中心统筹，服务时长按实际签到签退时间核定。")
 
@@ -153,7 +156,8 @@ def build_site(instance: Path, url: str, sizes: dict) -> dict:
     from core.db import db, now, transaction
     from core.models import User
     from core.security import VOLUNTEER
-    from plugins.activities.models import Activity, Category, Shift, SignUp
+    from plugins.activities.models import Activity, Category, SearchTerm, Shift, SignUp
+    from plugins.activities.services import PARTY_SERVICE, search_terms
     from plugins.teams.models import Team
     from plugins.volunteers import services as vs
     from plugins.volunteers.demo import fake_id_number
@@ -259,6 +263,9 @@ def build_site(instance: Path, url: str, sizes: dict) -> dict:
                       at.idx("id", "team", "title", "district", "address", "description", "category", "field",
                              "starts_at", "ends_at", "published_at", "latitude", "longitude",
                              "is_party_service", "capacity", "confirmed")))
+        # the keyword index rows (services.index_search_terms does the same through the ORM)
+        tt = Table(SearchTerm, {"term": "xx", "activity_id": 0})
+        kt = tt.idx("term", "activity_id")
         st = Table(Shift, {"activity": 1, "volunteer_type": "普通志愿者", "starts_at": t0, "ends_at": t0,
                            "capacity": 30, "confirmed": per})
         st.names.insert(0, "id")
@@ -276,7 +283,7 @@ def build_site(instance: Path, url: str, sizes: dict) -> dict:
         n_signups = 0
         with transaction():  # one transaction for the whole data set (SQLite: one write lock)
             for c0 in range(0, n_act, chunk):
-                acts, shifts, signups = [], [], []
+                acts, shifts, signups, terms = [], [], [], []
                 for i in range(c0, min(n_act, c0 + chunk)):
                     theme = THEMES[rnd.randrange(len(THEMES))]
                     others = rnd.sample(THEMES, 2)
@@ -301,7 +308,14 @@ def build_site(instance: Path, url: str, sizes: dict) -> dict:
                     a[ka["latitude"]] = 23.1 + rnd.random() * 0.2
                     a[ka["longitude"]] = 113.2 + rnd.random() * 0.3
                     a[ka["is_party_service"]] = int(rnd.random() < 0.2)
+                    if rnd.random() < RARE_SHARE:  # the rare keyword, in ~100 activities
+                        a[ka["description"]] += RARE_TEXT
                     acts.append(a)
+                    for t in search_terms(a[ka["title"]], a[ka["description"]], a[ka["address"]],
+                                          PARTY_SERVICE if a[ka["is_party_service"]] else ""):
+                        r = list(tt.template)
+                        r[kt[0]], r[kt[1]] = t, aid
+                        terms.append(r)
                     s = list(st.template)
                     s[ks["id"]], s[ks["activity"]] = sid, aid
                     s[ks["starts_at"]], s[ks["ends_at"]] = _plain(start), _plain(end)
@@ -315,6 +329,8 @@ def build_site(instance: Path, url: str, sizes: dict) -> dict:
                 at.write(raw, acts)
                 st.write(raw, shifts)
                 sg.write(raw, signups)
+                terms.sort()  # in index order: SQLite appends to the B-tree instead of splitting pages
+                tt.write(raw, terms)
                 n_signups += len(signups)
                 if (c0 // chunk) % 2 == 1 or c0 + chunk >= n_act:
                     log(f"  activities {min(n_act, c0 + chunk)}/{n_act}, sign-ups {n_signups}")
@@ -630,7 +646,7 @@ def burst(base: str, sessions: list[str], shift_id: int) -> dict:
 # ------------------------------------------------------------------ plans
 def plans(url, field_id) -> dict:
     """The listing's SQL as the site runs it, with the database's plan."""
-    from core.db import db, init_database, is_sqlite, now
+    from core.db import db, init_database, now
     init_database(url)
     from plugins.activities import services
     out = {}
@@ -640,13 +656,44 @@ def plans(url, field_id) -> dict:
     bare_sql = BARE_LIST_SQL.format(p=db.obj.param)
     bare_params = ("published", "service", DISTRICT, field_id, now().replace(tzinfo=None))
     for name, s, p in (("listing", sql, params), ("bare", bare_sql, bare_params)):
-        if is_sqlite():
-            rows = db.execute_sql("EXPLAIN QUERY PLAN " + s, p).fetchall()
-            out[name] = {"sql": s, "plan": "\n".join(str(r[-1]) for r in rows)}
-        else:
-            rows = db.execute_sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + s, p).fetchall()
-            out[name] = {"sql": s, "plan": "\n".join(r[0] for r in rows)}
+        out[name] = {"sql": s, "plan": _plan(s, p)}
+    out["rare_keyword"] = rare_keyword(services)
     db.obj.close()
+    return out
+
+
+def _plan(sql, params) -> str:
+    from core.db import db, is_sqlite
+    if is_sqlite():
+        return "\n".join(str(r[-1]) for r in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+    rows = db.execute_sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params).fetchall()
+    return "\n".join(r[0] for r in rows)
+
+
+def rare_keyword(services, runs: int = 15) -> dict:
+    """The listing's query for a rare keyword without any filter, looked up in the keyword index and,
+    with RARE_TERM 0, read in date order as before the index: median ms of ``runs`` each, same rows."""
+    from core.db import db
+    out = {"keyword": RARE_KEYWORD}
+    rows = {}
+    saved = services.RARE_TERM
+    try:
+        for name, rare in (("index", saved), ("reading", 0)):
+            services.RARE_TERM = rare
+            services._TERM_COUNTS.clear()
+            sql, params = services.listing_sql(keyword=RARE_KEYWORD)
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                rows[name] = db.execute_sql(sql, params).fetchall()
+                times.append((time.perf_counter() - t) * 1000)
+            out[name] = {"median_ms": round(statistics.median(times), 2), "sql": sql,
+                         "uses_index": "activities_search_term" in sql, "plan": _plan(sql, params)}
+    finally:
+        services.RARE_TERM = saved
+        services._TERM_COUNTS.clear()
+    out["matches"] = len(services.listing(keyword=RARE_KEYWORD, per_page=100000))
+    out["same_rows"] = rows["index"] == rows["reading"]
     return out
 
 
@@ -722,6 +769,10 @@ def main(argv=None):
     lua = tmp / "signup.lua"
     lua.write_text(LUA)
     query_plans = plans(url, site["field_id"])
+    rk = query_plans["rare_keyword"]
+    log(f"rare keyword {rk['keyword']} without a filter ({rk['matches']} activities): "
+        f"{rk['index']['median_ms']} ms through the keyword index, {rk['reading']['median_ms']} ms reading "
+        f"in date order; same rows: {rk['same_rows']}")
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBANK_")}
     env.update(TIMEBANK_INSTANCE_PATH=str(tmp / "instance"), TIMEBANK_DATABASE_URL=url, PYTHONPATH=str(ROOT))

@@ -90,7 +90,12 @@ def test_r_act_3_only_published_activities_that_have_not_ended(world):
     ({"keyword": "CORNER 辅导"}, ["teach"]),
     ({"keyword": "Corner 独居"}, []),
 ])
-def test_r_act_3_filters_and_chinese_keywords(world, kw, expected):
+@pytest.mark.parametrize("rare_term", [2000, 0], ids=["keyword-index", "reading"])
+def test_r_act_3_filters_and_chinese_keywords(world, kw, expected, rare_term, monkeypatch):
+    """Both ways a keyword is matched give the same activities: looked up in the keyword index (every
+    piece is rare in this small site) and, with RARE_TERM 0, read in the listing's order."""
+    from plugins.activities import services as s
+    monkeypatch.setattr(s, "RARE_TERM", rare_term)
     kw = {k: world["cats"][v] if k in ("field", "category") else v for k, v in kw.items()}
     assert found(world, **kw) == expected
 
@@ -162,13 +167,44 @@ def test_listing_index_migration_upgrades_an_existing_site(make_app):
     make_app(plugins=PLUGINS)
     assert name in [i.name for i in db.get_indexes("activities_activity")]
     hist = lambda: [r[0] for r in db.execute_sql("SELECT name FROM migrations_activities ORDER BY name")]  # noqa: E731
-    assert hist() == ["0001_initial", "0002_service_totals_index", "0003_listing_index"]
+    done = ["0001_initial", "0002_service_totals_index", "0003_listing_index", "0004_search_terms"]
+    assert hist() == done
     # the state of a site installed before the index: no index, no history of the plugin's migrations
     db.execute_sql(f'DROP INDEX "{name}"')
     db.execute_sql("DELETE FROM migrations_activities")
     make_app(plugins=PLUGINS)
     assert name in [i.name for i in db.get_indexes("activities_activity")]
-    assert hist() == ["0001_initial", "0002_service_totals_index", "0003_listing_index"]
+    assert hist() == done
+
+
+def test_r_act_3_keyword_index_migration_indexes_what_was_published_before(make_app):
+    """A site upgraded to 0004 gets the keyword index of the activities it published before, so a rare
+    Chinese keyword still finds them; drafts are not indexed until they are published."""
+    from core.db import db
+    from fixtures.activities_plugins.actsupport import PLUGINS
+    from plugins.activities import services as s
+    from plugins.activities.models import SearchTerm
+    app = make_app(plugins=PLUGINS)
+    tid = new_team(app, "海珠志愿服务队", admin="ta")
+    old = new_activity(app, tid, title="江南西独居长者探访", shifts=[slot(soon(2))])
+    draft = new_activity(app, tid, title="江南西独居长者草稿", status="draft", shifts=[slot(soon(2))])
+    with app.app_context():
+        db.execute_sql('DROP TABLE "activities_search_term"')
+        db.execute_sql("DELETE FROM migrations_activities WHERE name = '0004_search_terms'")
+    app = make_app(plugins=PLUGINS)
+    with app.app_context():
+        assert {r.activity_id for r in SearchTerm.select().where(SearchTerm.term == "独居")} == {old}
+        assert s._rarest_term(["独居"]) == ("独居", "独居")  # the index is what finds it
+        assert [a.id for a in s.listing(keyword="独居")] == [old]
+        assert draft not in {r.activity_id for r in SearchTerm.select()}
+
+
+def test_r_act_3_search_terms_are_the_pieces_a_chinese_keyword_is_made_of():
+    from plugins.activities.services import search_terms
+    assert search_terms("关爱独居老人") == {"关爱", "爱独", "独居", "居老", "老人"}
+    # no piece with white space or with a letter that has a case; digits and punctuation stay
+    assert search_terms("English 角 A1", "第3期，") == {"第3", "3期", "期，"}
+    assert search_terms("独") == set() and search_terms("") == set()
 
 
 def test_r_act_3_chinese_keywords_skip_case_folding_on_postgresql(world):
@@ -181,10 +217,12 @@ def test_r_act_3_chinese_keywords_skip_case_folding_on_postgresql(world):
         zh, _p = s.listing_sql(keyword="独居")
         en, _p = s.listing_sql(keyword="english")
         if is_postgres():
-            assert "ILIKE" not in zh and zh.count(" LIKE ") == 4
+            # four columns, and the team names of the keyword index's look-up
+            assert "ILIKE" not in zh and zh.count(" LIKE ") == 5
             assert en.count(" ILIKE ") == 4
         else:  # SQLite's LIKE ignores ASCII case itself
-            assert zh.count(" LIKE ") == 4 and en.count(" LIKE ") == 4
+            assert zh.count(" LIKE ") == 5 and en.count(" LIKE ") == 4
+        assert "activities_search_term" in zh and "activities_search_term" not in en
 
 
 def _form(html: str) -> str:

@@ -22,8 +22,9 @@ OBJECTS = {"activity": _l("activities"), "shift": _l("time slots"), "signup": _l
 
 @hookimpl
 def register_models():
-    from .models import Activity, Category, Feedback, Photo, ServiceRecord, Shift, SignUp, UsedToken
-    return [Category, Activity, Shift, SignUp, ServiceRecord, UsedToken, Feedback, Photo]
+    from .models import (Activity, Category, Feedback, Photo, SearchTerm, ServiceRecord, Shift, SignUp,
+                         UsedToken)
+    return [Category, Activity, Shift, SignUp, ServiceRecord, UsedToken, Feedback, Photo, SearchTerm]
 
 
 @hookimpl

@@ -146,6 +146,23 @@ class ServiceRecord(BaseModel):
         return self.minutes / 60
 
 
+class SearchTerm(BaseModel):
+    """The keyword index of the public listing (R-ACT-3): every two-character piece of a published
+    activity's title, description and address (and of 党员志愿服务 when it is marked as such) that has
+    no white space and no letter with a case. Chinese keywords are mostly two characters (敬老, 独居),
+    below what PostgreSQL's pg_trgm or SQLite's FTS5 trigram index can serve. The listing looks a rare
+    keyword's activities up here instead of reading every published activity, then checks the text
+    itself, so the index only ever narrows (services.listing). Written when an activity is published
+    (published activities cannot be edited); no foreign key, so that deleting an activity never scans
+    this table: a stale row only adds a candidate that the text check drops."""
+    term = pw.CharField(max_length=2)
+    activity_id = pw.IntegerField()
+
+    class Meta:
+        table_name = "activities_search_term"
+        primary_key = pw.CompositeKey("term", "activity_id")
+
+
 class UsedToken(BaseModel):
     """Nonces of single-use check-in codes, so a replayed code is refused."""
     nonce = pw.CharField(max_length=40, primary_key=True)

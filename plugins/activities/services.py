@@ -11,6 +11,7 @@ import datetime as _dt
 import json
 import math
 import secrets
+import time
 from dataclasses import dataclass
 
 import peewee as pw
@@ -22,13 +23,13 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from core.settings import PluginSettings
 from core import audit, events, messages
 from core.errors import FieldErrors
-from core.db import TZ, compiled, for_update, is_postgres, now, transaction
+from core.db import TZ, compiled, db, for_update, is_postgres, now, transaction
 from core.workdays import deadline
 from plugins.teams import services as teams
 from plugins.teams.models import Team
 from plugins.volunteers.models import DISTRICTS, Volunteer
 
-from .models import Activity, Category, Feedback, ServiceRecord, Shift, SignUp, UsedToken
+from .models import Activity, Category, Feedback, SearchTerm, ServiceRecord, Shift, SignUp, UsedToken
 
 SETTINGS = PluginSettings(__file__)
 
@@ -298,6 +299,7 @@ def publish(a: Activity, *, actor=None) -> Activity:
         raise ActivityError(_l("Only an approved activity can be published."))
     with transaction():
         Activity.update(status="published", published_at=now()).where(Activity.id == a.id).execute()
+        index_search_terms([a.id])
         audit.log("activity.published", a, user=actor)
     return Activity.get_by_id(a.id)
 
@@ -844,6 +846,82 @@ def _has_case(word: str) -> bool:
     return word.lower() != word or word.upper() != word
 
 
+# the keyword index (models.SearchTerm): a keyword piece found in at most RARE_TERM activities is looked
+# up there; a commoner one is matched while reading in the listing's order, where 20 matches come soon
+RARE_TERM = 2000
+_TERMS_PER_WORD = 8  # pieces of a long word whose counts are looked at
+
+
+def search_terms(*texts: str) -> set[str]:
+    """The pieces the keyword index keeps of ``texts``: each two neighbouring characters, unless one is
+    white space or either has a case (Latin words are matched by reading, case-insensitively)."""
+    out = set()
+    for t in texts:
+        for i in range(len(t) - 1):
+            pair = t[i:i + 2]
+            if not (pair[0].isspace() or pair[1].isspace()) and pair.lower() == pair.upper():
+                out.add(pair)
+    return out
+
+
+def index_search_terms(activity_ids=None, *, chunk: int = 500) -> int:
+    """Write the keyword index rows of these activities (default: every published, finished or closed
+    one); rows already there are kept. Public: call it after loading activities in bulk without
+    ``publish``. Returns the rows written."""
+    q = Activity.select(Activity.id, Activity.title, Activity.description, Activity.address,
+                        Activity.is_party_service)
+    if activity_ids is None:
+        q = q.where(Activity.status.in_(["published", "finished", "closed"]))
+        ids = [r.id for r in q.order_by(Activity.id)]
+    else:
+        ids = list(activity_ids)
+    n = 0
+    for c0 in range(0, len(ids), chunk):
+        rows = []
+        for a in q.where(Activity.id.in_(ids[c0:c0 + chunk])).namedtuples():
+            texts = (a.title, a.description, a.address) + ((PARTY_SERVICE,) if a.is_party_service else ())
+            rows.extend({"term": t, "activity_id": a.id} for t in search_terms(*texts))
+        for r0 in range(0, len(rows), 5000):
+            SearchTerm.insert_many(rows[r0:r0 + 5000]).on_conflict_ignore().execute()
+        n += len(rows)
+    return n
+
+
+@compiled
+def _term_count(term, cap):
+    inner = SearchTerm.select(SearchTerm.activity_id).where(SearchTerm.term == term).limit(cap)
+    return SearchTerm.select(pw.fn.COUNT(pw.SQL("*"))).from_(inner.alias("t")).tuples()
+
+
+# piece -> (its activities, counted up to RARE_TERM + 1; when to count again). Only the choice between
+# looking up and reading depends on it, never which activities are found, so a count may be minutes old.
+_TERM_COUNTS: dict = {}
+TERM_COUNT_SECONDS = 600
+
+
+def _term_activities(term: str) -> int:
+    key, t = (id(db.obj), term), time.monotonic()
+    hit = _TERM_COUNTS.get(key)
+    if hit is None or hit[1] < t:
+        if len(_TERM_COUNTS) >= 10000:
+            _TERM_COUNTS.clear()
+        hit = _TERM_COUNTS[key] = (_term_count.first(term=term, cap=RARE_TERM + 1)[0], t + TERM_COUNT_SECONDS)
+    return hit[0]
+
+
+def _rarest_term(words: list[str]):
+    """(piece, word) of the keyword piece in the fewest activities, if that is at most RARE_TERM."""
+    best = None
+    for w in words:
+        if _has_case(w):
+            continue
+        for t in sorted(search_terms(w))[:_TERMS_PER_WORD]:
+            n = _term_activities(t)
+            if n <= RARE_TERM and (best is None or n < best[0]):
+                best = (n, t, w)
+    return best[1:] if best else None
+
+
 # what the public listing shows of each activity: a plain row, not a model (building 20 Activity and
 # Team objects of ~50 columns and selecting every column cost more than the query; bench/activities.py)
 LISTING_COLUMNS = (Activity.id, Activity.title, Activity.district, Activity.starts_at, Activity.capacity,
@@ -861,6 +939,19 @@ def _listing_query(shape, p):
         q = q.where(Activity.field == p["field"])
     if "category" in names:
         q = q.where(Activity.category == p["category"])
+    if "term" in names:
+        # a rare keyword: only the activities that contain its rarest piece, or whose team's name
+        # contains the word; the words are still matched against the text below
+        team, other = Team.alias(), Activity.alias()
+        by_team = other.select(other.id).where(other.team.in_(
+            team.select(team.id).where(_contains(team.name, p["term_word"], False))))
+        found = SearchTerm.select(SearchTerm.activity_id).where(SearchTerm.term == p["term"]) | by_team
+        if is_postgres():
+            # ARRAY(…) is computed first and "id = ANY" reads those rows by primary key. As a semi-join
+            # (IN) the planner misjudged the text check and read every activity (bench/activities.py)
+            q = q.where(Activity.id == pw.fn.ANY(pw.fn.ARRAY(found)))
+        else:
+            q = q.where(Activity.id.in_(found))
     for i, marked in enumerate(party):
         w = p[f"w{i}"]
         ci = cased[i]
@@ -919,6 +1010,9 @@ def _listing(*, district=None, field=None, category=None, kind="service", keywor
     words = [w[:50] for w in str(keyword).split()[:5]] if keyword else []
     for i, w in enumerate(words):
         values[f"w{i}"] = _like(w)
+    rare = _rarest_term(words) if words else None
+    if rare:
+        values.update(term=rare[0], term_word=_like(rare[1]))
     if date_from:
         values["date_from"] = date_from
     if date_to:
