@@ -328,7 +328,7 @@ def test_migrations_bring_an_existing_site_to_the_new_schema(make_app):
         available, _ = P.discover()
         assert P.migrate_plugin(available["volunteers"]) == ["0001_initial", "0002_in_service_party_member"]
         assert P.migrate_plugin(available["activities"]) == ["0001_initial", "0002_service_totals_index",
-                                                             "0003_listing_index"]
+                                                             "0003_listing_index", "0004_search_terms"]
         assert P.migrate_plugin(available["activities"]) == []      # applied once
         cols = {c.name for c in db.get_columns("volunteers_volunteer")}
         assert {"in_service_reported_on", "in_service_hash"} <= cols
