@@ -146,6 +146,20 @@ class ServiceRecord(BaseModel):
         return self.minutes / 60
 
 
+class _WithoutRowidOnSqlite(pw.Metadata):
+    """``WITHOUT ROWID`` on SQLite, where the table is then stored as its primary key alone (half the
+    size of a rowid table with its key index); PostgreSQL has no such clause."""
+
+    @property
+    def without_rowid(self):
+        from core.db import is_sqlite
+        return is_sqlite(self.database.obj if isinstance(self.database, pw.DatabaseProxy) else self.database)
+
+    @without_rowid.setter
+    def without_rowid(self, value):
+        pass
+
+
 class SearchTerm(BaseModel):
     """The keyword index of the public listing (R-ACT-3): every two-character piece of a published
     activity's title, description and address (and of 党员志愿服务 when it is marked as such) that has
@@ -161,6 +175,7 @@ class SearchTerm(BaseModel):
     class Meta:
         table_name = "activities_search_term"
         primary_key = pw.CompositeKey("term", "activity_id")
+        model_metadata_class = _WithoutRowidOnSqlite
 
 
 class UsedToken(BaseModel):
