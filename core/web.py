@@ -2,6 +2,7 @@
 and the security headers every response carries (SECURITY.md AC4, AC10, AU3)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session,
@@ -224,6 +225,18 @@ def kept(name: str, key, make, size: int = 1024):
     return value
 
 
+def kept_html(name: str, key, render, holes: dict, size: int = 1024) -> Markup:
+    """A kept HTML fragment (see ``kept``) with holes for what changes on every request and so does
+    not belong in the key (the current path, what the visitor typed). ``render(markers)`` renders the
+    fragment with ``markers[hole]`` where each hole's value goes; every request gets the kept HTML with
+    each hole filled by its value in ``holes``, escaped, in one pass (a value that holds a marker is
+    never filled again)."""
+    markers = {h: f"\x00{h}\x00" for h in holes}
+    html = kept(name, key, lambda: render(markers), size)
+    pattern = re.compile("\x00(" + "|".join(map(re.escape, holes)) + ")\x00")
+    return Markup(pattern.sub(lambda m: str(escape(holes[m.group(1)])), html))
+
+
 def menu_items(user, locale: str | None = None):
     """The site navigation of ``user``: every plugin's ``register_menu`` items the user may see, by order.
 
@@ -254,7 +267,6 @@ def menu_items(user, locale: str | None = None):
 
 
 HEADER_CACHE_SIZE = 2048
-_NEXT = "\x00next\x00"
 
 
 @pass_context
@@ -274,13 +286,12 @@ def page_header(ctx) -> Markup:
     token = csrf_token() if authed else ""
     key = (request.script_root, locale, tuple((it.url, it.title) for it in items), name, token)
 
-    def render():
+    def render(markers):
         tmpl = current_app.jinja_env.get_template("core/_header.html")
-        return tmpl.render(items=items, user_name=name, token=token, next_marker=_NEXT,
+        return tmpl.render(items=items, user_name=name, token=token, next_marker=markers["next"],
                            languages=ctx.get("languages"), current_locale=locale,
                            gettext=ctx.get("gettext"), ngettext=ctx.get("ngettext"))
-    html = kept("core.header", key, render, HEADER_CACHE_SIZE)
-    return Markup(html.replace(_NEXT, str(escape(request.full_path))))
+    return kept_html("core.header", key, render, {"next": request.full_path}, HEADER_CACHE_SIZE)
 
 
 CSRF_CACHE_SIZE = 4096

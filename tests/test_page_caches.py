@@ -227,3 +227,20 @@ def test_the_kept_header_is_each_sessions_own_and_carries_each_pages_path(app, m
     assert login(a, "ann").status_code == 302
     again = a.get("/notices/").get_data(as_text=True)
     assert "(ann)" in again and csrf_from(again) != csrf_from(pa)
+
+
+def test_kept_html_fills_each_hole_escaped_and_once(app):
+    """core.web.kept_html: rendered once per key, holes filled per call, escaped, in one pass: a value
+    that holds another hole's marker (a path may carry %00) is shown as it is, not filled again."""
+    from core.web import kept_html
+    renders = []
+
+    def render(markers):
+        renders.append(markers)
+        return f'<p title="{markers["a"]}">{markers["b"]}</p>'
+    with app.test_request_context("/"):
+        first = kept_html("test.holes", ("k",), render, {"a": 'x"<', "b": "\x00a\x00"})
+        again = kept_html("test.holes", ("k",), render, {"a": "y", "b": "z"})
+    assert len(renders) == 1
+    assert str(first) == '<p title="x&#34;&lt;">\x00a\x00</p>'
+    assert str(again) == '<p title="y">z</p>'

@@ -859,7 +859,7 @@ def search_terms(*texts: str) -> set[str]:
     for t in texts:
         for i in range(len(t) - 1):
             pair = t[i:i + 2]
-            if not (pair[0].isspace() or pair[1].isspace()) and pair.lower() == pair.upper():
+            if not (pair[0].isspace() or pair[1].isspace() or _has_case(pair)):
                 out.add(pair)
     return out
 

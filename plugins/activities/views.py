@@ -10,11 +10,11 @@ import json
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    url_for)
 from flask_babel import get_locale, gettext as _
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from flask_login import current_user, login_required
 
 from core import security
-from core.web import kept, url_maker
+from core.web import kept_html, url_maker
 from core.db import TZ, compiled, now, transaction
 from plugins.volunteers import services as volunteers
 from plugins.volunteers.models import DISTRICTS
@@ -80,9 +80,9 @@ _TYPED = ("q", "from", "to", "lat", "lng")  # what the visitor types: put in per
 
 def filters_form(kind, sort, args, fields, cats) -> Markup:
     """The listing's filter form (activities/_filters.html), rendered once per language, kind, sort,
-    chosen district / field / category and the categories offered, and kept (``core.web.kept``). The
-    typed values are rendered as markers and put in, escaped, per request: the form's ~40 options were
-    a third of the listing's cost (bench/profile_activities.py)."""
+    chosen district / field / category and the categories offered, and kept (``core.web.kept_html``);
+    the typed values fill its holes, escaped, per request. The form's ~40 options were a third of the
+    listing's cost (bench/profile_activities.py)."""
     def pick(name, allowed):
         v = args.get(name, "")
         return v if v in allowed else ""
@@ -92,14 +92,10 @@ def filters_form(kind, sort, args, fields, cats) -> Markup:
     key = (str(get_locale()), kind, sort, chosen["district"], chosen["field"], chosen["category"],
            tuple((f.id, f.name) for f in fields), tuple((c.id, c.name) for c in cats))
 
-    def render():
-        markers = {k: f"\x00{k}\x00" for k in _TYPED}
+    def render(markers):
         return render_template("activities/_filters.html", kind=kind, sort=sort, districts=DISTRICTS,
                                fields=fields, cats=cats, chosen={**chosen, **markers})
-    html = kept("activities.filters", key, render)
-    for k in _TYPED:
-        html = html.replace(f"\x00{k}\x00", str(escape(args.get(k, ""))))
-    return Markup(html)
+    return kept_html("activities.filters", key, render, {k: args.get(k, "") for k in _TYPED})
 
 
 @bp.route("/<int:activity_id>")
