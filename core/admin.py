@@ -25,7 +25,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms.validators import ValidationError
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from . import audit, security
 
@@ -533,6 +534,66 @@ class MessageView(ReadOnlyModelView):
         return "core.messages.send"
 
 
+class CalendarRangeForm(AdminForm):
+    start = DateField(_l("From"), validators=[DataRequired()])
+    end = DateField(_l("To (optional)"), validators=[Optional()])
+    kind = SelectField(_l("These days are"), choices=[("off", _l("Days off (holiday)")),
+                                                      ("work", _l("Working days (调休 workday)"))])
+    note = StringField(_l("Note"), validators=[Length(max=100)])
+
+
+class CalendarDayView(SecureModelView):
+    """工作日历: the site's own holidays and 调休 workdays over the ``chinese_calendar`` library's, which
+    knows only the years up to its release (core/workdays.py). A row always wins over the library."""
+    permission = "core.calendar"
+    list_template = "admin/tb_calendar_list.html"
+    column_list = ["day", "is_workday", "note"]
+    column_default_sort = ("day", False)
+    column_filters = ["day", "is_workday"]
+    form_columns = ["day", "is_workday", "note"]
+    column_labels = {"day": _l("Date"), "is_workday": _l("Working day"), "note": _l("Note")}
+    column_descriptions = {"is_workday": _l("Ticked: a working day (also a 调休 Saturday or Sunday). "
+                                            "Not ticked: a day off (a public holiday).")}
+    can_view_details = False
+
+    def perm(self, action):
+        return "core.calendar.manage"
+
+    def render(self, template, **kwargs):
+        if template == self.list_template:
+            from .db import today
+            from . import workdays
+            kwargs.setdefault("range_form", CalendarRangeForm())
+            kwargs["calendar_gaps"] = workdays.coverage_gaps(today(), current_app.config["CALENDAR_WARN_DAYS"])
+            kwargs["warn_days"] = current_app.config["CALENDAR_WARN_DAYS"]
+        return super().render(template, **kwargs)
+
+    @expose("/range", methods=["POST"])
+    def set_range(self):
+        """Enter a whole holiday (e.g. 2027-02-06 to 02-12 off) or a 调休 workday in one step."""
+        from . import workdays
+        form = CalendarRangeForm()
+        if not form.validate_on_submit():
+            for field, errors in form.errors.items():
+                label = form[field].label.text if field in form._fields else field
+                for err in errors:
+                    flash(f"{label}: {err}", "error")
+            return redirect(url_for(".index_view"))
+        start, end = form.start.data, form.end.data or form.start.data
+        if end < start:
+            flash(_("The end date is before the start date. Nothing was changed."), "error")
+            return redirect(url_for(".index_view"))
+        if (end - start).days > 366:
+            flash(_("Enter at most one year at a time. Nothing was changed."), "error")
+            return redirect(url_for(".index_view"))
+        n = workdays.set_days(start, end, form.kind.data == "work", form.note.data or "")
+        audit.log("calendar.days_set", ("core_calendar_day", start.isoformat()),
+                  {"start": start.isoformat(), "end": end.isoformat(), "workday": form.kind.data == "work",
+                   "days": n})
+        flash(_("%(n)d day(s) recorded.", n=n), "success")
+        return redirect(url_for(".index_view"))
+
+
 class DashboardView(AdminIndexView):
     def is_accessible(self):
         return current_user.is_authenticated and security.can("core.admin.access")
@@ -606,6 +667,7 @@ def build_admin(app, pm):
     from flask_admin import Admin
     from flask_admin.theme import Bootstrap4Theme
     from .models import AuditLog, Message, User, UserRole
+    from .workdays import CalendarDay
 
     admin = Admin(app, name=_l("Time Bank"), url="/admin",
                   theme=Bootstrap4Theme(base_template="admin/tb_base.html", swatch="default"),
@@ -618,6 +680,8 @@ def build_admin(app, pm):
                                 category=_l("System")))
     admin.add_view(MessageView(Message, name=_l("Messages"), endpoint="core_message",
                                category=_l("System")))
+    admin.add_view(CalendarDayView(CalendarDay, name=_l("Working-day calendar"), endpoint="core_calendar_day",
+                                   category=_l("System")))
     for group in pm.hook.register_admin_views(admin=admin):
         for view in group or []:
             admin.add_view(view)

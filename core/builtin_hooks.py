@@ -58,6 +58,19 @@ def dashboard_widgets(user):
         out.append(Widget(_l("Accounts"), Markup('<p class="display-4">{n}</p><p>{label}</p>').format(
             n=User.select().where(User.is_active == True).count(), label=_("active users")),  # noqa: E712
             order=91, width=4))
+    if can("core.calendar.manage", user=user):
+        from flask import current_app
+        from . import workdays
+        from .db import today
+        days = current_app.config["CALENDAR_WARN_DAYS"]
+        gaps = workdays.coverage_gaps(today(), days)
+        if gaps:
+            out.append(Widget(_l("Working-day calendar"), Markup(
+                '<p class="text-danger">{msg}</p><p><a href="{url}">{label}</a></p>').format(
+                    msg=_("The calendar does not know the holidays of %(years)s, which begins within %(days)d "
+                          "days: due dates there are provisional.", years=", ".join(map(str, gaps)), days=days),
+                    url=url_for("core_calendar_day.index_view"), label=_("Enter the holidays and 调休 workdays")),
+                order=5, width=6))
     if can("core.audit.view", user=user):
         rows = AuditLog.select().order_by(AuditLog.id.desc()).limit(5)
         items = Markup("").join(Markup("<li><small>{t}</small> {u} · {a}</li>").format(

@@ -44,6 +44,8 @@ SCHEMA = {
     "DEFAULT_LOCALE": ("zh_Hans_CN", str, "default UI language"),
     "LANGUAGES": (["zh_Hans_CN", "en"], _list, "languages a user may switch to"),
     "TIMEZONE": (TIMEZONE, str, "timezone of all business dates"),
+    "CALENDAR_WARN_DAYS": (60, int, "warn on the dashboard when the working-day calendar does not know a "
+                           "year within this many days"),
     "DEBUG": (False, _bool, "development mode; never in production"),
     "TESTING": (False, _bool, "test mode"),
     "SESSION_COOKIE_SECURE": (False, _bool, "send the session cookie over HTTPS only (turn on in production)"),

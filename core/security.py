@@ -55,6 +55,7 @@ CORE_PERMISSIONS = [
     Permission("core.users.manage", _l("Manage user accounts")),
     Permission("core.audit.view", _l("View the audit log")),
     Permission("core.messages.send", _l("Send messages to users")),
+    Permission("core.calendar.manage", _l("Manage the working-day calendar")),
 ]
 
 CORE_ROLES = [

@@ -379,3 +379,13 @@ def url_for_cached(endpoint: str, **values) -> str:
         return app.url_for(endpoint, **values)
     key = (endpoint, values.get("filename"), request.script_root)
     return kept("core.url", key, lambda: app.url_for(endpoint, **values), URL_CACHE_SIZE)
+
+
+def due_date(value, fmt: str = "%Y-%m-%d") -> str:
+    """A due date as a person reads it; one in a year the working-day calendar does not know yet is
+    marked provisional (issue 18 point 8), since entering that year's holidays may move it."""
+    if not value:
+        return ""
+    from . import workdays
+    text = value.strftime(fmt)
+    return f"{text} {_('(provisional)')}" if workdays.provisional(value) else text

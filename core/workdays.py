@@ -2,8 +2,10 @@
 
 The ``chinese_calendar`` package knows the State Council's arrangements up to the year it was released
 for (it raises for later years). A site can add or correct days in the ``core_calendar_day`` table
-(admin: 工作日历): a row there always wins. For a year neither knows, weekdays count as working days and
-``missing_years`` reports it so the dashboard can warn the platform admin to enter that year's notice.
+(admin: 系统 → 工作日历, one day or a whole holiday at a time): a row there always wins. For a year neither
+knows, weekdays count as working days except the fixed-date holidays (元旦, 劳动节, 国庆节); the dashboard
+warns the platform admin when such a year begins within ``CALENDAR_WARN_DAYS`` (``coverage_gaps``), and
+due dates in it are shown as provisional (``provisional``, the ``due_date`` template filter).
 """
 from __future__ import annotations
 
@@ -45,6 +47,39 @@ def missing_years(*dates: _dt.date) -> list[int]:
     return sorted({d.year for d in dates if not known_year(d.year)})
 
 
+def coverage_gaps(start: _dt.date, days: int) -> list[int]:
+    """The years between ``start`` and ``days`` later that neither the library nor the site's own calendar
+    knows: working days there are guessed from weekdays, so the dashboard warns the platform admin."""
+    end = start + _dt.timedelta(days=max(days, 0))
+    return [y for y in range(start.year, end.year + 1) if not known_year(y)]
+
+
+def provisional(day: _dt.date | _dt.datetime | None) -> bool:
+    """True when ``day`` lies in a year the calendar does not know: a due date computed there may move
+    once the State Council's holiday notice for that year is entered."""
+    if day is None:
+        return False
+    return not known_year(day.year)
+
+
+def set_days(start: _dt.date, end: _dt.date, is_workday: bool, note: str = "") -> int:
+    """Record ``start``..``end`` (inclusive) as working days or days off, replacing what the site had
+    entered for those days, in one transaction; returns the number of days. Callers audit."""
+    from .db import transaction
+    if end < start:
+        raise ValueError("end before start")
+    days = [start + _dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    with transaction():
+        CalendarDay.delete().where((CalendarDay.day >= start) & (CalendarDay.day <= end)).execute()
+        CalendarDay.insert_many([{"day": d, "is_workday": is_workday, "note": note[:100]} for d in days]).execute()
+    return len(days)
+
+
+# Days off fixed by date in 《全国年节及纪念日放假办法》 (元旦 1 Jan, 劳动节 1–2 May, 国庆节 1–3 Oct): a year
+# the calendar does not know still skips these; the lunar holidays and 调休 need that year's notice.
+FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}
+
+
 def is_workday(day: _dt.date, _cache: dict | None = None) -> bool:
     over = _cache if _cache is not None else _overrides(day, day)
     if day in over:
@@ -52,7 +87,7 @@ def is_workday(day: _dt.date, _cache: dict | None = None) -> bool:
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
-        return day.weekday() < 5
+        return day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS
 
 
 def add_workdays(start: _dt.date | _dt.datetime, n: int) -> _dt.date:

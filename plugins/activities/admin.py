@@ -17,6 +17,7 @@ from wtforms.validators import Optional
 from core import security
 from core.admin import AdminForm, ReadOnlyModelView, SecureModelView
 from plugins.teams.models import Team
+from core.web import due_date
 from plugins.teams.services import admin_team_ids
 from plugins.volunteers.models import DISTRICTS
 
@@ -100,7 +101,9 @@ class ActivityView(PhotoMixin, SecureModelView):
     column_default_sort = ("starts_at", True)
     column_labels = LABELS
     column_formatters = {"status": _status, "kind": lambda v, c, m, n: _("Training") if m.kind == "training"
-                         else _("Volunteer activity")}
+                         else _("Volunteer activity"),
+                         "review_due": lambda v, c, m, n: due_date(m.review_due, "%Y-%m-%d %H:%M"),
+                         "outcome_due": lambda v, c, m, n: due_date(m.outcome_due, "%Y-%m-%d %H:%M")}
     column_details_list = ["title", "team", "kind", "status", "category", "field", "district", "address",
                            "description", "contact_name", "contact_phone", "starts_at", "ends_at", "capacity",
                            "confirmed", "review_due", "review_reason", "served_count", "beneficiary_types",
