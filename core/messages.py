@@ -94,6 +94,18 @@ def send(user, subject: str, body: str = "", *, category: str = "", dedupe_key: 
     return msg
 
 
+def send_translated(user, make, *, category: str = "", dedupe_key: str | None = None):
+    """``send`` with the texts in the recipient's own language: ``make()`` returns (subject, body) and is
+    called with the user's locale in force (their choice, else the site's default), so a message that an
+    English-speaking organiser's action sends to a volunteer still reaches that volunteer in Chinese."""
+    from flask_babel import force_locale
+    langs = current_app.config.get("LANGUAGES") or []
+    locale = user.locale if getattr(user, "locale", None) in langs else current_app.config["DEFAULT_LOCALE"]
+    with force_locale(locale):
+        subject, body = make()
+        return send(user, str(subject), str(body), category=category, dedupe_key=dedupe_key)
+
+
 def _queue_delivery(message_id: int):
     """Defer delivery; a queue that is down (Redis unreachable) leaves the inbox copy and logs why."""
     from .tasks import enqueue

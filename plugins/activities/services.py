@@ -291,7 +291,33 @@ def review(a: Activity, *, approve: bool, reason: str = "", actor=None) -> Activ
         a.save()
         audit.log("activity.approved" if approve else "activity.rejected", a, {"reason": reason}, user=actor)
         events.emit(ActivityReviewed(activity_id=a.id, approved=approve))
+    _notify_reviewed(a)
     return a
+
+
+def organisers(a: Activity) -> list:
+    """The accounts that run an activity: whoever created it and the admins of its team."""
+    from core.models import User
+    users = {u.id: u for u in teams.team_admin_users(a.team_id)}
+    if a.created_by and a.created_by not in users:
+        creator = User.get_or_none((User.id == a.created_by) & User.is_active)
+        if creator is not None:
+            users[creator.id] = creator
+    return list(users.values())
+
+
+def _notify_reviewed(a: Activity):
+    """The organisers hear the review's outcome, with the reason of a rejection (issue 18 point 5)."""
+    approved, title, reason = a.status == "approved", a.title, a.review_reason
+    key = f"activities.reviewed:{a.id}:{a.status}:{a.reviewed_at:%Y%m%d%H%M%S%f}"
+    for user in organisers(a):
+        messages.send_translated(user, lambda: (
+            (_("【Approved】%(title)s", title=title), _("The activity passed the platform review: publish it "
+                                                     "in the admin under Activities so volunteers can sign up."))
+            if approved else
+            (_("【Not approved】%(title)s", title=title), _("Reason: %(reason)s. Edit the activity and submit it "
+                                                          "for review again.", reason=reason))),
+            category="activities", dedupe_key=key)
 
 
 def publish(a: Activity, *, actor=None) -> Activity:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import peewee as pw
 from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 
 from core.settings import PluginSettings
 from core import audit, events
@@ -510,9 +511,54 @@ def sync_hours(batch: int = 1000) -> dict:
 
 
 def on_hours_confirmed(event) -> None:
-    credit_hours(record_id=event.record_id, volunteer_id=event.volunteer_id, kind=event.kind,
-                 minutes=event.minutes, version=event.version, team_id=event.team_id,
-                 service_date=event.service_date, key=event.idempotency_key or None)
+    key = event.idempotency_key or f"service_record:{event.record_id}:v{event.version}"
+    credit = credit_hours(record_id=event.record_id, volunteer_id=event.volunteer_id, kind=event.kind,
+                          minutes=event.minutes, version=event.version, team_id=event.team_id,
+                          service_date=event.service_date, key=key)
+    if credit is not None and credit.idempotency_key == key:
+        notify_credit(credit, activity_id=event.activity_id)
+
+
+def notify_credit(credit: HoursCredit, *, activity_id: int | None = None) -> None:
+    """Tell the volunteer that hours were confirmed and what they earned, naming the activity, exactly
+    once per record version (the inbox's dedupe key) (issue 18 point 5, R-TB-1)."""
+    from core import messages
+    from plugins.volunteers.models import Volunteer
+    if credit.delta_minutes == 0:
+        return
+    account = Account.get_by_id(credit.account_id)
+    volunteer = Volunteer.get_or_none(Volunteer.id == account.owner_id)
+    if volunteer is None or volunteer.user is None:
+        return
+    title = _activity_title(activity_id, credit.record_id)
+    hours, points, balance = credit.minutes / 60, credit.points, account.balance
+    training = credit.kind == "training"
+
+    def make():
+        if credit.delta_minutes < 0:
+            return (_("【Hours corrected】%(title)s", title=title),
+                    _("Your hours for %(title)s were corrected to %(hours).1f h; points changed by %(points)d. "
+                      "Balance: %(balance)d points.", title=title, hours=hours, points=points, balance=balance))
+        subject = _("【Hours confirmed】%(title)s", title=title)
+        if training:
+            return subject, _("%(hours).1f training hours for %(title)s were recorded.", hours=hours, title=title)
+        if points:
+            return subject, _("%(hours).1f service hours for %(title)s were confirmed and %(points)d time "
+                              "points credited. Balance: %(balance)d points.", hours=hours, title=title,
+                              points=points, balance=balance)
+        return subject, _("%(hours).1f service hours for %(title)s were confirmed. No points were credited "
+                          "this time (whole hours only, or your stored points reached the cap).",
+                          hours=hours, title=title)
+    messages.send_translated(volunteer.user, make, category="ledger", dedupe_key=f"ledger:{credit.idempotency_key}")
+
+
+def _activity_title(activity_id, record_id) -> str:
+    from plugins.activities.models import Activity, ServiceRecord
+    if not activity_id:
+        row = ServiceRecord.select(ServiceRecord.activity).where(ServiceRecord.id == record_id).first()
+        activity_id = row.activity_id if row else None
+    a = Activity.select(Activity.title).where(Activity.id == activity_id).first() if activity_id else None
+    return a.title if a else _("a service record")
 
 
 # ---------------------------------------------------------------- redemption threshold
@@ -542,7 +588,7 @@ def verify() -> list[Problem]:
     by_transfer = {t: (n, s) for t, n, s in sides.tuples()}
     debit_side = dict(Entry.select(Entry.transfer, Entry.account).where(Entry.amount < 0).tuples())
     credit_side = dict(Entry.select(Entry.transfer, Entry.account).where(Entry.amount > 0).tuples())
-    for tid, amount, debit_id, credit_id, _ in rows:
+    for tid, amount, debit_id, credit_id, _unused in rows:
         n, s = by_transfer.get(tid, (0, None))
         if n != 2 or s != 0:
             problems.append(Problem("transfer_balanced", f"transfer {tid}", f"{n} entries summing to {s}"))

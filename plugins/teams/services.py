@@ -219,13 +219,8 @@ def can_take_members(team: Team) -> bool:
 # ----------------------------------------------------------------- messages
 def _send(user, dedupe_key, make):
     """Inbox message to ``user`` in the user's own language; ``make()`` returns (subject, body)."""
-    from flask import current_app
-    from flask_babel import force_locale
     from core import messages
-    langs = current_app.config.get("LANGUAGES") or []
-    with force_locale(user.locale if user.locale in langs else current_app.config["DEFAULT_LOCALE"]):
-        subject, body = make()
-        messages.send(user, str(subject), str(body), category="teams", dedupe_key=dedupe_key)
+    messages.send_translated(user, make, category="teams", dedupe_key=dedupe_key)
 
 
 def team_admin_users(team: Team | int) -> list:
@@ -255,7 +250,17 @@ def apply_to_join(volunteer: Volunteer, team: Team) -> Membership:
             m.status, m.reason, m.applied_at, m.decided_at, m.decided_by = "pending", "", now(), None, None
             m.save()
         audit.log("membership.applied", m)
+    _notify_application(m, team, volunteer)
     return m
+
+
+def _notify_application(m: Membership, team: Team, volunteer: Volunteer):
+    """The team's admins hear of a new application at once, with where to decide it (issue 18 point 5)."""
+    name = volunteer.name
+    for user in team_admin_users(team):
+        _send(user, f"membership:{m.id}:applied:{m.applied_at:%Y%m%d%H%M%S%f}", lambda: (
+            _("【Application】%(name)s applied to join %(team)s", name=name, team=team.name),
+            _("Approve or reject it in the admin under Teams → Join applications.")))
 
 
 def decide_memberships(memberships, *, approve: bool, reason: str = "", actor=None) -> list[Membership]:

@@ -1,0 +1,85 @@
+"""The messages people expect (issue 18 point 5), through the message service, exactly once:
+the organiser when an activity is approved or rejected (R-ACT-1), the volunteer when hours are confirmed
+and points credited, naming the activity (R-TB-1, R-TB-5), a team admin when someone applies to join
+(R-TEAM-2)."""
+from __future__ import annotations
+
+import pytest
+
+from fixtures.activities_plugins.actsupport import inbox_of, new_activity, volunteers
+from fixtures.ledger_support import ledger_site, serve
+from test_teams_workflow import new_team
+
+
+@pytest.fixture
+def site(make_app, monkeypatch):
+    app = ledger_site(make_app, monkeypatch)
+    app.config["DEFAULT_LOCALE"] = "zh_Hans_CN"  # what a volunteer reads: the site's language
+    return app
+
+
+def _inbox(app, username):
+    from core.models import Message, User
+    with app.app_context():
+        u = User.get(User.username == username)
+        return [(m.subject, m.body, m.category) for m in
+                Message.select().where(Message.recipient == u.id).order_by(Message.id)]
+
+
+def test_r_act_1_the_organiser_is_told_of_approval_and_of_a_rejection_with_its_reason(site):
+    from plugins.activities import services
+    from plugins.activities.models import Activity
+    team = new_team(site, "海珠敬老队", admin="organiser")
+    approved = new_activity(site, team, status="submitted", title="重阳敬老探访")
+    rejected = new_activity(site, team, status="submitted", title="独居长者电话问候")
+    with site.app_context():
+        services.review(Activity.get_by_id(approved), approve=True)
+        services.review(Activity.get_by_id(rejected), approve=False, reason="请补充安全预案")
+        with pytest.raises(services.ActivityError):  # reviewing again changes nothing, sends nothing
+            services.review(Activity.get_by_id(approved), approve=True)
+    inbox = _inbox(site, "organiser")
+    review_msgs = [m for m in inbox if m[2] == "activities"]
+    assert len(review_msgs) == 2
+    assert review_msgs[0][0] == "【审核通过】重阳敬老探访" and "发布" in review_msgs[0][1]
+    assert review_msgs[1][0] == "【审核未通过】独居长者电话问候" and "请补充安全预案" in review_msgs[1][1]
+
+
+def test_r_tb_1_the_volunteer_is_told_of_confirmed_hours_and_points_naming_the_activity_once(site):
+    from core import events
+    from plugins.activities.services import HoursConfirmed
+    team = new_team(site, "越秀服务队", admin="ta1")
+    (vid,) = volunteers(site, 301, 1)
+    aid, records = serve(site, team, {vid: 150}, hours=3)
+    inbox = [m for m in inbox_of(site, vid) if m[0].startswith("【时数确认】")]
+    assert len(inbox) == 1
+    subject, body = inbox[0]
+    from plugins.activities.models import Activity
+    with site.app_context():
+        title = Activity.get_by_id(aid).title
+    assert subject == f"【时数确认】{title}"
+    assert "2.5" in body and "2 个时间积分" in body and title in body
+    # the event delivered again (a retry, the hourly catch-up): no second message
+    with site.app_context():
+        from plugins.activities.models import ServiceRecord
+        rec = ServiceRecord.get_by_id(records[vid])
+        events.emit(HoursConfirmed(record_id=rec.id, volunteer_id=vid, team_id=team, activity_id=aid,
+                                   kind="service", minutes=150, delta_minutes=150, version=rec.version,
+                                   service_date=rec.service_date))
+    assert len([m for m in inbox_of(site, vid) if m[0].startswith("【时数确认】")]) == 1
+
+
+def test_r_team_2_the_team_admin_is_told_when_someone_applies(site):
+    from plugins.teams import services as ts
+    from plugins.teams.models import Team
+    from plugins.volunteers.models import Volunteer
+    team = new_team(site, "荔湾青年队", admin="leader")
+    (vid,) = volunteers(site, 401, 1)
+    with site.app_context():
+        v = Volunteer.get_by_id(vid)
+        ts.apply_to_join(v, Team.get_by_id(team))
+        with pytest.raises(ts.TeamError):  # applying twice is refused and sends nothing more
+            ts.apply_to_join(v, Team.get_by_id(team))
+        name = v.name
+    msgs = [m for m in _inbox(site, "leader") if m[0].startswith("【入队申请】")]
+    assert len(msgs) == 1 and msgs[0][0] == f"【入队申请】{name} 申请加入 荔湾青年队"
+    assert "入队申请" in msgs[0][1]
