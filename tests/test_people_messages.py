@@ -83,3 +83,18 @@ def test_r_team_2_the_team_admin_is_told_when_someone_applies(site):
     msgs = [m for m in _inbox(site, "leader") if m[0].startswith("【入队申请】")]
     assert len(msgs) == 1 and msgs[0][0] == f"【入队申请】{name} 申请加入 荔湾青年队"
     assert "入队申请" in msgs[0][1]
+
+
+def test_r_team_2_after_applying_the_team_page_says_pending_not_apply_again(site):
+    from conftest import login, PASSWORD
+    from fixtures.activities_plugins.actsupport import username_of
+    team = new_team(site, "天河志愿队", admin="boss")
+    (vid,) = volunteers(site, 501, 1)
+    c = site.test_client()
+    assert login(c, username_of(site, vid), PASSWORD).status_code == 302
+    html = c.get("/teams/").get_data(as_text=True)
+    assert "申请加入" in html and "申请中" not in html
+    from conftest import csrf_from
+    r = c.post(f"/teams/{team}/join", data={"csrf_token": csrf_from(html)}, follow_redirects=True)
+    html = r.get_data(as_text=True)
+    assert "申请中" in html and "<button type=\"submit\">申请加入</button>" not in html

@@ -232,6 +232,12 @@ def team_admin_users(team: Team | int) -> list:
 
 
 # ----------------------------------------------------------------- membership (R-TEAM-2)
+def membership_states(volunteer) -> dict[int, str]:
+    """{team id: pending | approved | rejected | left} of one volunteer's applications and memberships."""
+    return dict(Membership.select(Membership.team, Membership.status)
+                .where(Membership.volunteer == volunteer.id).tuples())
+
+
 def apply_to_join(volunteer: Volunteer, team: Team) -> Membership:
     """A volunteer applies to join a team; the team decides (R-TEAM-2). Only approved teams take
     members (R-TEAM-1)."""

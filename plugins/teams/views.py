@@ -18,7 +18,12 @@ FIELDS = ["name", "leader_name", "leader_phone", "declared_size", "service_direc
 @bp.route("/")
 def index():
     teams = Team.select().where(Team.status == "approved").order_by(Team.name).limit(500)
-    return render_template("teams/index.html", teams=list(teams))
+    mine = {}
+    if current_user.is_authenticated:
+        v = volunteers.for_user(current_user, brief=True)
+        if v is not None:
+            mine = services.membership_states(v)
+    return render_template("teams/index.html", teams=list(teams), mine=mine)
 
 
 @bp.route("/register", methods=["GET", "POST"])
