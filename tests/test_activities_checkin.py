@@ -353,3 +353,55 @@ def test_r_act_6_training_hours_are_kept_apart_from_service_hours(world, clock):
             (w,) = volunteer_panels(Volunteer.get_by_id(v1), None)
             html = str(w.html)
     assert "Service hours: <strong>3.0</strong>" in html and "Training hours: <strong>2.0</strong>" in html
+
+
+@pytest.mark.parametrize("minutes, ok", [(-61, False), (-59, True), (60 * 3 + 1, False)])
+def test_r_act_7_check_in_only_within_the_window_around_the_slot(world, clock, minutes, ok):
+    """Issue 18 point 7: check-in opens ``checkin_opens_minutes_before`` (60) the start and closes at the
+    end; outside it the volunteer reads why and nothing is written."""
+    app, aid, start = world["app"], world["aid"], world["start"]
+    s1, _s2 = world["s"]
+    c = logged_in(app, username_of(app, world["v"][0]))
+    clock.set(start + _dt.timedelta(minutes=minutes))
+    before = snapshot(app, ["activities_signup"])
+    r = c.get("/activities/checkin", query_string={"t": _token(app, aid, "in")})
+    html = r.get_data(as_text=True)
+    if ok:
+        assert r.status_code == 200 and _signup(app, s1).check_in_at is not None
+    else:
+        assert r.status_code == 400 and _signup(app, s1).check_in_at is None
+        assert ("Check-in opens at" in html and "60 minutes before" in html) or "check-in is closed" in html
+        assert snapshot(app, ["activities_signup"]) == before
+
+
+def test_r_act_7_the_window_follows_its_setting(world, clock):
+    app, aid, start = world["app"], world["aid"], world["start"]
+    s1, _s2 = world["s"]
+    set_setting(app, "activities.checkin_opens_minutes_before", 120)
+    c = logged_in(app, username_of(app, world["v"][0]))
+    clock.set(start - _dt.timedelta(minutes=130))
+    html = c.get("/activities/checkin", query_string={"t": _token(app, aid, "in")}).get_data(as_text=True)
+    assert "120 minutes before" in html and _signup(app, s1).check_in_at is None
+    clock.set(start - _dt.timedelta(minutes=110))
+    assert c.get("/activities/checkin", query_string={"t": _token(app, aid, "in")}).status_code == 200
+
+
+def test_r_act_7_check_out_closes_after_the_slot_and_zero_hours_are_explained(world, clock):
+    """Hours are never 0.0 silently: a check-out that leaves less than the rounding step says so."""
+    app, aid, start = world["app"], world["aid"], world["start"]
+    s1, _s2 = world["s"]
+    c = logged_in(app, username_of(app, world["v"][0]))
+    clock.set(start + _dt.timedelta(minutes=5))
+    assert c.get("/activities/checkin", query_string={"t": _token(app, aid, "in")}).status_code == 200
+    clock.set(start + _dt.timedelta(minutes=20))
+    r = c.get("/activities/checkin", query_string={"t": _token(app, aid, "out")})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Counted: 0.0 h" in html and "This counts as 0 hours" in html and "shorter than 30 minutes" in html
+    # the organiser's hours page says the same beside the row
+    page = logged_in(app, "ta").get(f"/admin/activities_activity/hours/?id={aid}").get_data(as_text=True)
+    assert "shorter than 30 minutes" in page
+    # check-out long after the slot (default: 180 minutes after its end) is refused with the reason
+    clock.set(start + _dt.timedelta(hours=3, minutes=181))
+    r = c.get("/activities/checkin", query_string={"t": _token(app, aid, "out")})
+    assert r.status_code == 400 and "Check-out closed at" in r.get_data(as_text=True)
+    assert _signup(app, s1).check_out_at == start + _dt.timedelta(minutes=20)

@@ -63,7 +63,11 @@ def _setup(app) -> dict:
     """An approved team with its admin ``ta``, and a volunteer with an account and an email address."""
     from plugins.volunteers import services as vs
     from test_teams_workflow import cn_id, new_team
+    from fixtures.activities_plugins.actsupport import set_setting
     team_id = new_team(app, TEAM, admin="ta")
+    # the slot starts tomorrow at 09:00 and the scans happen now: open check-in two days ahead (R-ACT-7's
+    # window is a setting; tests/test_activities_checkin.py proves the default)
+    set_setting(app, "activities.checkin_opens_minutes_before", 3 * 24 * 60)
     with app.app_context():
         v = vs.register({"name": VOLUNTEER, "id_type": "cn_id", "id_number": cn_id(4101), "phone": "13800004101",
                          "email": "chen@example.org", "agreement": True, "password": PASSWORD})

@@ -256,7 +256,8 @@ class ActivityView(PhotoMixin, SecureModelView):
                     flash(_("Hours confirmed."), "success")
                     return redirect(url_for(".hours_view", id=a.id))
         return self.render("activities/admin_hours.html", a=a, rows=rows, records=records, errors=errors,
-                           computed={s.id: services.minutes_from_times(s) for s in rows})
+                           computed={s.id: services.minutes_from_times(s) for s in rows},
+                           zero={s.id: services.zero_hours_reason(s) for s in rows})
 
 
 class ShiftView(SecureModelView):

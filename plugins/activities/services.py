@@ -644,10 +644,35 @@ def scan_personal_code(activity: Activity, token: str, mode: str, *, actor=None)
                       missing=_l("This volunteer has no confirmed place in this activity."))
 
 
+def checkin_window(shift: Shift) -> tuple[_dt.datetime, _dt.datetime, _dt.datetime]:
+    """(check-in opens, check-in closes, check-out closes) of a slot: check-in from
+    ``checkin_opens_minutes_before`` the start until the end, check-out until
+    ``checkout_closes_minutes_after`` the end (R-ACT-7). Outside it a scan is refused with the reason."""
+    opens = shift.starts_at - _dt.timedelta(minutes=setting("checkin_opens_minutes_before"))
+    closes = shift.ends_at + _dt.timedelta(minutes=setting("checkout_closes_minutes_after"))
+    return opens, shift.ends_at, closes
+
+
+def _check_window(s: SignUp, mode: str, t: _dt.datetime):
+    opens, in_closes, out_closes = checkin_window(s.shift)
+    hm = lambda d: f"{d.astimezone(TZ):%m-%d %H:%M}"  # noqa: E731
+    if mode == "in" and s.check_in_at is None:
+        if t < opens:
+            raise ActivityError(_l("Check-in opens at %(time)s, %(n)s minutes before the slot starts.",
+                                   time=hm(opens), n=setting("checkin_opens_minutes_before")))
+        if t > in_closes:
+            raise ActivityError(_l("This slot ended at %(time)s, so check-in is closed. Ask the organiser to "
+                                   "record your times.", time=hm(in_closes)))
+    if mode == "out" and t > out_closes:
+        raise ActivityError(_l("Check-out closed at %(time)s. Ask the organiser to record your times.",
+                               time=hm(out_closes)))
+
+
 def _stamp(volunteer_id: int, activity_id: int, mode: str, actor=None, missing=None) -> SignUp:
     t = now()
     with transaction():
         s = _signup_for_now(volunteer_id, activity_id, t, missing)
+        _check_window(s, mode, t)
         if mode == "in":
             if s.check_in_at is None:
                 SignUp.update(check_in_at=t).where(SignUp.id == s.id).execute()
@@ -676,6 +701,19 @@ def correct_times(signup: SignUp, check_in_at, check_out_at, *, reason: str, act
             SignUp.id == signup.id).execute()
         audit.log("checkin.corrected", signup, {"reason": reason, "in": str(cin), "out": str(cout)}, user=actor)
     return SignUp.get_by_id(signup.id)
+
+
+def zero_hours_reason(signup: SignUp) -> str:
+    """Why times that were both recorded still count as 0 hours, in words a volunteer understands ("" when
+    they count more than 0, or when a time is missing): hours are never 0.0 without a reason shown."""
+    if signup.check_in_at is None or signup.check_out_at is None or minutes_from_times(signup) > 0:
+        return ""
+    sh = signup.shift
+    if signup.check_out_at <= sh.starts_at or signup.check_in_at >= sh.ends_at:
+        return str(_l("Only time inside the slot counts, and you were checked out before it started or in "
+                      "after it ended."))
+    return str(_l("The time inside the slot was shorter than %(n)s minutes, the rounding step.",
+                  n=setting("rounding_minutes")))
 
 
 def minutes_from_times(signup: SignUp) -> int:

@@ -188,7 +188,8 @@ def checkin():
     except services.ActivityError as e:
         return render_template("activities/checkin_result.html", ok=False,
                                error="; ".join(str(m) for m in e.errors.values())), 400
-    return render_template("activities/checkin_result.html", ok=True, s=s)
+    return render_template("activities/checkin_result.html", ok=True, s=s,
+                           minutes=services.minutes_from_times(s), zero_reason=services.zero_hours_reason(s))
 
 
 @bp.route("/mycode")
