@@ -46,6 +46,7 @@ SCHEMA = {
     "TIMEZONE": (TIMEZONE, str, "timezone of all business dates"),
     "CALENDAR_WARN_DAYS": (60, int, "warn on the dashboard when the working-day calendar does not know a "
                            "year within this many days"),
+    "HOME_CACHE_SECONDS": (60, int, "the home page's totals and upcoming activities are at most this old"),
     "DEBUG": (False, _bool, "development mode; never in production"),
     "TESTING": (False, _bool, "test mode"),
     "SESSION_COOKIE_SECURE": (False, _bool, "send the session cookie over HTTPS only (turn on in production)"),

@@ -89,6 +89,16 @@ def dashboard_widgets(user):
 
 
 @hookspec
+def home_sections(authenticated):
+    """Template slot on the public home page (``/``). Return a list of ``core.web.HomeAction`` (a button
+    in the page's opening: register, verify a certificate), ``core.web.HomeStat`` (a site total: a label
+    and a number) or ``core.web.Widget`` (a block: upcoming activities, notices). ``authenticated`` says
+    whether the visitor is logged in (offer registration only to those who are not). The page keeps the
+    answers per (language, ``authenticated``) for ``HOME_CACHE_SECONDS``, so they must depend on nothing
+    else: no per-user data here (that belongs in ``volunteer_panels``)."""
+
+
+@hookspec
 def volunteer_panels(volunteer, user):
     """Template slot on a volunteer's page. Return a list of ``core.web.Widget`` describing
     ``volunteer`` as seen by ``user``."""

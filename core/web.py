@@ -36,6 +36,23 @@ class Widget:
     width: int = 6  # of 12 grid columns
 
 
+@dataclass
+class HomeAction:
+    """A button in the home page's opening (``home_sections``)."""
+    label: object
+    url: str
+    order: int = 100
+    primary: bool = False
+
+
+@dataclass
+class HomeStat:
+    """A site total on the home page (``home_sections``): registered volunteers, hours given, …"""
+    label: object
+    value: int | float | str
+    order: int = 100
+
+
 bp = Blueprint("site", __name__)
 
 
@@ -78,7 +95,22 @@ def safe_next(target: str | None) -> str:
 def index():
     if current_user.is_authenticated and security.can("core.admin.access"):
         return redirect(url_for("admin.index"))
-    return render_template("core/index.html")
+    return render_template("core/index.html", **home_parts(current_user.is_authenticated))
+
+
+def home_parts(authenticated: bool) -> dict:
+    """The home page's actions, totals and sections from every plugin's ``home_sections``, kept per
+    (language, logged in or not, time bucket of ``HOME_CACHE_SECONDS``): the totals count whole tables."""
+    import time
+    from flask_babel import get_locale
+    seconds = max(1, current_app.config["HOME_CACHE_SECONDS"])
+
+    def make():
+        pm = current_app.extensions["timebank"].pm
+        items = [i for group in pm.hook.home_sections(authenticated=authenticated) for i in (group or [])]
+        by = lambda kind: sorted((i for i in items if isinstance(i, kind)), key=lambda i: i.order)  # noqa: E731
+        return {"actions": by(HomeAction), "stats": by(HomeStat), "sections": by(Widget)}
+    return kept("home", (str(get_locale()), bool(authenticated), int(time.time() // seconds)), make, size=64)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -169,3 +169,26 @@ def app_started(app):
         groups = app.extensions["timebank"].pm.hook.activity_admin_links(activity=activity, user=user)
         return [link for group in groups for link in (group or [])]
     app.jinja_env.globals["activity_admin_links"] = activity_admin_links
+
+
+@hookimpl
+def home_sections(authenticated):
+    """Upcoming activities from the public listing, the hours given, and the way to find more."""
+    from markupsafe import Markup
+    from core.db import TZ
+    from core.web import HomeAction, HomeStat, Widget
+    from .services import listing, total_service_hours
+    rows = listing(kind="service", sort="soonest", per_page=5)
+    items = Markup("").join(Markup(
+        '<li><a href="{url}">{title}</a><br><small>{when} · {district} · {team} · {left}</small></li>').format(
+            url=url_for("activities.detail", activity_id=a.id), title=a.title,
+            when=f"{a.starts_at.astimezone(TZ):%m-%d %H:%M}", district=a.district or "", team=a.team_name,
+            left=_l("%(left)s of %(cap)s places left", left=a.capacity - a.confirmed, cap=a.capacity)) for a in rows)
+    body = (Markup('<ul class="plain">{}</ul>').format(items) if rows else
+            Markup("<p>{}</p>").format(_l("No upcoming activities yet.")))
+    body += Markup('<p><a href="{all}">{all_label}</a> · <a href="{train}">{train_label}</a></p>').format(
+        all=url_for("activities.index"), all_label=_l("All activities"),
+        train=url_for("activities.index", kind="training"), train_label=_l("Trainings"))
+    return [HomeAction(_l("Find an activity"), url_for("activities.index"), order=5, primary=authenticated),
+            HomeStat(_l("Service hours given"), total_service_hours(), order=30),
+            Widget(_l("Upcoming activities"), body, order=10)]

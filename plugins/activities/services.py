@@ -1045,6 +1045,13 @@ def _listing_query(shape, p):
 _LISTINGS: dict = {}  # shape -> compiled query; shapes are few (filters present × words × sort)
 
 
+def total_service_hours() -> int:
+    """Confirmed service hours of the whole site, trainings excluded (R-NAT-2), in whole hours."""
+    minutes = ServiceRecord.select(pw.fn.COALESCE(pw.fn.SUM(ServiceRecord.minutes), 0)).where(
+        ServiceRecord.kind == "service").scalar() or 0
+    return int(minutes) // 60
+
+
 def listing(**filters) -> list:
     """The public listing (R-ACT-3): published, not yet ended activities of ``kind``, filtered, every
     keyword word found in the title, description, team or address (Chinese text included), sorted;

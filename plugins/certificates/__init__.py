@@ -129,3 +129,13 @@ def activity_admin_links(activity, user):
 def load_demo_data(app):
     from .demo import load
     load(app)
+
+
+@hookimpl
+def home_sections(authenticated):
+    from markupsafe import Markup
+    from core.web import Widget
+    return [Widget(_l("Verify a service certificate"), Markup("<p>{}</p>").format(_l(
+        "Every service certificate carries a QR code. Scan it with a phone camera: it opens this site's "
+        "verification page, which shows the certificate's number, the holder's name (partly hidden), the "
+        "hours and whether it is still valid.")), order=50)]

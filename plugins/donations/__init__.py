@@ -144,3 +144,10 @@ def site_checks():
 def load_demo_data(app):
     from .demo import load
     load()
+
+
+@hookimpl
+def home_sections(authenticated):
+    from core.web import HomeStat
+    from .services import total_donated
+    return [HomeStat(_l("Time points donated"), total_donated(), order=40)]

@@ -568,6 +568,12 @@ def donated_by(volunteer) -> int:
         (Donation.volunteer == getattr(volunteer, "id", volunteer)) & Donation.id.not_in(_refunded_ids())).scalar() or 0)
 
 
+def total_donated() -> int:
+    """Points donated on the whole site, less refunds (the home page's total)."""
+    return int(Donation.select(pw.fn.COALESCE(pw.fn.SUM(Donation.amount), 0)).where(
+        Donation.id.not_in(_refunded_ids())).scalar() or 0)
+
+
 def public_campaigns(limit: int = 100):
     """Open campaigns (soonest deadline first), then closed ones (latest first)."""
     opened = list(Campaign.select(Campaign, Team).join(Team).where(Campaign.status == "open")

@@ -70,3 +70,18 @@ def load_demo_data(app):
     from .services import publish
     publish("欢迎使用社区党员志愿服务平台",
             "本平台用于志愿者注册、团队管理、活动发布与时间银行积分管理。（示例公告）")
+
+
+@hookimpl
+def home_sections(authenticated):
+    from markupsafe import Markup
+    from core.web import Widget
+    from .services import latest
+    rows = latest(3)
+    items = Markup("").join(Markup('<li><a href="{}">{}</a><br><small>{}</small></li>').format(
+        url_for("notices.detail", notice_id=n.id), n.title, f"{n.published_at:%Y-%m-%d}" if n.published_at else "")
+        for n in rows)
+    body = Markup('<ul class="plain">{}</ul>').format(items) if rows else Markup("<p>{}</p>").format(
+        _l("No notices yet."))
+    return [Widget(_l("Notices"), body + Markup('<p><a href="{}">{}</a></p>').format(
+        url_for("notices.index"), _l("All notices")), order=20)]

@@ -134,3 +134,14 @@ def track_event(event):
     if event.name == "volunteers.erased":
         from .services import release_volunteer
         release_volunteer(event.volunteer_id)
+
+
+@hookimpl
+def home_sections(authenticated):
+    from core.web import HomeAction, HomeStat
+    from .models import Team
+    out = [HomeStat(_l("Volunteer teams"), Team.select().where(Team.status == "approved").count(), order=20),
+           HomeAction(_l("Find a team"), url_for("teams.index"), order=30)]
+    if not authenticated:
+        out.append(HomeAction(_l("Register a team"), url_for("teams.register"), order=20))
+    return out

@@ -128,3 +128,15 @@ def scope_query(model, query, user, permission):
     site_wide = any(r in reg.roles and not reg.roles[r].scoped and reg.role_grants(r, permission)
                     for r, _ in user_roles(user))
     return None if site_wide else (model.id == -1)
+
+
+@hookimpl
+def home_sections(authenticated):
+    """The home page: registration for visitors, and how many have registered."""
+    from core.web import HomeAction, HomeStat
+    from .models import Volunteer
+    out = [HomeStat(_l("Registered volunteers"), Volunteer.select().where(Volunteer.status == "active").count(),
+                    order=10)]
+    if not authenticated:
+        out.append(HomeAction(_l("Register as a volunteer"), url_for("volunteers.register"), order=10, primary=True))
+    return out
