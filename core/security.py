@@ -369,9 +369,10 @@ def login_attempt(identifier: str, user=None) -> LoginAttempt:
     from .models import LoginSession
     from .pii import redact_identifier
     addr = client_ip()
+    # the same query for an unknown name (user id 0: no row), so that it costs what a known one costs
+    usual = LoginSession.select().where((LoginSession.user == (user.id if user is not None else 0)) &
+                                        (LoginSession.ip == addr)).exists()
     if user is not None:
-        usual = LoginSession.select().where((LoginSession.user == user.id) &
-                                            (LoginSession.ip == addr)).exists()
         return LoginAttempt(str(user.id), addr, usual)
     return LoginAttempt("n:" + redact_identifier(normalize(identifier).lower())[:120], addr)
 

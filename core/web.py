@@ -140,8 +140,17 @@ def logout():
 def change_password():
     form = PasswordForm()
     user = current_user._get_current_object()
+    status, wait = 200, 0
     if form.validate_on_submit():
-        if not security.verify_password(user, form.current.data):
+        # guessing the current password (a session left open) counts like failed logins (AC2, NS4)
+        attempt = security.login_attempt(user.username, user)
+        wait = attempt.wait()
+        if wait:
+            form.current.errors.append(security.throttled_message(wait))
+            status = 429
+        elif not security.verify_password(user, form.current.data):
+            attempt.failed()
+            audit.log("password.change_failed", user)
             form.current.errors.append(_("The current password is wrong."))
         else:
             problem = security.password_problem(form.new.data, user.username)
@@ -155,7 +164,10 @@ def change_password():
                 login_user(user)
                 flash(_("Your password was changed."), "success")
                 return redirect(url_for("site.index"))
-    return render_template("core/password.html", form=form)
+    resp = current_app.make_response((render_template("core/password.html", form=form), status))
+    if wait:
+        resp.headers["Retry-After"] = str(wait)
+    return resp
 
 
 @bp.route("/account/language", methods=["POST"])

@@ -215,6 +215,32 @@ def test_ac2_throttled_login_page_is_chinese_429(site):
     assert f"请在 {r.headers['Retry-After']} 秒后再试" in html
 
 
+def test_ac2_guessing_the_current_password_on_the_change_page_is_throttled(site):
+    """Issue 11 point 5, same defect class: an open session could try current passwords on
+    /account/password without any limit; now the failures count like failed logins (429, no change)."""
+    from conftest import login
+    from core.models import User
+    app = site(LOGIN_MAX_FAILURES=2)
+    number = volunteer(app, 17)
+    c = app.test_client()
+    assert login(c, number).status_code == 302
+    with app.app_context():
+        before = User.get(User.username == number).password_hash
+
+    def change(current):
+        tok = csrf_from(c.get("/account/password").get_data(as_text=True))
+        return c.post("/account/password", data={"current": current, "new": "tbq9vxkw-new",
+                                                 "confirm": "tbq9vxkw-new", "csrf_token": tok})
+    for _ in range(2):
+        assert change("wrong password 123").status_code == 200
+    r = change(PASSWORD)   # the right one, but this account must wait now
+    assert r.status_code == 429 and "秒后再试" in r.get_data(as_text=True)
+    with app.app_context():
+        assert User.get(User.username == number).password_hash == before
+    age_failures(app, 31)
+    assert change(PASSWORD).status_code == 302
+
+
 # ------------------------------------------------------------------ NS4 limits on revealing answers (point 4)
 def _register_volunteer(client, addr, **over):
     env = {"REMOTE_ADDR": addr}
