@@ -253,7 +253,7 @@ def scoped(model, query, perm: str, user=None):
 
 
 # ---------------------------------------------------------------- throttling (AC2, NS4)
-# Policy (README "Accounts and login limits"). Failures are rows of ``core_login_failure`` shared by every
+# Policy (README "Login limits"). Failures are rows of ``core_login_failure`` shared by every
 # worker through the database. Nothing is ever hard-locked: once a counter reaches its limit within
 # LOGIN_WINDOW_MINUTES, each further attempt must wait LOGIN_BACKOFF_SECONDS · 2^(failures − limit)
 # seconds (at most LOGIN_BACKOFF_MAX_SECONDS) after the last failure, and is answered with HTTP 429 and
