@@ -126,6 +126,13 @@ def create_app(config: dict | None = None) -> Flask:
         FLASK_ADMIN_FLUID_LAYOUT=True,
     )
     app.debug = cfg["DEBUG"]
+    if cfg["TRUSTED_PROXIES"]:
+        # behind N reverse proxies: the client's address and scheme from the last N X-Forwarded-For /
+        # -Proto entries (login limits count the client, not the proxy: SECURITY.md NS4). Not the Host:
+        # absolute links come from PUBLIC_URL only (NS3).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        n = cfg["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
     from .security import CookieSessionInterface
     app.session_interface = CookieSessionInterface()
 

@@ -52,9 +52,24 @@ SCHEMA = {
     "SESSION_COOKIE_SECURE": (False, _bool, "send the session cookie over HTTPS only (turn on in production)"),
     "SESSION_IDLE_MINUTES": (120, int, "log out after this many idle minutes"),
     "SESSION_ABSOLUTE_HOURS": (12, int, "log out after this many hours whatever happens"),
-    "LOGIN_MAX_FAILURES": (5, int, "failed logins per account within the window before it is locked"),
-    "LOGIN_MAX_FAILURES_PER_IP": (20, int, "failed logins per address within the window before it is blocked"),
-    "LOGIN_WINDOW_MINUTES": (15, int, "window and lock time for failed logins"),
+    # login limits (core/security.py, README "Login limits"): no hard lock; past a limit each further
+    # attempt waits LOGIN_BACKOFF_SECONDS, doubled per further failure, at most LOGIN_BACKOFF_MAX_SECONDS
+    "LOGIN_MAX_FAILURES": (5, int, "failed logins for one account from one address within the window "
+                           "before further attempts must wait"),
+    "LOGIN_MAX_FAILURES_PER_IP": (20, int, "failed logins from one address (any accounts) within the window "
+                                  "before further attempts from it must wait"),
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": (50, int, "failed logins for one account from all addresses within the "
+                                       "window before attempts from addresses its owner never used must wait"),
+    "LOGIN_WINDOW_MINUTES": (15, int, "window in which failed logins are counted"),
+    "LOGIN_BACKOFF_SECONDS": (30, int, "first wait once a login limit is reached; doubles with every further "
+                              "failure"),
+    "LOGIN_BACKOFF_MAX_SECONDS": (300, int, "longest wait between login attempts once a limit is reached"),
+    "REVEAL_MAX_PER_IP": (10, int, "answers such as 'this ID number is already registered' or 'this username "
+                          "is taken' one address gets per window from a public form"),
+    "REVEAL_WINDOW_MINUTES": (60, int, "window of REVEAL_MAX_PER_IP"),
+    "TRUSTED_PROXIES": (0, int, "number of reverse proxies in front of the site; their X-Forwarded-For and "
+                        "X-Forwarded-Proto give the client's address and scheme (0: not behind a proxy, "
+                        "the headers are ignored)"),
     "MAIL_SERVER": ("", str, "SMTP host; empty disables email"),
     "MAIL_PORT": (25, int, "SMTP port"),
     "MAIL_USE_TLS": (False, _bool, "STARTTLS"),
@@ -128,9 +143,13 @@ def load_config(overrides: dict | None = None) -> dict:
         out[k] = v
     if out["DEFAULT_LOCALE"] not in out["LANGUAGES"]:
         raise ConfigError(f"configuration DEFAULT_LOCALE = {out['DEFAULT_LOCALE']!r} is not one of LANGUAGES")
-    for k in ("SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES"):
+    for k in ("SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES",
+              "LOGIN_MAX_FAILURES_PER_IP", "LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_BACKOFF_SECONDS",
+              "LOGIN_BACKOFF_MAX_SECONDS", "REVEAL_MAX_PER_IP", "REVEAL_WINDOW_MINUTES"):
         if out[k] <= 0:
             raise ConfigError(f"configuration {k} must be positive, got {out[k]!r}")
+    if out["TRUSTED_PROXIES"] < 0:
+        raise ConfigError(f"configuration TRUSTED_PROXIES must be 0 or more, got {out['TRUSTED_PROXIES']!r}")
     if out.get("PUBLIC_URL") and not str(out["PUBLIC_URL"]).startswith(("http://", "https://")):
         raise ConfigError(f"configuration PUBLIC_URL = {out['PUBLIC_URL']!r}: use http(s)://host[/path]")
     out["INSTANCE_PATH"] = str(inst)

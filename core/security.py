@@ -5,13 +5,18 @@
 - ``can(perm, obj)`` asks the roles, then every ``permission_allowed`` hook (any False denies).
 - ``scoped(model, query, perm)`` ANDs every ``scope_query`` hook's expression: lists, details, edits,
   deletes, actions, exports, ajax lookups and relation pickers in the admin all go through it.
-- Passwords: argon2id; common passwords refused; failed logins limited per account and per address,
-  shared by all workers through the database; sessions are server-side rows so logout really ends them.
+- Passwords: argon2id; common passwords refused; failed logins slowed down (exponential backoff, HTTP
+  429, never a hard lock) per account and address, per address and per account, shared by all workers
+  through the database; unknown accounts cost the same argon2 work as known ones; sessions are
+  server-side rows so logout really ends them.
+- ``limit_reveals(scope)``: public forms that must say "already registered" give each address a few
+  such answers per window.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass, field
 from functools import wraps
@@ -23,6 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature
+from werkzeug.exceptions import TooManyRequests
 from flask_babel import lazy_gettext as _l
 
 from .db import now, transaction
@@ -247,39 +253,198 @@ def scoped(model, query, perm: str, user=None):
     return query
 
 
-# ---------------------------------------------------------------- login throttling
+# ---------------------------------------------------------------- throttling (AC2, NS4)
+# Policy (README "Login limits"). Failures are rows of ``core_login_failure`` shared by every
+# worker through the database. Nothing is ever hard-locked: once a counter reaches its limit within
+# LOGIN_WINDOW_MINUTES, each further attempt must wait LOGIN_BACKOFF_SECONDS · 2^(failures − limit)
+# seconds (at most LOGIN_BACKOFF_MAX_SECONDS) after the last failure, and is answered with HTTP 429 and
+# "try again in N seconds" until then. The counters of a login attempt:
+#
+# - ``pair:<account>|<address>`` — one account from one address (LOGIN_MAX_FAILURES): slows a guesser
+#   without touching the owner on another address;
+# - ``ip:<address>`` — every failure from one address (LOGIN_MAX_FAILURES_PER_IP): slows spraying;
+# - ``user:<account>`` — one account from every address (LOGIN_MAX_FAILURES_PER_ACCOUNT, looser):
+#   slows a guesser spread over many addresses.
+#
+# The address and all-address limits do not apply from an address the account has logged in from
+# before (the owner's usual path). ``<account>`` is the user's id whatever the person typed (username,
+# volunteer number, mobile number all count as one account); an identifier that names no account is
+# counted under its normalised, redacted form (the same number in any spelling counts together).
+# Behind a reverse proxy the address is the client's, read by ProxyFix (TRUSTED_PROXIES).
+# Unknown and known accounts cost the same: a password is always checked against an argon2 hash, a
+# dummy one when there is no account (``check_login``).
 def _window():
     return _dt.timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
 
 
 def client_ip() -> str:
+    """The client's address: ``request.remote_addr``, which ProxyFix has already taken from
+    X-Forwarded-For when TRUSTED_PROXIES is set (and only then: the header is not trusted otherwise)."""
     return (request.remote_addr or "")[:64]
 
 
-def login_blocked(username: str) -> bool:
+class Throttled(TooManyRequests):
+    """HTTP 429 with the wait in the user's language and a ``Retry-After`` header."""
+
+    def __init__(self, seconds: int):
+        self.seconds = max(1, int(seconds))
+        super().__init__(description=throttled_message(self.seconds),
+                         retry_after=self.seconds)
+
+
+def throttled_message(seconds: int) -> str:
+    from flask_babel import gettext as _
+    return _("Too many attempts. Try again in %(seconds)s seconds.", seconds=max(1, int(seconds)))
+
+
+def _stats(keys, since) -> dict:
+    """{key: (count, last)} of the failures of ``keys`` since ``since`` (one query)."""
     from .models import LoginFailure
-    since = now() - _window()
+    if not keys:
+        return {}
+    q = (LoginFailure.select(LoginFailure.key, pw.fn.COUNT(LoginFailure.id), pw.fn.MAX(LoginFailure.at))
+         .where(LoginFailure.key.in_(list(keys)) & (LoginFailure.at >= since))
+         .group_by(LoginFailure.key).tuples())
+    # MAX(at) is not typed by peewee: convert it like the column (text on SQLite)
+    return {key: (n, LoginFailure.at.python_value(last)) for key, n, last in q}
+
+
+def backoff_wait(key: str, limit: int, stats: dict | None = None, t=None) -> int:
+    """Seconds an attempt on ``key`` must still wait (0: go ahead) under the backoff policy above."""
     cfg = current_app.config
-    n_user = LoginFailure.select().where((LoginFailure.key == "user:" + username.lower()) &
-                                         (LoginFailure.at >= since)).count()
-    if n_user >= cfg["LOGIN_MAX_FAILURES"]:
-        return True
-    n_ip = LoginFailure.select().where((LoginFailure.key == "ip:" + client_ip()) &
-                                       (LoginFailure.at >= since)).count()
-    return n_ip >= cfg["LOGIN_MAX_FAILURES_PER_IP"]
+    t = t or now()
+    if stats is None:
+        stats = _stats([key], t - _window())
+    n, last = stats.get(key, (0, None))
+    if n < limit or last is None:
+        return 0
+    delay = min(cfg["LOGIN_BACKOFF_MAX_SECONDS"], cfg["LOGIN_BACKOFF_SECONDS"] * 2 ** min(n - limit, 30))
+    left = (last + _dt.timedelta(seconds=delay) - t).total_seconds()
+    return max(0, math.ceil(left))
+
+
+def _record(keys):
+    from .models import LoginFailure
+    t = now()
+    with transaction():
+        LoginFailure.insert_many([{"key": k[:200], "at": t} for k in keys]).execute()
+        keep = max(current_app.config["LOGIN_WINDOW_MINUTES"], current_app.config["REVEAL_WINDOW_MINUTES"])
+        LoginFailure.delete().where(LoginFailure.at < t - _dt.timedelta(minutes=4 * keep)).execute()
+
+
+@dataclass
+class LoginAttempt:
+    """The counters of one login attempt (see the policy above)."""
+    account: str              # "<user id>" or "n:<normalised, redacted identifier>"
+    address: str
+    usual_path: bool = False  # the account has logged in from this address before
+
+    @property
+    def keys(self):
+        pair = f"pair:{self.account}|{self.address}"
+        return pair, f"ip:{self.address}", f"user:{self.account}"
+
+    def wait(self) -> int:
+        cfg = current_app.config
+        t = now()
+        pair, ip, user = self.keys
+        stats = _stats(self.keys, t - _window())
+        waits = [backoff_wait(pair, cfg["LOGIN_MAX_FAILURES"], stats, t)]
+        if not self.usual_path:
+            waits += [backoff_wait(ip, cfg["LOGIN_MAX_FAILURES_PER_IP"], stats, t),
+                      backoff_wait(user, cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"], stats, t)]
+        return max(waits)
+
+    def failed(self):
+        _record(self.keys)
+
+    def succeeded(self):
+        """The owner is in: their own path starts afresh (the other counters keep slowing a guesser)."""
+        from .models import LoginFailure
+        LoginFailure.delete().where(LoginFailure.key == self.keys[0]).execute()
+
+
+def login_attempt(identifier: str, user=None) -> LoginAttempt:
+    """The counters for a login as ``identifier`` resolved to ``user`` (None: no such account)."""
+    from .inputs import normalize
+    from .models import LoginSession
+    from .pii import redact_identifier
+    addr = client_ip()
+    # the same query for an unknown name (user id 0: no row), so that it costs what a known one costs
+    usual = LoginSession.select().where((LoginSession.user == (user.id if user is not None else 0)) &
+                                        (LoginSession.ip == addr)).exists()
+    if user is not None:
+        return LoginAttempt(str(user.id), addr, usual)
+    return LoginAttempt("n:" + redact_identifier(normalize(identifier).lower())[:120], addr)
+
+
+_DUMMY_HASH: dict = {}
+
+
+def dummy_hash() -> str:
+    """An argon2 hash of a random password, made with the current parameters (``_ph``): what a login
+    for an unknown account is checked against, so that it costs what a known one costs (NS4)."""
+    key = (_ph.time_cost, _ph.memory_cost, _ph.parallelism)
+    if key not in _DUMMY_HASH:
+        _DUMMY_HASH[key] = _ph.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASH[key]
+
+
+def check_login(user, password: str) -> bool:
+    """The password check of a login: the same argon2 work whether ``user`` exists, is inactive or is
+    None (a dummy hash is verified then). True only for an active user with the right password."""
+    if user is None:
+        try:
+            _ph.verify(dummy_hash(), password)
+        except (VerificationError, InvalidHashError):
+            pass
+        return False
+    return verify_password(user, password) and bool(user.is_active)
+
+
+# -------- kept for the volunteers plugin's account claim (``services.claim_account``): the same backoff
+def login_blocked(username: str) -> bool:
+    cfg = current_app.config
+    user, ip = "user:" + username.lower()[:190], "ip:" + client_ip()
+    t = now()
+    stats = _stats([user, ip], t - _window())
+    return bool(backoff_wait(user, cfg["LOGIN_MAX_FAILURES"], stats, t) or
+                backoff_wait(ip, cfg["LOGIN_MAX_FAILURES_PER_IP"], stats, t))
 
 
 def record_failure(username: str):
-    from .models import LoginFailure
-    with transaction():
-        LoginFailure.insert_many([{"key": "user:" + username.lower()[:190], "at": now()},
-                                  {"key": "ip:" + client_ip(), "at": now()}]).execute()
-        LoginFailure.delete().where(LoginFailure.at < now() - 4 * _window()).execute()
+    _record(["user:" + username.lower()[:190], "ip:" + client_ip()])
 
 
 def clear_failures(username: str):
     from .models import LoginFailure
-    LoginFailure.delete().where(LoginFailure.key == "user:" + username.lower()).execute()
+    LoginFailure.delete().where(LoginFailure.key == "user:" + username.lower()[:190]).execute()
+
+
+# -------- limits on answers that must reveal something ("this ID number is already registered")
+def limit_reveals(scope: str, *, revealed: bool = False):
+    """A public form that must tell a visitor that something exists (an ID number already registered,
+    a username taken) gives one client address at most REVEAL_MAX_PER_IP such answers per
+    REVEAL_WINDOW_MINUTES, shared by all workers (NS4).
+
+    Call it before the form is processed (``revealed=False``): raises ``Throttled`` (HTTP 429, "try
+    again in N seconds") once the address has had its share, whatever it submits, so the refusal
+    itself reveals nothing. Call it again with ``revealed=True`` when the answer revealed something."""
+    from .models import LoginFailure
+    cfg = current_app.config
+    key = f"reveal:{scope}:{client_ip()}"
+    if revealed:
+        _record([key])
+        return
+    limit = cfg["REVEAL_MAX_PER_IP"]
+    window = _dt.timedelta(minutes=cfg["REVEAL_WINDOW_MINUTES"])
+    t = now()
+    oldest = (LoginFailure.select(LoginFailure.at)
+              .where((LoginFailure.key == key) & (LoginFailure.at >= t - window))
+              .order_by(LoginFailure.at.desc()).offset(limit - 1).limit(1).scalar())
+    if oldest is not None:  # the limit-th newest answer is inside the window
+        oldest = LoginFailure.at.python_value(oldest)
+        raise Throttled(math.ceil((oldest + window - t).total_seconds()))
 
 
 # ---------------------------------------------------------------- sessions

@@ -115,37 +115,46 @@ def home_parts(authenticated: bool) -> dict:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    """Log in by username, volunteer number or mobile number (``find_login_user``). Throttled per
+    account and address, per address and per account (``security.login_attempt``: waits, HTTP 429,
+    no hard lock); an unknown name costs the same argon2 work as a known one (SECURITY.md AC2, NS4)."""
+    from .inputs import normalize
     from .models import User
     from .pii import redact_identifier
     form = LoginForm()
-    error = None
+    error, status, wait = None, 200, 0
     if form.validate_on_submit():
         name = form.username.data.strip()
-        # what is stored about the attempt (throttle rows, audit): a mobile or ID number typed as the
-        # login name becomes a keyed hash, so no plain identifier is written (SECURITY.md PR2, AU1)
-        logged = name if User.select().where(User.username == name).exists() else redact_identifier(name)
-        if security.login_blocked(logged):
-            audit.log("login.blocked", ("core_user", logged[:64]))
-            error = _("Too many failed attempts. Try again in %(minutes)s minutes.",
-                      minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
+        # the same lookups whatever was typed: the username (as typed and normalised), then the hook
+        user = User.select().where(User.username.in_(list(dict.fromkeys([name, normalize(name)])))).first()
+        other = current_app.extensions["timebank"].pm.hook.find_login_user(identifier=normalize(name))
+        user = user or other
+        # what is stored about the attempt (audit): a mobile or ID number typed as the login name
+        # becomes a keyed hash, so no plain identifier is written (SECURITY.md PR2, AU1)
+        logged = user.username if user is not None else redact_identifier(name)
+        attempt = security.login_attempt(name, user)
+        wait = attempt.wait()
+        if wait:
+            audit.log("login.throttled", ("core_user", logged[:64]), {"seconds": wait})
+            error, status = security.throttled_message(wait), 429
+        elif security.check_login(user, form.password.data):
+            from flask_login import login_user
+            security.start_session(user)
+            login_user(user)
+            attempt.succeeded()
+            audit.log("login.success", user, user=user)
+            if user.must_change_password:
+                flash(_("Please choose a new password."), "warning")
+                return redirect(url_for("site.change_password"))
+            return redirect(safe_next(request.args.get("next")))
         else:
-            user = User.get_or_none(User.username == name)
-            if user is None:
-                user = current_app.extensions["timebank"].pm.hook.find_login_user(identifier=name)
-            if user and user.is_active and security.verify_password(user, form.password.data):
-                from flask_login import login_user
-                security.start_session(user)
-                login_user(user)
-                security.clear_failures(logged)
-                audit.log("login.success", user, user=user)
-                if user.must_change_password:
-                    flash(_("Please choose a new password."), "warning")
-                    return redirect(url_for("site.change_password"))
-                return redirect(safe_next(request.args.get("next")))
-            security.record_failure(logged)
+            attempt.failed()
             audit.log("login.failure", ("core_user", logged[:64]))
-            error = _("Wrong username or password.")
-    return render_template("core/login.html", form=form, error=error), (200 if not error else 401)
+            error, status = _("Wrong username or password."), 401
+    resp = current_app.make_response((render_template("core/login.html", form=form, error=error), status))
+    if wait:
+        resp.headers["Retry-After"] = str(wait)
+    return resp
 
 
 @bp.route("/logout", methods=["POST"])
@@ -163,8 +172,17 @@ def logout():
 def change_password():
     form = PasswordForm()
     user = current_user._get_current_object()
+    status, wait = 200, 0
     if form.validate_on_submit():
-        if not security.verify_password(user, form.current.data):
+        # guessing the current password (a session left open) counts like failed logins (AC2, NS4)
+        attempt = security.login_attempt(user.username, user)
+        wait = attempt.wait()
+        if wait:
+            form.current.errors.append(security.throttled_message(wait))
+            status = 429
+        elif not security.verify_password(user, form.current.data):
+            attempt.failed()
+            audit.log("password.change_failed", user)
             form.current.errors.append(_("The current password is wrong."))
         else:
             problem = security.password_problem(form.new.data, user.username)
@@ -178,7 +196,10 @@ def change_password():
                 login_user(user)
                 flash(_("Your password was changed."), "success")
                 return redirect(url_for("site.index"))
-    return render_template("core/password.html", form=form)
+    resp = current_app.make_response((render_template("core/password.html", form=form), status))
+    if wait:
+        resp.headers["Retry-After"] = str(wait)
+    return resp
 
 
 @bp.route("/account/language", methods=["POST"])
@@ -372,7 +393,14 @@ def error_page(e):
               429: _l("Too many requests"), 500: _l("Something went wrong")}
     if code == 500:
         current_app.logger.exception("unhandled error")
-    return render_template("core/error.html", code=code, title=titles.get(code, _l("Error"))), code
+    # a throttled request says how long to wait, in the user's language (security.Throttled)
+    message = e.description if isinstance(e, security.Throttled) else None
+    resp = current_app.make_response(
+        (render_template("core/error.html", code=code, title=titles.get(code, _l("Error")), message=message),
+         code))
+    if isinstance(e, security.Throttled):
+        resp.headers["Retry-After"] = str(e.seconds)
+    return resp
 
 
 SECURITY_HEADERS = (

@@ -3,6 +3,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from core import security
 from plugins.volunteers import services as volunteers
 from plugins.volunteers.models import DISTRICTS
 
@@ -31,11 +32,15 @@ def register():
     errors, data = {}, {}
     if request.method == "POST":
         data = {k: request.form.get(k, "") for k in FIELDS}
+        security.limit_reveals("teams.register")  # 429 once this address had its "taken"s (NS4)
         try:
             team = services.register_team(data, username=request.form.get("username", "").strip(),
                                           password=request.form.get("password", ""))
         except services.TeamError as e:
             errors = {k: str(m) for k, m in e.errors.items()}
+            security.limit_reveals("teams.register", revealed=(
+                errors.get("username") == _("This username is taken.") or
+                errors.get("name") == _("A team with this name is already registered.")))
         else:
             return render_template("teams/registered.html", team=team), 201
         data["username"] = request.form.get("username", "")

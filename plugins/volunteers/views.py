@@ -7,6 +7,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from core import security
 from core.pii import ID_TYPES, mask_id, mask_phone
 
 from . import services
@@ -52,10 +53,13 @@ def register():
     errors, data = {}, {}
     if request.method == "POST":
         data = {k: request.form.get(k, "") for k in FORM_FIELDS}
+        security.limit_reveals("volunteers.register")  # 429 once this address had its "already registered"s
         try:
             v = services.register(data)
         except services.RegistrationError as e:
             errors = {k: str(m) for k, m in e.errors.items()}
+            security.limit_reveals("volunteers.register",
+                                   revealed=errors.get("id_number") == str(services.DUPLICATE_ID))
         else:
             return _no_store(render_template("volunteers/registered.html", volunteer=v), 201)
     else:
