@@ -28,24 +28,10 @@ from markupsafe import Markup
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from . import audit, security
+from . import audit, exports, security
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
-
-
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what a workbook cannot hold
-
-
-def escape_formula(value):
-    """Prefix a cell that a spreadsheet would read as a formula with ' (SECURITY.md IV8), and drop
-    the control characters a workbook cannot hold (openpyxl refuses them, failing the whole export)."""
-    if not isinstance(value, str):
-        return value
-    risky = value.startswith(FORMULA_PREFIXES)
-    value = _CONTROL_CHARS.sub("", value)
-    if risky or value.startswith(FORMULA_PREFIXES):  # "\x01=1+2" is a formula once cleaned
-        return "'" + value
-    return value
+# The escaping of export cells lives in core.exports (IV8, NS6); re-exported here for older imports.
+from .exports import FORMULA_PREFIXES, escape_formula  # noqa: E402,F401
 
 
 def format_datetime(view, value, name=None):
@@ -442,14 +428,51 @@ class SecureModelView(ModelView):
         return resp
 
     def get_export_value(self, model, name):
-        return escape_formula(super().get_export_value(model, name))
+        """One exported cell, escaped (IV8): a relation column (a model shown through its ``__str__``), a
+        formatter's text and a plain value all go through ``core.exports.cell``."""
+        return exports.cell(super().get_export_value(model, name), keep_dates=False)
+
+    def export_rows(self):
+        """The export as rows of escaped cells, headings first: the one place every CSV and XLSX export
+        of every admin view is produced (NS6). Views change what is exported through Flask-Admin's
+        column options and formatters, never by writing cells themselves."""
+        _count, data = self._export_data()
+        data = list(data)  # read now, inside the request's transaction, even when the CSV streams
+        return self._export_rows(data)
+
+    def _export_rows(self, data):
+        yield exports.row((str(title) for _c, title in self._export_columns), keep_dates=False)
+        names = [c for c, _t in self._export_columns]
+        for obj in data:
+            yield [self.get_export_value(obj, n) for n in names]
 
     @expose("/export/<export_type>/")
     def export(self, export_type):
-        resp = super().export(export_type)
+        """CSV (streamed) or XLSX (openpyxl, text cells stored as strings, never formulas) of the list
+        as filtered, through ``core.exports`` — instead of Flask-Admin's writers, which turn relation
+        columns into unescaped text and leave headers alone. Audited with the exported columns."""
+        from flask import Response, stream_with_context
+        from werkzeug.utils import secure_filename
+        return_url = self.get_url(".index_view")
+        if not self.can_export or export_type not in self.export_types or export_type not in ("csv", "xlsx"):
+            from flask_admin.babel import gettext as _admin_gettext
+            flash(_admin_gettext("Permission denied."), "error")
+            return redirect(return_url)
         audit.log("export", (self.model._meta.table_name, ""), {"type": export_type,
                   "columns": [c for c, _ in self._export_columns]})
-        return resp
+        disposition = f"attachment;filename={secure_filename(self.get_export_name(export_type))}"
+        rows = self.export_rows()
+        if export_type == "csv":
+            class _Echo:
+                def write(self, value):
+                    return value
+            writer = exports.csv_writer(_Echo())
+            body = stream_with_context(writer.writerow(r) for r in rows)
+            return Response(body, headers={"Content-Disposition": disposition}, mimetype="text/csv")
+        head = next(rows)
+        data = exports.xlsx_bytes(head, rows, sheet_title=str(self.name or "Sheet1"))
+        return Response(data, headers={"Content-Disposition": disposition},
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 class ReadOnlyModelView(SecureModelView):

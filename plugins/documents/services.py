@@ -7,7 +7,8 @@ order: the ``PDF_FONT_PATH`` setting, Debian's packaged fonts (fonts-wqy-microhe
 A candidate counts only when reportlab can load it (OpenType/CFF fonts are refused) and it has the
 Chinese glyphs we print. With none, :class:`DocumentError` says how to fix it; nothing is produced.
 
-Every text cell of a workbook goes through ``core.admin.escape_formula`` (SECURITY.md IV8); every
+Every cell of a workbook or CSV goes through ``core.exports`` (its one escaping function; SECURITY.md IV8,
+NS6): text that a spreadsheet would read as a formula gets a leading ', stored as a string; every
 text of a PDF is XML-escaped before reportlab's paragraph markup sees it (no markup injection).
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from xml.sax.saxutils import escape as _xml_escape
 from flask import Response, current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 
-from core.admin import escape_formula
+from core import exports
 
 log = logging.getLogger(__name__)
 
@@ -458,12 +459,7 @@ def table_xlsx(title: str, columns: Sequence[Column], rows: Iterable[Sequence], 
     wrap = Alignment(wrap_text=True, vertical="center")
 
     def put(row, col, value, **style):
-        cell = ws.cell(row=row, column=col, value=escape_formula(value))
-        if isinstance(cell.value, str):
-            cell.data_type = "s"   # never a formula, whatever the text
-        for k, v in style.items():
-            setattr(cell, k, v)
-        return cell
+        return exports.xlsx_put(ws, row, col, value, **style)   # escaped, text never a formula (IV8)
 
     r = 1
     put(r, 1, title, font=Font(size=16, bold=True), alignment=Alignment(horizontal="center", vertical="center"))
@@ -494,10 +490,7 @@ def table_xlsx(title: str, columns: Sequence[Column], rows: Iterable[Sequence], 
     for row in rows:
         r += 1
         for i, v in enumerate(row, 1):
-            cell = ws.cell(row=r, column=i, value=escape_formula(v))
-            if isinstance(v, str):
-                cell.data_type = "s"   # never a formula, whatever the text
-            cell.style = styles[i - 1]
+            exports.xlsx_put(ws, r, i, v, style=styles[i - 1])   # escaped, text never a formula (IV8)
             if v is not None:
                 widths[i - 1] = max(widths[i - 1], min(_display_width(plain(v)) + 2, 50))
     if signatures:
@@ -557,18 +550,14 @@ def table_download(title: str, headers: Sequence[str], rows: Iterable[Sequence],
     """A simple table as a download: ``csv`` (UTF-8 with BOM so Excel reads the Chinese, one
     label/value line per header field, formula-escaped cells, IV8) or ``xlsx`` (``table_xlsx``).
     Raises DocumentError for another format."""
-    import csv
-    import io
-    from core.admin import escape_formula
     if fmt == "csv":
         buf = io.StringIO()
         buf.write("\ufeff")
-        w = csv.writer(buf)
+        w = exports.csv_writer(buf)   # every cell escaped, field values and headers included (IV8, NS6)
         for label, value in fields:
-            w.writerow([escape_formula(str(label)), value])
-        w.writerow([escape_formula(str(h)) for h in headers])
-        for row in rows:
-            w.writerow([escape_formula(v) if isinstance(v, str) else v for v in row])
+            w.writerow([label, value])
+        w.writerow(headers)
+        w.writerows(rows)
         return send(buf.getvalue().encode("utf-8"), f"{stem}.csv")
     if fmt == "xlsx":
         return send(table_xlsx(title, [Column(str(h)) for h in headers], rows, fields=fields), f"{stem}.xlsx")

@@ -45,7 +45,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import audit, events
-from core.admin import escape_formula
+from core import exports
 from core.crypto import EncryptedField
 from core.db import db, for_update, is_postgres, now, today, transaction
 from core.pii import mask_id
@@ -769,17 +769,16 @@ class ReportWriter:
         # names are personal data: the report is readable by its owner only
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         self.fh = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
-        self.w = csv.writer(self.fh)
-        self.w.writerow([str(h) for h in REPORT_HEADER])
+        self.w = exports.csv_writer(self.fh)   # every cell escaped, the header too (IV8, NS6)
+        self.w.writerow(REPORT_HEADER)
         self.fh.flush()
 
     def __call__(self, outcomes: list, final: bool = False):
         for o in outcomes:
-            self.w.writerow([escape_formula(str(c)) for c in report_line(o)])
+            self.w.writerow(report_line(o))
         if final and self.result is not None and self.result.stopped_at is not None:
-            self.w.writerow([self.result.stopped_at, escape_formula(str(STATUS_LABELS["stopped"])),
-                             "", "", "", "", escape_formula(stopped_message(self.result.stopped_at,
-                                                                            self.result.error))])
+            self.w.writerow([self.result.stopped_at, STATUS_LABELS["stopped"], "", "", "", "",
+                             stopped_message(self.result.stopped_at, self.result.error)])
         self.fh.flush()
 
     def close(self):
@@ -1026,7 +1025,7 @@ def make_admin_view():
             wb = openpyxl.Workbook()
             ws = wb.active
             ws.title = "志愿者"
-            ws.append(TEMPLATE_HEADERS)
+            exports.xlsx_append(ws, TEMPLATE_HEADERS)   # through the export escaping (IV8, NS6)
             for col in ("D", "E"):  # ID number and phone as text, or Excel drops digits
                 for cell in ws[col]:
                     cell.number_format = "@"
