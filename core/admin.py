@@ -39,10 +39,16 @@ def format_datetime(view, value, name=None):
     return value.strftime("%Y-%m-%d %H:%M")
 
 
+def format_bool(view, value, name=None):
+    """是 / 否, not an icon whose title is the English "true" (issue 18 point 6)."""
+    return _("Yes") if value else _("No")
+
+
 def _type_formatters(base):
     import datetime as _dt
     out = dict(base)
     out[_dt.datetime] = format_datetime
+    out[bool] = format_bool
     return out
 
 
@@ -147,6 +153,21 @@ class SecureModelView(ModelView):
                 self.column_exclude_list = list(
                     dict.fromkeys(list(self.column_exclude_list or []) + self.column_sensitive))
         super().__init__(model, *args, **kwargs)
+
+    def scaffold_form(self):
+        """``column_labels`` label the create and edit forms too (an explicit ``form_args`` label wins):
+        without this the peewee forms show the field names in English ("Decided By", "Starts At")."""
+        labels = self.column_labels or {}
+        if not labels:
+            return super().scaffold_form()
+        args = {k: dict(v) for k, v in (self.form_args or {}).items()}
+        for name, label in labels.items():
+            args.setdefault(name, {}).setdefault("label", label)
+        saved, self.form_args = self.form_args, args
+        try:
+            return super().scaffold_form()
+        finally:
+            self.form_args = saved
 
     # ---------------------------------------------------------------- permissions
     def perm(self, action: str) -> str:

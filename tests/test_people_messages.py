@@ -98,3 +98,33 @@ def test_r_team_2_after_applying_the_team_page_says_pending_not_apply_again(site
     r = c.post(f"/teams/{team}/join", data={"csrf_token": csrf_from(html)}, follow_redirects=True)
     html = r.get_data(as_text=True)
     assert "申请中" in html and "<button type=\"submit\">申请加入</button>" not in html
+
+
+def test_r_tb_5_statement_rows_name_the_activity_that_earned_the_points(site):
+    """Issue 18 point 6: the volunteer's statement (page and export) says what earned each credit."""
+    from conftest import PASSWORD, login
+    from fixtures.activities_plugins.actsupport import username_of
+    team = new_team(site, "白云助老队", admin="ta7")
+    (vid,) = volunteers(site, 701, 1)
+    aid, _records = serve(site, team, {vid: 120}, hours=2)
+    from plugins.activities.models import Activity
+    with site.app_context():
+        title = Activity.get_by_id(aid).title
+    c = site.test_client()
+    login(c, username_of(site, vid), PASSWORD)
+    html = c.get("/points/me").get_data(as_text=True)
+    assert title in html and "+2" in html
+    csv_text = c.get("/points/me/statement.csv").get_data(as_text=True)
+    assert title in csv_text
+
+
+def test_booleans_read_yes_or_no_and_hours_not_minutes_in_the_admin(site):
+    from fixtures.security_plugins.secsupport import logged_in
+    team = new_team(site, "番禺服务队", admin="ta8")
+    (vid,) = volunteers(site, 801, 1)
+    serve(site, team, {vid: 90}, hours=2)
+    c = logged_in(site, "ta8")
+    html = c.get("/admin/activities_service_record/").get_data(as_text=True)
+    assert ">1.5<" in html.replace(" ", "").replace("\n", "") and "志愿服务" in html
+    teams = c.get("/admin/activities_activity/").get_data(as_text=True)
+    assert ': true"' not in teams and ': false"' not in teams  # Flask-Admin's icon titles, in English

@@ -340,7 +340,10 @@ class ServiceRecordView(ReadOnlyModelView):
                    "change_reason"]
     column_filters = ["service_date", "kind"]
     column_default_sort = ("service_date", True)
-    column_labels = LABELS
+    column_labels = {**LABELS, "minutes": _l("Hours")}  # a person reads hours, not minutes (point 6)
+    column_formatters = column_formatters_export = {
+        "minutes": lambda v, c, m, n: f"{m.minutes / 60:.1f}",
+        "kind": lambda v, c, m, n: _("Training") if m.kind == "training" else _("Volunteer service")}
     simple_list_pager = True
 
 
@@ -349,6 +352,8 @@ class CategoryView(SecureModelView):
     column_list = ["kind", "name", "description", "order"]
     column_filters = ["kind"]
     form_columns = ["name", "description", "order"]
+    column_labels = {"kind": _l("Category list"), "name": _l("Name"), "description": _l("Explanation"),
+                     "order": _l("Display order")}
     allow_create = False
     allow_delete = False
 

@@ -710,6 +710,27 @@ def statement(account: Account, *, date_from: _dt.date | None = None, date_to: _
         if r["other_kind"] == "system":
             r["other_name"] = str(SYSTEM.get(r["other_code"].partition(":")[2], r["other_code"]))
         out.append(r)
+    # what earned the points: the activity of each service record (issue 18 point 6), one query
+    titles = _record_titles({int(ref.split(":")[1]) for ref in (r["reference"] or "" for r in out)
+                             if ref.startswith("service_record:") and ref.split(":")[1].isdigit()})
+    for r in out:
+        ref = r["reference"] or ""
+        rid = ref.split(":")[1] if ref.startswith("service_record:") else ""
+        r["about"] = titles.get(int(rid), "") if rid.isdigit() else ""
+        r["note"] = "；".join(x for x in (r["about"], r["reason"]) if x)
+    return out
+
+
+def _record_titles(record_ids) -> dict[int, str]:
+    """{service record id: the title of its activity} (the activities plugin's records)."""
+    if not record_ids:
+        return {}
+    from plugins.activities.models import Activity, ServiceRecord
+    out = {}
+    ids = sorted(record_ids)
+    for i in range(0, len(ids), 500):
+        out.update(dict(ServiceRecord.select(ServiceRecord.id, Activity.title).join(Activity)
+                        .where(ServiceRecord.id.in_(ids[i:i + 500])).tuples()))
     return out
 
 

@@ -63,7 +63,7 @@ def mine_export(fmt):
     from .admin import export_table
     headers = [_("Time"), _("Kind"), _("From / to"), _("Points"), _("Balance"), _("Note")]
     data = [[r["created_at"].strftime("%Y-%m-%d %H:%M"), r["kind_label"], r["other_name"], r["amount"],
-             r["balance_after"], r["reason"]] for r in rows]
+             r["balance_after"], r["note"]] for r in rows]
     s = services.hours_summary(acct)
     audit.log("ledger.statement.exported", acct, {"format": fmt, "rows": len(rows)})
     return export_table(_("Time points statement of %(name)s", name=acct.name), headers, data,
