@@ -139,7 +139,7 @@ def dashboard_widgets(user):
     from markupsafe import Markup
     from core import security
     from core.web import Widget
-    from .services import overdue_reviews
+    from .services import overdue_reviews, setting
     out = []
     if security.can("activities.signup.edit", user=user):
         from plugins.teams.services import admin_team_ids
@@ -156,7 +156,8 @@ def dashboard_widgets(user):
         out.append(Widget(_l("Activity reviews overdue"), Markup(
             '<p class="display-4 {}">{}</p><p>{}</p>').format(
                 "text-danger" if late else "", len(late),
-                _l("submitted more than 2 working days ago")), order=25, width=4))
+                _l("submitted more than %(n)s working days ago", n=setting("review_workdays"))),
+            order=25, width=4))
     return out
 
 
@@ -169,3 +170,22 @@ def app_started(app):
         groups = app.extensions["timebank"].pm.hook.activity_admin_links(activity=activity, user=user)
         return [link for group in groups for link in (group or [])]
     app.jinja_env.globals["activity_admin_links"] = activity_admin_links
+
+    def activities_setting(key):
+        """A setting of this plugin in templates, so texts follow it (issue 11 point 16)."""
+        from .services import setting
+        return setting(key)
+    app.jinja_env.globals["activities_setting"] = activities_setting
+
+
+@hookimpl
+def validate_settings(plugin, values):
+    """The activities plugin's rule between its settings: the hard limit for confirming hours (R-NAT-3)
+    is not before the due date of the outcome (R-ACT-8)."""
+    if plugin != "activities":
+        return None
+    if values["outcome_hard_limit_workdays"] < values["outcome_workdays"]:
+        return {"outcome_hard_limit_workdays": _l(
+            "The hard limit cannot come before the due date of the outcome (%(n)s working days).",
+            n=values["outcome_workdays"])}
+    return None

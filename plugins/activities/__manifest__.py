@@ -11,5 +11,34 @@
     "installable": True,
     "settings": {"review_workdays": 2, "training_confirm_workdays": 2, "outcome_workdays": 5,
                  "reminder_hours": 24, "rounding_minutes": 30, "rounding": "down",
-                 "checkin_token_seconds": 90, "max_hours_per_record": 24},
+                 "checkin_token_seconds": 90, "max_hours_per_record": 24,
+                 "outcome_hard_limit_workdays": 10, "photo_max_mb": 8},
+    "settings_meta": {
+        "review_workdays": {"label": "Working days for the platform's review of an activity",
+                            "help": "An activity submitted for review is flagged after this many working days "
+                                    "(R-ACT-1).", "min": 1, "max": 30},
+        "training_confirm_workdays": {"label": "Working days to confirm a training sign-up",
+                                      "help": "Team admins are reminded of applicants waiting longer (R-ACT-6).",
+                                      "min": 1, "max": 30},
+        "outcome_workdays": {"label": "Working days to record the outcome and confirm hours",
+                             "help": "After an activity ends the organiser records its outcome and confirms "
+                                     "the hours within this many working days (R-ACT-8).", "min": 1, "max": 30},
+        "outcome_hard_limit_workdays": {"label": "Hard limit for confirming hours, in working days",
+                                        "help": "The national rule's limit (R-NAT-3): past it the organiser "
+                                                "is reminded again and the activity is marked as late. Not "
+                                                "below the days to record the outcome.", "min": 1, "max": 60},
+        "reminder_hours": {"label": "Hours before a slot to remind volunteers",
+                           "help": "Confirmed volunteers get a reminder this long before their slot (R-ACT-5).",
+                           "min": 1, "max": 168},
+        "rounding_minutes": {"label": "Round service time to (minutes)",
+                             "help": "1 counts every minute.", "min": 1, "max": 120},
+        "rounding": {"label": "Rounding of service time",
+                     "choices": [["down", "Round down"], ["nearest", "Round to the nearest"], ["up", "Round up"]]},
+        "checkin_token_seconds": {"label": "Seconds a check-in QR code stays valid",
+                                  "help": "The code on the organiser's screen changes before it expires.",
+                                  "min": 30, "max": 3600},
+        "max_hours_per_record": {"label": "Most hours in one slot or one record",
+                                 "min": 1, "max": 24},
+        "photo_max_mb": {"label": "Largest outcome photo (MB)", "min": 1, "max": 50},
+    },
 }

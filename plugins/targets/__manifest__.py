@@ -10,4 +10,10 @@
     "default_enabled": True,
     "installable": True,
     "settings": {"party_track_hours": 40, "in_service_services": 2, "registered_hours": 20},
+    "settings_meta": {
+        "party_track_hours": {"label": "Yearly hours of a Party-track volunteer", "min": 0, "max": 1000},
+        "in_service_services": {"label": "Yearly Party volunteer services of an in-service Party member",
+                                "min": 0, "max": 100},
+        "registered_hours": {"label": "Yearly hours of a registered volunteer", "min": 0, "max": 1000},
+    },
 }

@@ -128,3 +128,20 @@ def scope_query(model, query, user, permission):
     site_wide = any(r in reg.roles and not reg.roles[r].scoped and reg.role_grants(r, permission)
                     for r, _ in user_roles(user))
     return None if site_wide else (model.id == -1)
+
+
+@hookimpl
+def validate_settings(plugin, values):
+    """The volunteers plugin's rules between its settings (issue 11 point 16): a guardian's consent is
+    needed below an age that is not above the age to serve alone (R-REG-4, PR4); the number prefix is
+    letters only (volunteer numbers are login names and must stay recognisable)."""
+    if plugin != "volunteers":
+        return None
+    errors = {}
+    if values["guardian_consent_age"] > values["min_age"]:
+        errors["guardian_consent_age"] = _l("The consent age cannot be above the age to serve alone (%(age)s).",
+                                            age=values["min_age"])
+    prefix = str(values["number_prefix"])
+    if not (prefix.isascii() and prefix.isalpha() and prefix.isupper()):
+        errors["number_prefix"] = _l("Use capital letters A–Z only.")
+    return errors
