@@ -131,7 +131,8 @@ def register_tasks(queue):
             Task("activities.finish_due", tasks.finish_due, schedule=crontab(minute="*/15")),
             Task("activities.flag_overdue_reviews", tasks.flag_overdue_reviews, schedule=crontab(minute="5")),
             Task("activities.flag_overdue_confirmations", tasks.flag_overdue_confirmations,
-                 schedule=crontab(minute="20"))]
+                 schedule=crontab(minute="20")),
+            Task("activities.flag_overdue_outcomes", tasks.flag_overdue_outcomes, schedule=crontab(minute="35"))]
 
 
 @hookimpl
@@ -151,6 +152,8 @@ def dashboard_widgets(user):
                 "text-danger" if late else "", len(waiting),
                 _l("%(n)s past the confirmation deadline", n=len(late)),
                 url_for("activities_signup.index_view"), _l("Decide")), order=26, width=4))
+    if security.can("activities.activity.edit", user=user):
+        out.append(_overdue_outcomes_widget(user))
     if security.can("activities.activity.review", user=user):
         late = overdue_reviews()
         out.append(Widget(_l("Activity reviews overdue"), Markup(
@@ -159,6 +162,35 @@ def dashboard_widgets(user):
                 _l("submitted more than %(n)s working days ago", n=setting("review_workdays"))),
             order=25, width=4))
     return out
+
+
+def _overdue_outcomes_widget(user):
+    """The activities whose outcome and hours are late (R-ACT-8; past the R-NAT-3 hard limit in red),
+    of the teams ``user`` administers (every team for a platform admin), with links to do what is
+    missing (issue 11 point 17)."""
+    from markupsafe import Markup
+    from core.web import Widget
+    from plugins.teams.services import admin_team_ids
+    from .overdue import overdue
+    late = overdue(admin_team_ids(user))
+    items = []
+    for o in late[:10]:
+        a = o.activity
+        links = []
+        if o.outcome_missing:
+            links.append(Markup('<a href="{}">{}</a>').format(
+                url_for("activities_activity.outcome_view", id=a.id), _l("Record the outcome")))
+        if o.hours_missing:
+            links.append(Markup('<a href="{}">{}</a>').format(
+                url_for("activities_activity.hours_view", id=a.id), _l("Confirm hours")))
+        items.append(Markup('<li class="{}"><a href="{}">{}</a> <small>{}</small> {}</li>').format(
+            "text-danger" if o.hard else "", url_for("activities_activity.details_view", id=a.id), a.title,
+            (_l("hard limit passed on %(d)s", d=f"{o.hard_due:%Y-%m-%d}") if o.hard
+             else _l("due %(d)s", d=f"{o.due:%Y-%m-%d}")), Markup(" · ").join(links)))
+    more = Markup("<p><small>{}</small></p>").format(_l("and %(n)s more", n=len(late) - 10)) if len(late) > 10 else ""
+    body = Markup('<p class="display-4 {}">{}</p><ul class="list-unstyled tb-overdue-outcomes">{}</ul>{}').format(
+        "text-danger" if late else "", len(late), Markup("").join(items), more)
+    return Widget(_l("Outcomes and hours overdue"), body, order=27, width=4)
 
 
 @hookimpl
