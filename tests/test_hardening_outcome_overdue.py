@@ -149,6 +149,8 @@ def test_r_act_8_dashboards_list_overdue_activities_with_links(site, clock):  # 
         assert f"/admin/activities_activity/outcome/?id={aid}" in html, who
         assert f"/admin/activities_activity/hours/?id={aid}" in html, who
         assert "2025-10-13" in html
+    page = logged_in(app, "organiser").get(f"/admin/activities_activity/outcome/?id={aid}").get_data(True)
+    assert "2025-10-13" in page and "2025-10-20" in page   # due date and hard limit from the settings
     html = logged_in(app, "stranger").get("/admin/").get_data(True)
     assert "tb-overdue-outcomes" in html and f"outcome/?id={aid}" not in html
     clock.set(at("2025-10-21", 9))

@@ -174,7 +174,8 @@ def test_ac7_settings_page_is_for_platform_admins_only_with_csrf(sapp, admin, ma
 # ------------------------------------------------------------------ texts that state a rule follow it
 def test_texts_stating_a_rule_follow_their_settings(sapp, admin):
     """issue 11 point 16: the dashboard's review deadline ("2 working days"), the photo size limit
-    ("8 MB") and the points per hour ("1 hour = 1 point") were written into code and templates."""
+    ("8 MB"), the points per hour ("1 hour = 1 point") and the team list's "Squad (10+ members)" were
+    written into code and templates."""
     from core import settings as S
     with sapp.test_request_context():
         S.change("activities", {"review_workdays": "3", "photo_max_mb": "4"})
@@ -197,6 +198,10 @@ def test_texts_stating_a_rule_follow_their_settings(sapp, admin):
         assert "= 2 积分" in exchange
     page = sapp.test_client().get("/exchange/").get_data(True)
     assert "= 2 积分" in page
+    assert "队伍（10 人以上）" in admin.get("/admin/teams_team/").get_data(True)
+    with sapp.test_request_context():
+        S.change("teams", {"squad_min_members": "12"})
+    assert "队伍（12 人以上）" in admin.get("/admin/teams_team/").get_data(True)
 
 
 def test_photo_over_the_configured_size_is_refused(sapp):

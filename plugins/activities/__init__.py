@@ -209,6 +209,12 @@ def app_started(app):
         return setting(key)
     app.jinja_env.globals["activities_setting"] = activities_setting
 
+    def activities_outcome_due(activity):
+        """(due, hard limit) of an activity's outcome and hours with the settings in force (R-ACT-8)."""
+        from .overdue import due_dates
+        return due_dates(activity)
+    app.jinja_env.globals["activities_outcome_due"] = activities_outcome_due
+
 
 @hookimpl
 def validate_settings(plugin, values):

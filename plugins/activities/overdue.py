@@ -43,6 +43,17 @@ class Overdue:
         return "hard" if self.hard else "due"
 
 
+def due_dates(activity: Activity) -> tuple[_dt.datetime, _dt.datetime] | None:
+    """(due, hard limit) of the activity's outcome and hours with the settings in force; None before it
+    has an end."""
+    if activity.ends_at is None:
+        return None
+    end = activity.ends_at.astimezone(TZ)
+    n_due = services.setting("outcome_workdays")
+    n_hard = max(services.setting("outcome_hard_limit_workdays"), n_due)
+    return deadline(end, n_due), deadline(end, n_hard)
+
+
 def _hours_missing(activity_ids: list[int]) -> dict[int, int]:
     if not activity_ids:
         return {}
@@ -64,12 +75,9 @@ def overdue(team_ids: list[int] | None = None, at: _dt.datetime | None = None) -
         q = q.where(Activity.team.in_(team_ids or [-1]))
     rows = list(q)
     missing = _hours_missing([a.id for a in rows])
-    n_due = services.setting("outcome_workdays")
-    n_hard = max(services.setting("outcome_hard_limit_workdays"), n_due)
     out = []
     for a in rows:
-        end = a.ends_at.astimezone(TZ)
-        due, hard_due = deadline(end, n_due), deadline(end, n_hard)
+        due, hard_due = due_dates(a)
         o = Overdue(a, due, hard_due, a.outcome_submitted_at is None, missing.get(a.id, 0), hard_due < t)
         if t > due and (o.outcome_missing or o.hours_missing):
             out.append(o)
