@@ -2,7 +2,7 @@
     "name": "ledger",
     "version": "1.0.0",
     "title": "Time bank points ledger",
-    "summary": "Confirmed service hours become time points (1:1) in a double-entry, append-only ledger",
+    "summary": "Confirmed service hours become time points (points per hour is a setting) in a double-entry, append-only ledger",
     "category": "Time bank",
     "depends": ["volunteers", "teams", "activities", "documents"],
     "author": "Time Bank team",

@@ -2,7 +2,7 @@
     "name": "targets",
     "version": "1.0.0",
     "title": "Yearly service targets",
-    "summary": "Yearly targets: Party-track volunteers 40 h, in-service Party members 2 Party volunteer services, registered volunteers 20 h; who is on track, who is behind, XLSX",
+    "summary": "Yearly service targets of Party-track volunteers, in-service Party members and registered volunteers (hours and services are settings); who is on track, who is behind, XLSX",
     "category": "Service",
     "depends": ["volunteers", "teams", "activities", "documents"],
     "author": "Time Bank team",
