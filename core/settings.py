@@ -243,13 +243,25 @@ def current_values(specs: list[SettingSpec]) -> dict:
 
 def _plugin_rules(plugin: str, values: dict) -> dict:
     """Errors from the plugins' own rules (the ``validate_settings`` hook), key → message."""
+    from .plugins import PluginError, discover, import_plugin
+    answers = []
     try:
         from flask import current_app
-        pm = current_app.extensions["timebank"].pm
+        kernel = current_app.extensions["timebank"]
+        answers = kernel.pm.hook.validate_settings(plugin=plugin, values=dict(values))
+        loaded = plugin in kernel.loaded
     except (RuntimeError, KeyError):
-        return {}
+        loaded = False
+    if not loaded:  # a disabled plugin's settings are still checked by its own rules
+        info = discover()[0].get(plugin)
+        try:
+            fn = getattr(import_plugin(info), "validate_settings", None) if info else None
+        except PluginError:
+            fn = None
+        if fn is not None:
+            answers = [*answers, fn(plugin=plugin, values=dict(values))]
     errors: dict = {}
-    for answer in pm.hook.validate_settings(plugin=plugin, values=dict(values)):
+    for answer in answers:
         for k, msg in (answer or {}).items():
             errors.setdefault(k, msg)
     return errors

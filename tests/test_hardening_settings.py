@@ -108,6 +108,9 @@ def test_r_reg_4_admin_changes_min_age_and_register_text_script_and_server_follo
     assert "var minAge = 18;" in page and "a < minAge" in page
     assert "16" not in re.search(r'<details class="section" id="minor".*?</details>', page, re.S).group(0)
 
+    # the admin's registration form states the consent age too
+    assert "监护人已同意（未满 15 周岁）" in admin.get("/admin/volunteers_volunteer/new/").get_data(True)
+
     # the server's rule: a 17-year-old now needs a basis, an 18-year-old does not
     r = register(visitor, 17)
     assert r.status_code == 400 and 'id="err-minor_basis"' in r.get_data(True)
@@ -299,3 +302,16 @@ def test_timebank_settings_list_get_set_validate_and_audit(cli, tmp_path):
     with app.app_context():
         rows = [json.loads(a.details) for a in AuditLog.select().where(AuditLog.action == "setting.changed")]
     assert rows == [{"plugin": "volunteers", "key": "min_age", "old": 16, "new": 18, "via": "cli"}]
+
+
+def test_a_disabled_plugins_settings_are_checked_by_its_own_rules(make_app):
+    """issue 11 point 16: `timebank settings set` may prepare a plugin before it is enabled; its own rules
+    (validate_settings) still apply although its hooks are not registered."""
+    from core import settings as S
+    app = make_app(plugins=["volunteers"])
+    with app.test_request_context():
+        with pytest.raises(S.SettingError) as e:
+            S.change("activities", {"outcome_hard_limit_workdays": "3"})
+        assert set(e.value.errors) == {"outcome_hard_limit_workdays"}
+        assert S.change("activities", {"outcome_hard_limit_workdays": "12"}) == [
+            ("outcome_hard_limit_workdays", 10, 12)]
