@@ -315,3 +315,21 @@ def test_a_disabled_plugins_settings_are_checked_by_its_own_rules(make_app):
         assert set(e.value.errors) == {"outcome_hard_limit_workdays"}
         assert S.change("activities", {"outcome_hard_limit_workdays": "12"}) == [
             ("outcome_hard_limit_workdays", 10, 12)]
+
+
+@pytest.mark.parametrize("default, raw, expected", [
+    (1.5, "2.5", 2.5), (1.5, "２.５", 2.5), (1.5, "inf", None), (1.5, "nan", None), (1.5, "1e308", None),
+    (1.5, "99", None), (True, "false", False), (True, "是", None), (3, "3.0", None), (3, "-0", 0),
+    ("GZ", "  AB  ", "AB"), ("GZ", "A\tB", None)])
+def test_iv_setting_values_are_typed_from_the_default_and_bounded(default, raw, expected):
+    """issue 11 point 16: every type of setting (float, bool, int, text) parsed in one place; non-finite
+    numbers, exponents and out-of-range values are refused, never stored."""
+    from core import settings as S
+    spec = S.SettingSpec("p", "k", default, minimum=0 if not isinstance(default, (bool, str)) else None,
+                         maximum=10 if not isinstance(default, (bool, str)) else None)
+    if expected is None:
+        with pytest.raises(S.SettingError):
+            S.parse(spec, raw)
+    else:
+        value = S.parse(spec, raw)
+        assert value == expected and type(value) is type(default)
