@@ -20,10 +20,10 @@ TRUE = ("1", "true", "yes", "on")
 
 
 class PluginSettings:
-    def __init__(self, module_file: str | Path):
-        from .plugins import read_manifest
-        folder = Path(module_file).resolve().parent
-        manifest = read_manifest(folder)
+    def __init__(self, module_file: str | Path | None = None, *, manifest: dict | None = None):
+        if manifest is None:
+            from .plugins import read_manifest
+            manifest = read_manifest(Path(module_file).resolve().parent)
         self.plugin = manifest["name"]
         self.defaults: dict = dict(manifest.get("settings") or {})
 
@@ -232,8 +232,7 @@ def current_values(specs: list[SettingSpec]) -> dict:
         return {}
     plugin = specs[0].plugin
     out = {s.key: s.default for s in specs}
-    conv = PluginSettings.__new__(PluginSettings)
-    conv.plugin, conv.defaults = plugin, {s.key: s.default for s in specs}
+    conv = PluginSettings(manifest={"name": plugin, "settings": {s.key: s.default for s in specs}})
     rows = Setting.select().where(Setting.key.in_([s.full_key for s in specs]))
     for row in rows:
         k = row.key[len(plugin) + 1:]
