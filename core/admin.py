@@ -717,6 +717,9 @@ def build_admin(app, pm):
                   theme=Bootstrap4Theme(base_template="admin/tb_base.html", swatch="default"),
                   index_view=DashboardView(name=_l("Dashboard"), url="/admin"))
     admin.add_view(PluginsView(name=_l("Plugins"), endpoint="plugins", category=_l("System")))
+    from .settings_admin import SettingsView
+    admin.add_view(SettingsView(name=_l("Settings"), endpoint="settings", url="/admin/settings",
+                                category=_l("System")))
     admin.add_view(UserView(User, name=_l("Users"), endpoint="core_user", category=_l("System")))
     admin.add_view(UserRoleView(UserRole, name=_l("Role assignments"), endpoint="core_user_role",
                                 category=_l("System")))

@@ -499,6 +499,87 @@ def plugins_new(name, path, title):
 
 
 
+@main.group("settings")
+def settings_grp():
+    """Show and change the plugins' settings (every number of a rule; issue 11 point 16)."""
+
+
+def _setting_target(name: str):
+    plugin, _sep, key = name.partition(".")
+    if not plugin or not key:
+        fail(f"name a setting as PLUGIN.KEY, e.g. volunteers.min_age (got {name!r})")
+    return plugin, key
+
+
+@settings_grp.command("list")
+@click.argument("plugin", required=False)
+@click.option("--json", "as_json", is_flag=True)
+def settings_list(plugin, as_json):
+    """Every setting of the enabled plugins (or of PLUGIN): value in force, handbook default, label."""
+    from . import settings as S
+    from flask_babel import gettext
+    app = kernel_app()
+    rows = []
+    with app.app_context():
+        names = [plugin] if plugin else app.extensions["timebank"].loaded
+        for name in names:
+            try:
+                specs = S.plugin_specs(name)
+            except PluginError as e:
+                fail(str(e))
+            values = S.current_values(specs)
+            rows += [{"key": s.full_key, "value": values[s.key], "default": s.default, "type": s.kind,
+                      "label": gettext(s.label), "min": s.minimum, "max": s.maximum,
+                      "choices": [c[0] for c in s.choices]} for s in specs]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        mark = " " if r["value"] == r["default"] else "*"
+        click.echo(f"{mark} {r['key']:<44} {S.to_text(r['value']):<12} "
+                   f"(默认 default {S.to_text(r['default'])})  {r['label']}")
+
+
+@settings_grp.command("get")
+@click.argument("name")
+def settings_get(name):
+    """Print the value in force of PLUGIN.KEY."""
+    from . import settings as S
+    plugin, key = _setting_target(name)
+    app = kernel_app()
+    with app.app_context():
+        try:
+            specs = {s.key: s for s in S.plugin_specs(plugin)}
+        except PluginError as e:
+            fail(str(e))
+        if key not in specs:
+            fail(f"plugin {plugin} has no setting {key!r}")
+        click.echo(S.to_text(S.current_values(list(specs.values()))[key]))
+
+
+@settings_grp.command("set")
+@click.argument("name")
+@click.argument("value")
+def settings_set(name, value):
+    """Change PLUGIN.KEY to VALUE, checked like the admin page (bounds, the plugin's own rules) and
+    audited with the old and new value. A refused value changes nothing (exit 1)."""
+    from . import settings as S
+    plugin, key = _setting_target(name)
+    app = kernel_app()
+    with app.app_context():
+        try:
+            done = S.change(plugin, {key: value}, via="cli")
+        except PluginError as e:
+            fail(str(e))
+        except S.SettingError as e:
+            fail("; ".join(f"{plugin}.{k}: {m}" for k, m in e.errors.items()))
+    if done:
+        k, old, new = done[0]
+        click.echo(f"{plugin}.{k}: {S.to_text(old)} -> {S.to_text(new)}")
+    else:
+        click.echo(f"{plugin}.{key}: unchanged")
+
+
 @main.group("keys")
 def keys_grp():
     """Data-encryption keys of personal data (instance/keys.json)."""

@@ -99,6 +99,13 @@ def home_sections(authenticated):
 
 
 @hookspec
+def validate_settings(plugin, values):
+    """The plugin's own rules between its settings (``core.settings.change``): ``values`` are every
+    setting of ``plugin`` as they would be after the change (typed). Return {key: message in the user's
+    language} for what is wrong, or None. Implementations answer only for their own plugin name."""
+
+
+@hookspec
 def volunteer_panels(volunteer, user):
     """Template slot on a volunteer's page. Return a list of ``core.web.Widget`` describing
     ``volunteer`` as seen by ``user``."""

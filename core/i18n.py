@@ -131,6 +131,11 @@ def extract_manifest(fileobj, keywords, comment_tags, options):
     for key in MANIFEST_KEYS:
         if isinstance(data.get(key), str) and data[key]:
             yield 1, None, data[key], [f"manifest {key}"]
+    for key, meta in (data.get("settings_meta") or {}).items():  # labels, help and choices of settings
+        texts = [meta.get("label"), meta.get("help")] + [c[1] for c in meta.get("choices") or []]
+        for text in texts:
+            if isinstance(text, str) and text:
+                yield 1, None, text, [f"setting {key}"]
 
 
 ROOT = Path(__file__).resolve().parent.parent

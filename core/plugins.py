@@ -83,6 +83,10 @@ def read_manifest(path: Path, expected_name: str | None = None) -> dict:
     if wrong:
         raise PluginError(f"plugin {name}: manifest {', '.join(wrong)} must be "
                           f"{'text' if wrong[0] in TEXT_KEYS else 'True or False'}")
+    from .settings import check_manifest_settings
+    problem = check_manifest_settings(name, data)
+    if problem:
+        raise PluginError(problem)
     return data
 
 

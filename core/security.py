@@ -58,6 +58,7 @@ class Role:
 CORE_PERMISSIONS = [
     Permission("core.admin.access", _l("Open the admin")),
     Permission("core.plugins.manage", _l("Manage plugins")),
+    Permission("core.settings.manage", _l("Change settings")),
     Permission("core.users.manage", _l("Manage user accounts")),
     Permission("core.audit.view", _l("View the audit log")),
     Permission("core.messages.send", _l("Send messages to users")),

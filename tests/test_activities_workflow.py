@@ -276,7 +276,7 @@ def test_r_act_8_iv6_outcome_page_with_checked_photo_uploads(site, clock):
         return ta.post(url, data={**form, "photos": files}, content_type="multipart/form-data")
     r = post([(io.BytesIO(b"just some text, not an image\n" * 10), "photo.jpg")])
     assert r.status_code == 200 and "Only JPEG, PNG and WebP photos can be uploaded." in r.get_data(True)
-    big = io.BytesIO(b"\xff\xd8\xff\xe0" + b"\0" * (photos.MAX_BYTES + 10))
+    big = io.BytesIO(b"\xff\xd8\xff\xe0" + b"\0" * (8 * 1024 * 1024 + 10))  # default photo_max_mb = 8
     r = post([(big, "big.jpg")])
     assert r.status_code == 200 and "A photo may be at most 8 MB." in r.get_data(True)
     with app.app_context():

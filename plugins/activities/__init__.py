@@ -131,7 +131,8 @@ def register_tasks(queue):
             Task("activities.finish_due", tasks.finish_due, schedule=crontab(minute="*/15")),
             Task("activities.flag_overdue_reviews", tasks.flag_overdue_reviews, schedule=crontab(minute="5")),
             Task("activities.flag_overdue_confirmations", tasks.flag_overdue_confirmations,
-                 schedule=crontab(minute="20"))]
+                 schedule=crontab(minute="20")),
+            Task("activities.flag_overdue_outcomes", tasks.flag_overdue_outcomes, schedule=crontab(minute="35"))]
 
 
 @hookimpl
@@ -139,7 +140,7 @@ def dashboard_widgets(user):
     from markupsafe import Markup
     from core import security
     from core.web import Widget
-    from .services import overdue_reviews
+    from .services import overdue_reviews, setting
     out = []
     if security.can("activities.signup.edit", user=user):
         from plugins.teams.services import admin_team_ids
@@ -151,13 +152,45 @@ def dashboard_widgets(user):
                 "text-danger" if late else "", len(waiting),
                 _l("%(n)s past the confirmation deadline", n=len(late)),
                 url_for("activities_signup.index_view"), _l("Decide")), order=26, width=4))
+    if security.can("activities.activity.edit", user=user):
+        out.append(_overdue_outcomes_widget(user))
     if security.can("activities.activity.review", user=user):
         late = overdue_reviews()
         out.append(Widget(_l("Activity reviews overdue"), Markup(
             '<p class="display-4 {}">{}</p><p>{}</p>').format(
                 "text-danger" if late else "", len(late),
-                _l("submitted more than 2 working days ago")), order=25, width=4))
+                _l("submitted more than %(n)s working days ago", n=setting("review_workdays"))),
+            order=25, width=4))
     return out
+
+
+def _overdue_outcomes_widget(user):
+    """The activities whose outcome and hours are late (R-ACT-8; past the R-NAT-3 hard limit in red),
+    of the teams ``user`` administers (every team for a platform admin), with links to do what is
+    missing (issue 11 point 17)."""
+    from markupsafe import Markup
+    from core.web import Widget
+    from plugins.teams.services import admin_team_ids
+    from .overdue import overdue
+    late = overdue(admin_team_ids(user))
+    items = []
+    for o in late[:10]:
+        a = o.activity
+        links = []
+        if o.outcome_missing:
+            links.append(Markup('<a href="{}">{}</a>').format(
+                url_for("activities_activity.outcome_view", id=a.id), _l("Record the outcome")))
+        if o.hours_missing:
+            links.append(Markup('<a href="{}">{}</a>').format(
+                url_for("activities_activity.hours_view", id=a.id), _l("Confirm hours")))
+        items.append(Markup('<li class="{}"><a href="{}">{}</a> <small>{}</small> {}</li>').format(
+            "text-danger" if o.hard else "", url_for("activities_activity.details_view", id=a.id), a.title,
+            (_l("hard limit passed on %(d)s", d=f"{o.hard_due:%Y-%m-%d}") if o.hard
+             else _l("due %(d)s", d=f"{o.due:%Y-%m-%d}")), Markup(" · ").join(links)))
+    more = Markup("<p><small>{}</small></p>").format(_l("and %(n)s more", n=len(late) - 10)) if len(late) > 10 else ""
+    body = Markup('<p class="display-4 {}">{}</p><ul class="list-unstyled tb-overdue-outcomes">{}</ul>{}').format(
+        "text-danger" if late else "", len(late), Markup("").join(items), more)
+    return Widget(_l("Outcomes and hours overdue"), body, order=27, width=4)
 
 
 @hookimpl
@@ -169,6 +202,31 @@ def app_started(app):
         groups = app.extensions["timebank"].pm.hook.activity_admin_links(activity=activity, user=user)
         return [link for group in groups for link in (group or [])]
     app.jinja_env.globals["activity_admin_links"] = activity_admin_links
+
+    def activities_setting(key):
+        """A setting of this plugin in templates, so texts follow it (issue 11 point 16)."""
+        from .services import setting
+        return setting(key)
+    app.jinja_env.globals["activities_setting"] = activities_setting
+
+    def activities_outcome_due(activity):
+        """(due, hard limit) of an activity's outcome and hours with the settings in force (R-ACT-8)."""
+        from .overdue import due_dates
+        return due_dates(activity)
+    app.jinja_env.globals["activities_outcome_due"] = activities_outcome_due
+
+
+@hookimpl
+def validate_settings(plugin, values):
+    """The activities plugin's rule between its settings: the hard limit for confirming hours (R-NAT-3)
+    is not before the due date of the outcome (R-ACT-8)."""
+    if plugin != "activities":
+        return None
+    if values["outcome_hard_limit_workdays"] < values["outcome_workdays"]:
+        return {"outcome_hard_limit_workdays": _l(
+            "The hard limit cannot come before the due date of the outcome (%(n)s working days).",
+            n=values["outcome_workdays"])}
+    return None
 
 
 @hookimpl

@@ -16,7 +16,12 @@ from core.db import transaction
 
 from .models import Activity, Photo
 
-MAX_BYTES = 8 * 1024 * 1024
+def max_bytes() -> int:
+    """The largest photo accepted: the activities setting ``photo_max_mb`` (issue 11 point 16)."""
+    from .services import setting
+    return int(setting("photo_max_mb")) * 1024 * 1024
+
+
 ALLOWED = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
 
 
@@ -33,9 +38,10 @@ def folder() -> Path:
 
 
 def store(activity: Activity, file, *, caption: str = "", actor=None) -> Photo:
-    data = file.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise PhotoError(_l("A photo may be at most %(mb)s MB.", mb=MAX_BYTES // 1024 // 1024))
+    limit = max_bytes()
+    data = file.read(limit + 1)
+    if len(data) > limit:
+        raise PhotoError(_l("A photo may be at most %(mb)s MB.", mb=limit // 1024 // 1024))
     try:
         img = Image.open(io.BytesIO(data))
         img.verify()

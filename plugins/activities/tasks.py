@@ -48,3 +48,10 @@ def flag_overdue_confirmations():
                           category="activities.overdue", dedupe_key=f"activities.pending:{s.id}")
             n += 1
     return n
+
+
+def flag_overdue_outcomes():
+    """Remind the organisers of activities whose outcome and hours are past their due date (R-ACT-8)
+    and past the national hard limit (R-NAT-3), once per activity and threshold."""
+    from . import overdue
+    return overdue.remind_all()

@@ -11,4 +11,10 @@
     "default_enabled": True,
     "installable": True,
     "settings": {"number_prefix": "ZM", "max_records": 200, "seal_max_bytes": 2097152},
+    "settings_meta": {
+        "number_prefix": {"label": "Certificate number prefix",
+                          "help": "Letters in front of every certificate number.", "max_length": 8},
+        "max_records": {"label": "Most service records on one certificate", "min": 1, "max": 1000},
+        "seal_max_bytes": {"label": "Largest seal image (bytes)", "min": 10240, "max": 10485760},
+    },
 }

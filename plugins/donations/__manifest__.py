@@ -10,4 +10,9 @@
     "default_enabled": True,
     "installable": True,
     "settings": {"needs_redemption_threshold": False, "max_points_per_donation": 100000},
+    "settings_meta": {
+        "needs_redemption_threshold": {"label": "Donating needs the redemption threshold",
+                                       "help": "Yes: only volunteers who may redeem points may donate them."},
+        "max_points_per_donation": {"label": "Most points in one donation", "min": 1, "max": 1000000},
+    },
 }

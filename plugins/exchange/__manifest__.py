@@ -10,4 +10,9 @@
     "default_enabled": True,
     "installable": True,
     "settings": {"receipt_prefix": "DH", "max_quantity": 99},
+    "settings_meta": {
+        "receipt_prefix": {"label": "Receipt number prefix",
+                           "help": "Letters in front of every exchange receipt number.", "max_length": 8},
+        "max_quantity": {"label": "Most items in one exchange", "min": 1, "max": 1000},
+    },
 }

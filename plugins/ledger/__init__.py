@@ -152,3 +152,13 @@ def site_checks():
         return [("ledger.integrity", True, "ledger OK")]
     return [("ledger.integrity", False, f"{len(problems)} problem(s), first: {problems[0].check} "
              f"{problems[0].ref}: {problems[0].detail} (see `timebank ledger verify`)")]
+
+
+@hookimpl
+def app_started(app):
+    """``ledger_setting(key)`` in templates: texts that state a rule of the ledger follow its setting
+    (issue 11 point 16), e.g. how many points an hour is worth."""
+    def ledger_setting(key):
+        from .services import setting
+        return setting(key)
+    app.jinja_env.globals["ledger_setting"] = ledger_setting

@@ -2,7 +2,7 @@
     "name": "ledger",
     "version": "1.0.0",
     "title": "Time bank points ledger",
-    "summary": "Confirmed service hours become time points (1:1) in a double-entry, append-only ledger",
+    "summary": "Confirmed service hours become time points (points per hour is a setting) in a double-entry, append-only ledger",
     "category": "Time bank",
     "depends": ["volunteers", "teams", "activities", "documents"],
     "author": "Time Bank team",
@@ -11,4 +11,14 @@
     "installable": True,
     "settings": {"points_per_hour": 1, "volunteer_cap": 1500, "redemption_threshold_hours": 100,
                  "convert_training": False},
+    "settings_meta": {
+        "points_per_hour": {"label": "Time points per hour of service",
+                            "help": "Confirmed whole hours become this many points each.", "min": 1, "max": 100},
+        "volunteer_cap": {"label": "Most points one volunteer may hold",
+                          "help": "Points above it wait until there is room; 0: no cap.", "min": 0,
+                          "max": 1000000},
+        "redemption_threshold_hours": {"label": "Hours of service before points can be redeemed",
+                                       "help": "0: no threshold.", "min": 0, "max": 10000},
+        "convert_training": {"label": "Training hours become points too"},
+    },
 }

@@ -2,7 +2,7 @@
     "name": "targets",
     "version": "1.0.0",
     "title": "Yearly service targets",
-    "summary": "Yearly targets: Party-track volunteers 40 h, in-service Party members 2 Party volunteer services, registered volunteers 20 h; who is on track, who is behind, XLSX",
+    "summary": "Yearly service targets of Party-track volunteers, in-service Party members and registered volunteers (hours and services are settings); who is on track, who is behind, XLSX",
     "category": "Service",
     "depends": ["volunteers", "teams", "activities", "documents"],
     "author": "Time Bank team",
@@ -10,4 +10,10 @@
     "default_enabled": True,
     "installable": True,
     "settings": {"party_track_hours": 40, "in_service_services": 2, "registered_hours": 20},
+    "settings_meta": {
+        "party_track_hours": {"label": "Yearly hours of a Party-track volunteer", "min": 0, "max": 1000},
+        "in_service_services": {"label": "Yearly Party volunteer services of an in-service Party member",
+                                "min": 0, "max": 100},
+        "registered_hours": {"label": "Yearly hours of a registered volunteer", "min": 0, "max": 1000},
+    },
 }

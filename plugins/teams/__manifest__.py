@@ -10,4 +10,7 @@
     "default_enabled": True,
     "installable": True,
     "settings": {"squad_min_members": 10},
+    "settings_meta": {
+        "squad_min_members": {"label": "Members a team needs to count as a squad", "min": 1, "max": 1000},
+    },
 }

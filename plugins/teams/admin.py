@@ -7,6 +7,7 @@ from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter
 from flask_babel import gettext as _
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
@@ -25,6 +26,15 @@ STATUS = {"draft": _l("Draft"), "pending": _l("Waiting for review"), "approved":
           "rejected": _l("Rejected"), "left": _l("Left")}
 KINDS = [("admin", _l("Administration")), ("publicity", _l("Publicity")),
          ("logistics", _l("Logistics")), ("planning", _l("Activity planning"))]
+def _squad_min():
+    """The members a 队伍 needs (setting teams.squad_min_members), for the column label; the manifest's
+    default when no database is at hand (the label is also read while the admin is built)."""
+    try:
+        return services.squad_min_members()
+    except Exception:  # noqa: BLE001 - a label must never fail a page
+        return services.SETTINGS.defaults["squad_min_members"]
+
+
 TEAM_LABELS = {"name": _l("Team name"), "leader_name": _l("Leader"), "leader_phone": _l("Phone"),
                "declared_size": _l("Team size"), "service_direction": _l("Service direction"),
                "registered_on": _l("Registered on"), "district": _l("District"), "address": _l("Address"),
@@ -34,7 +44,7 @@ TEAM_LABELS = {"name": _l("Team name"), "leader_name": _l("Leader"), "leader_pho
                "decided_at": _l("Decided at"), "child": _l("Team"), "kind": _l("Position"),
                "title": _l("Title"), "important": _l("Important"), "heavy": _l("Heavy workload"),
                "rating": _l("Rating"), "holder": _l("Holder"), "duties": _l("Duties"),
-               "members": _l("Members"), "squad": _l("Squad (10+ members)"),
+               "members": _l("Members"), "squad": LazyString(lambda: _("Squad (%(n)s+ members)", n=_squad_min())),
                "child_profile": _l("Applying team")}
 MAX_DECIDE = 1000  # rows on one decision page
 

@@ -140,3 +140,20 @@ def home_sections(authenticated):
     if not authenticated:
         out.append(HomeAction(_l("Register as a volunteer"), url_for("volunteers.register"), order=10, primary=True))
     return out
+
+
+@hookimpl
+def validate_settings(plugin, values):
+    """The volunteers plugin's rules between its settings (issue 11 point 16): a guardian's consent is
+    needed below an age that is not above the age to serve alone (R-REG-4, PR4); the number prefix is
+    letters only (volunteer numbers are login names and must stay recognisable)."""
+    if plugin != "volunteers":
+        return None
+    errors = {}
+    if values["guardian_consent_age"] > values["min_age"]:
+        errors["guardian_consent_age"] = _l("The consent age cannot be above the age to serve alone (%(age)s).",
+                                            age=values["min_age"])
+    prefix = str(values["number_prefix"])
+    if not (prefix.isascii() and prefix.isalpha() and prefix.isupper()):
+        errors["number_prefix"] = _l("Use capital letters A–Z only.")
+    return errors

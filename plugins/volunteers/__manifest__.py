@@ -12,4 +12,25 @@
     "settings": {"agreement_version": "2024-01", "privacy_notice_version": "2024-01",
                  "min_age": 16, "guardian_consent_age": 14, "number_prefix": "GZ",
                  "retention_years": 5},
+    "settings_meta": {
+        "agreement_version": {"label": "Service agreement version",
+                              "help": "Shown on the registration form; volunteers accept this version.",
+                              "max_length": 20},
+        "privacy_notice_version": {"label": "Privacy notice version",
+                                   "help": "The version of the privacy notice volunteers consent to.",
+                                   "max_length": 20},
+        "min_age": {"label": "Age to serve alone",
+                    "help": "Younger volunteers serve only with a guardian or in an organised group (R-REG-4).",
+                    "min": 1, "max": 30},
+        "guardian_consent_age": {"label": "Age below which a guardian must consent",
+                                 "help": "Below this age nothing is saved without the guardian's consent (PR4); "
+                                         "at most the age to serve alone.",
+                                 "min": 1, "max": 30},
+        "number_prefix": {"label": "Volunteer number prefix",
+                          "help": "Letters in front of every new volunteer number.", "max_length": 8},
+        "retention_years": {"label": "Years to keep the data of inactive volunteers",
+                            "help": "Personal data of volunteers with no activity for this many years is erased; "
+                                    "0 keeps it.",
+                            "min": 0, "max": 30},
+    },
 }

@@ -1,5 +1,7 @@
 """Admin screens for volunteers: masked by default, full values one audited click away (PR5)."""
 from flask import flash
+from flask_babel import LazyString
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
@@ -72,7 +74,8 @@ class VolunteerForm(AdminForm):
                                           ("group", _l("In an organised group"))])
     guardian_name = _text("guardian_name")
     guardian_phone = _text("guardian_phone")
-    guardian_consent = BooleanField(_l("The guardian consented (under 14)"))
+    guardian_consent = BooleanField(LazyString(lambda: _("The guardian consented (under %(age)s)",
+                                                         age=services.setting("guardian_consent_age"))))
     agreement = BooleanField(_l("The volunteer signed the service agreement (paper form)"))
 
 

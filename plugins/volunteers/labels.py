@@ -13,7 +13,7 @@ LABELS = {
     "occupation": _l("Occupation"), "employer": _l("Employer and address"),
     "specialties": _l("Specialties"), "hobbies": _l("Hobbies"),
     "service_intention": _l("Service intention"), "resume": _l("Résumé"), "remarks": _l("Remarks"),
-    "status": _l("Status"), "registered_at": _l("Registered at"), "minor_basis": _l("Under-16 basis"),
+    "status": _l("Status"), "registered_at": _l("Registered at"), "minor_basis": _l("Basis for a minor"),
     "guardian_name": _l("Guardian"), "guardian_phone": _l("Guardian's phone"),
     "agreement_accepted_at": _l("Agreement accepted at"),
     "sensitive_consent_at": _l("Sensitive-data consent at"),

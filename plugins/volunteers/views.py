@@ -38,7 +38,8 @@ ME_FIELDS = ["phone", "email", "nickname", "ethnicity", "native_place", "househo
 def _options():
     return {"districts": DISTRICTS, "education": EDUCATION, "political": POLITICAL_STATUSES,
             "party_member_statuses": PARTY_MEMBER_STATUSES, "id_types": list(ID_TYPES.items()),
-            "labels": LABELS}
+            "labels": LABELS, "min_age": services.setting("min_age"),
+            "guardian_consent_age": services.setting("guardian_consent_age")}
 
 
 def _no_store(resp, code=200):
