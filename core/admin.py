@@ -20,6 +20,7 @@ from flask_admin.contrib.peewee import ModelView
 from flask_admin.model import typefmt as _typefmt
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.peewee.filters import FilterConverter as _PeeweeFilterConverter
+from flask_admin.contrib.peewee.form import CustomModelConverter as _PeeweeModelConverter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -70,20 +71,43 @@ def default_mask(value) -> str:
 
 
 class FilterConverter(_PeeweeFilterConverter):
-    """Finds filters for field subclasses (e.g. DateTimeTZField) by walking the class hierarchy."""
+    """Finds filters for field subclasses (e.g. DateTimeTZField) by walking the class hierarchy. Number
+    filters parse their value through ``core.inputs`` (NS2): ``?flt0_1=inf`` or a number past 2⁶³ is an
+    ignored filter, not a database overflow."""
 
     def convert(self, type_name, column, name):
         for cls in type(column).__mro__:
             found = super().convert(cls.__name__, column, name)
             if found is not None:
-                return found
+                return [_bounded_filter(f) for f in found]
         return None
 
 
+def _bounded_filter(flt):
+    from flask_admin.model import filters as F
+    from . import inputs
+    if isinstance(flt, F.BaseIntFilter):
+        flt.clean = lambda value: inputs.parse_int(value)
+    elif isinstance(flt, F.BaseFloatFilter):
+        flt.clean = lambda value: inputs.parse_float(value)
+    elif isinstance(flt, F.BaseIntListFilter):
+        flt.clean = lambda value: [inputs.parse_int(v) for v in value.split(",") if v.strip()]
+    elif isinstance(flt, F.BaseFloatListFilter):
+        flt.clean = lambda value: [inputs.parse_float(v) for v in value.split(",") if v.strip()]
+    return flt
+
+
 class AdminForm(FlaskForm):
-    """Flask-Admin forms carrying the Flask-WTF CSRF token (one CSRF mechanism for the whole site)."""
+    """Flask-Admin forms carrying the Flask-WTF CSRF token (one CSRF mechanism for the whole site).
+    Every IntegerField, FloatField and DecimalField of an admin form is bound as the bounded field of
+    ``core.inputs`` (NS2): ``²``-style digits normalised, ``inf``/``1e308``/a number past what the column
+    holds a field error, never a database overflow."""
 
     class Meta:
+        def bind_field(self, form, unbound_field, options):
+            from .inputs import bounded_field
+            return super().bind_field(form, bounded_field(unbound_field), options)
+
         def get_translations(self, form):
             from flask_admin.babel import Translations
             return Translations()
@@ -100,6 +124,25 @@ def pk_value(model, value):
             return None
         return v if -2 ** 63 <= v < 2 ** 63 else None
     return value
+
+
+class ModelConverter(_PeeweeModelConverter):
+    """Number columns get the bounds of their storage: 64-bit for BigIntegerField, the declared digits for
+    DecimalField (``AdminForm`` binds the rest: 32-bit integers, finite floats)."""
+
+    def convert(self, model, field, field_args):
+        import peewee as pw
+        from . import inputs
+        info = super().convert(model, field, field_args)
+        if info is None or getattr(info, "field", None) is None:
+            return info
+        if isinstance(field, pw.BigIntegerField) and not isinstance(field, (pw.TimestampField, pw.IPField)):
+            return info._replace(field=inputs.bounded_field(info.field, min=inputs.INT64[0],
+                                                            max=inputs.INT64[1]))
+        if isinstance(field, pw.DecimalField) and field.max_digits:
+            top = 10 ** (field.max_digits - (field.decimal_places or 0))
+            return info._replace(field=inputs.bounded_field(info.field, min=-top + 1, max=top - 1))
+        return info
 
 
 class ScopedAjaxLoader(QueryAjaxModelLoader):
@@ -137,6 +180,7 @@ class SecureModelView(ModelView):
     column_masks: dict = {}              # column -> function(value) -> masked text
     details_template = "admin/tb_details.html"  # "Show full" buttons call ``reveal``
     form_base_class = AdminForm
+    model_form_converter = ModelConverter
     filter_converter = FilterConverter()
     column_type_formatters = _type_formatters(_typefmt.BASE_FORMATTERS)
     column_type_formatters_export = _type_formatters(_typefmt.EXPORT_FORMATTERS)
