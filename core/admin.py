@@ -136,13 +136,22 @@ class ModelConverter(_PeeweeModelConverter):
         info = super().convert(model, field, field_args)
         if info is None or getattr(info, "field", None) is None:
             return info
-        if isinstance(field, pw.BigIntegerField) and not isinstance(field, (pw.TimestampField, pw.IPField)):
-            return info._replace(field=inputs.bounded_field(info.field, min=inputs.INT64[0],
-                                                            max=inputs.INT64[1]))
-        if isinstance(field, pw.DecimalField) and field.max_digits:
+        number = (pw.IntegerField, pw.FloatField, pw.DecimalField)
+        if not isinstance(field, number) or isinstance(field, (pw.AutoField, pw.ForeignKeyField,
+                                                               pw.TimestampField, pw.IPField)):
+            return info
+        bounds = {}
+        if isinstance(field, pw.BigIntegerField):
+            bounds = {"min": inputs.INT64[0], "max": inputs.INT64[1]}
+        elif isinstance(field, pw.DecimalField) and field.max_digits:
             top = 10 ** (field.max_digits - (field.decimal_places or 0))
-            return info._replace(field=inputs.bounded_field(info.field, min=-top + 1, max=top - 1))
-        return info
+            bounds = {"min": -top + 1, "max": top - 1}
+        unbound = inputs.bounded_field(info.field, **bounds)
+        if not field.null and unbound is not info.field:  # NOT NULL left empty: "required", not an integrity error
+            from wtforms import validators as V
+            unbound.kwargs["validators"] = [V.InputRequired() if isinstance(v, V.Optional) else v
+                                            for v in unbound.kwargs.get("validators") or []]
+        return info._replace(field=unbound)
 
 
 class ScopedAjaxLoader(QueryAjaxModelLoader):
