@@ -273,6 +273,14 @@ class _Bounded:
             self.data = None
             raise ValueError(str(e.message)) from None
 
+    def validate(self, form, extra_validators=()):
+        # a value that did not parse keeps ITS message: a "required" validator would otherwise replace it
+        # with "This field is required." although something was typed
+        if self.process_errors:
+            self.errors = list(self.process_errors)
+            return False
+        return super().validate(form, extra_validators)
+
 
 class IntegerField(_Bounded, _wtf.IntegerField):
     def __init__(self, *args, min=None, max=None, **kwargs):

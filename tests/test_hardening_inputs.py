@@ -267,47 +267,51 @@ def test_ns2_route_ids_past_2_63_are_a_404(site, admin, vol):
 
 # ------------------------------------------------------------- admin forms and filters, generically
 class _FormValues(HTMLParser):
-    """The values a browser would submit from the first form with a CSRF token on an admin edit page."""
+    """The values a browser would submit from the model form of an admin page (of its POST forms, the one
+    with the most fields: not the language switch in the header)."""
 
     def __init__(self):
         super().__init__()
-        self.values, self._select, self._textarea, self._in_form, self._done = {}, None, None, False, False
+        self.forms, self._form, self._select, self._textarea = [], None, None, None
+
+    @property
+    def values(self) -> dict:
+        return max(self.forms, key=len) if self.forms else {}
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if self._done:
-            return
         if tag == "form" and (a.get("method") or "").lower() == "post":
-            self._in_form = True
-        if not self._in_form:
+            self._form = {}
+            self.forms.append(self._form)
+        if self._form is None:
             return
         name = a.get("name")
         if tag == "input" and name:
             if a.get("type") in ("checkbox", "radio"):
                 if "checked" in a:
-                    self.values[name] = a.get("value", "y")
+                    self._form[name] = a.get("value", "y")
             elif a.get("type") not in ("submit", "button", "file"):
-                self.values[name] = a.get("value", "")
+                self._form[name] = a.get("value", "")
         elif tag == "select" and name:
             self._select = name
-            self.values.setdefault(name, "")
+            self._form.setdefault(name, "")
         elif tag == "option" and self._select and "selected" in a:
-            self.values[self._select] = a.get("value", "")
+            self._form[self._select] = a.get("value", "")
         elif tag == "textarea" and name:
             self._textarea = name
-            self.values[name] = ""
+            self._form[name] = ""
 
     def handle_endtag(self, tag):
         if tag == "select":
             self._select = None
         elif tag == "textarea":
             self._textarea = None
-        elif tag == "form" and self._in_form:
-            self._in_form, self._done = False, True
+        elif tag == "form":
+            self._form = None
 
     def handle_data(self, data):
-        if self._textarea:
-            self.values[self._textarea] += data
+        if self._textarea and self._form is not None:
+            self._form[self._textarea] += data
 
 
 def _number_fields(form_class) -> list[str]:
@@ -351,6 +355,7 @@ def test_ns2_every_number_field_of_every_admin_edit_form_refuses_the_probe(site,
         assert page.status_code == 200, endpoint
         p = _FormValues()
         p.feed(page.get_data(as_text=True))
+        assert "csrf_token" in p.values and len(p.values) > 3, (endpoint, p.values)
         for field in [f for f in fields if f in p.values]:  # a view may drop fields from its edit form
             for v in PROBE:
                 before = snapshot(app, [table]) if v in INVALID else None
