@@ -74,7 +74,7 @@ def site(tmp_path_factory):
         signup = SignUp.select().where(SignUp.activity == aid).first()
         username = Volunteer.get_by_id(vid).user.username
     create_user(app, "admin", "platform_admin")
-    yield {"app": app, "team": team, "vid": vid, "username": username, "activity": aid, "item": item.id,
+    yield {"app": app, "team": team, "partner": partner.id, "vid": vid, "username": username, "activity": aid, "item": item.id,
            "campaign": campaign.id, "person": person.id, "signup": signup.id, "tmp": tmp}
     mp.undo()
     from core.db import db
@@ -184,10 +184,18 @@ def _requests(site):
         ("admin", "GET", "/admin/teams_team/decide/?ids={v}&approve=1", None),
         ("admin", "GET", "/admin/team_standards_assessment/assess/?team={v}", None),
         ("admin", "GET", "/admin/activities_activity/edit/?id={v}", None),
+        ("admin", "GET", "/admin/activities_activity/?page={v}&sort={v}&desc={v}&page_size={v}", None),
+        ("admin", "GET", "/admin/core_audit_log/?page={v}", None),
         ("admin", "POST", f"/admin/activities_activity/hours/?id={s['activity']}",
          {f"m{s['signup']}": "{v}", f"r{s['signup']}": "探针"}, "请以数字填写时数"),
         ("admin", "POST", f"/admin/activities_activity/outcome/?id={s['activity']}",
          {"served_count": "{v}", "summary": "探针成效", "beneficiary_types": "居民"}, "请输入"),
+        ("admin", "POST", "/admin/exchange_item/new/", {"partner": str(s["partner"]), "name": "探针项目",
+         "kind": "goods", "price": "{v}", "stock": "5", "active": "y"}, "请输入整数|数值过大"),
+        ("admin", "POST", "/admin/exchange_item/new/", {"partner": str(s["partner"]), "name": "探针项目",
+         "kind": "goods", "price": "1", "stock": "{v}", "per_volunteer_limit": "{v}"}, "请输入整数|数值过大"),
+        ("admin", "POST", "/admin/donations_campaign/new/", {"team": str(s["team"]), "title": "探针募集",
+         "purpose": "探针", "goal": "{v}", "deadline": "2099-01-01"}, "积分须为整数"),
         ("admin", "POST", "/admin/donations_campaign/use/",
          {"id": str(s["campaign"]), "points": "{v}", "token": "T", "note": "探针"}, "积分须为整数"),
         ("admin", "POST", "/admin/donations_beneficiary/use/",
@@ -239,7 +247,7 @@ def test_ns2_the_probe_matrix_never_gets_a_500_and_invalid_numbers_write_nothing
                 text = r.get_data(as_text=True)
                 if r.status_code == 302:
                     text = clients[who].get(r.headers["Location"]).get_data(as_text=True)
-                if expect[0] not in _html.unescape(text):
+                if not re.search(expect[0], _html.unescape(text)):
                     unsaid.append((url, repr(v), r.status_code))
     assert bad == []
     assert written == []
@@ -461,11 +469,11 @@ def _uploads(site) -> set[str]:
     return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
 
 
-@pytest.mark.parametrize("width,height", [(20000, 20000), (12000, 12000), (8000, 6000)])
+@pytest.mark.parametrize("width,height", [(20000, 20000), (12000, 12000), (8000, 7000)])
 def test_iv6_a_huge_image_is_refused_from_its_header_and_the_outcome_text_is_not_saved(site, admin, width,
                                                                                          height):
     """IV6 (issue 11 point 9): the 20000×20000 PNG of the probe (and a 144 MP one below Pillow's own bomb
-    limit, and a 48 MP one above the 40 MP setting) is refused from its header - before anything decodes
+    limit, and a 56 MP one above the 50 MP setting) is refused from its header - before anything decodes
     it (the crafted files carry one row of data: decoding them would fail differently) - with a Chinese
     message; the outcome text sent with it is NOT saved and no file is left behind (the probe's partial
     write)."""
@@ -486,15 +494,15 @@ def test_iv6_the_pixel_cap_is_a_setting_and_photos_and_text_are_saved_together(s
     valid outcome with valid photos saves text and photos together."""
     app, aid = site["app"], site["activity"]
     before, files = _outcome_state(app, aid), _uploads(site)
-    set_setting(app, "activities.photo_max_megapixels", 0.001)   # 1,000 pixels
+    set_setting(app, "activities.photo_max_megapixels", 1)
     try:
         r = admin.post(f"/admin/activities_activity/outcome/?id={aid}", content_type="multipart/form-data",
                        data={"csrf_token": admin.csrf, "served_count": "30", "summary": "探针文字",
-                             "photos": (io.BytesIO(real_png(64, 48)), "a.png")})
+                             "photos": (io.BytesIO(real_png(1200, 1000)), "a.png")})
         assert r.status_code == 200 and "图片尺寸过大" in r.get_data(as_text=True)
         assert _outcome_state(app, aid) == before and _uploads(site) == files
     finally:
-        set_setting(app, "activities.photo_max_megapixels", 40)
+        set_setting(app, "activities.photo_max_megapixels", 50)
     # a good photo, a bad number: nothing written, no file left
     r = admin.post(f"/admin/activities_activity/outcome/?id={aid}", content_type="multipart/form-data",
                    data={"csrf_token": admin.csrf, "served_count": "inf", "summary": "探针文字",

@@ -12,5 +12,5 @@
     "settings": {"review_workdays": 2, "training_confirm_workdays": 2, "outcome_workdays": 5,
                  "reminder_hours": 24, "rounding_minutes": 30, "rounding": "down",
                  "checkin_token_seconds": 90, "max_hours_per_record": 24,
-                 "photo_max_megapixels": 40},
+                 "photo_max_megapixels": 50},
 }
