@@ -24,7 +24,7 @@ from conftest import PASSWORD, csrf_from, database_url, login
 from core import create_app
 from fixtures.activities_plugins.actsupport import quick_hashing, set_setting, volunteers
 from fixtures.ledger_support import serve
-from fixtures.security_plugins.secsupport import create_user, logged_in, snapshot
+from fixtures.security_plugins.secsupport import create_user, logged_in, snapshot, token
 from test_teams_workflow import new_team
 
 PROBE = ["9223372036854775808", "99999999999999999999", "inf", "-inf", "nan", "1e308", "²", "１２", "-1",
@@ -158,6 +158,7 @@ def _requests(site):
         ("anon", "GET", "/activities/{v}", None),
         ("anon", "GET", "/notices/{v}", None),
         ("anon", "GET", "/donations/campaigns/{v}", None),
+        ("anon", "POST", "/teams/register", {"declared_size": "{v}", "name": "探针志愿服务队"}, "请输入整数"),
         # volunteer
         ("vol", "GET", "/targets/me?year={v}", None),
         ("vol", "GET", "/points/me?from={v}&to={v}", None),
@@ -231,7 +232,7 @@ def test_ns2_the_probe_matrix_never_gets_a_500_and_invalid_numbers_write_nothing
     says what is wrong in Chinese."""
     app = site["app"]
     anon = app.test_client()
-    anon.csrf = ""
+    anon.csrf = token(anon)
     clients = {"anon": anon, "vol": vol, "admin": admin}
     bad, unsaid, written = [], [], []
     for who, method, url, data, *expect in _requests(site):
