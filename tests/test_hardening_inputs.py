@@ -164,6 +164,8 @@ def _requests(site):
         ("vol", "GET", "/points/me?from={v}&to={v}", None),
         ("vol", "GET", "/points/me/statement.csv?from={v}&to=2026-01-01", None),
         ("vol", "GET", "/inbox/{v}", None),
+        ("vol", "GET", f"/exchange/items/{s['item']}/redeem?quantity={{v}}", None),
+        ("vol", "GET", f"/donations/campaigns/{s['campaign']}/donate?points={{v}}", None),
         ("vol", "POST", f"/exchange/items/{s['item']}/redeem", {"quantity": "{v}", "token": "T"},
          "数量必须是大于零的整数"),
         ("vol", "POST", f"/donations/campaigns/{s['campaign']}/donate", {"points": "{v}", "token": "T"},
