@@ -7,7 +7,16 @@ that is then still not what the field expects is a field error in the user's lan
 """
 from __future__ import annotations
 
+import math as _math
+import re as _re
 import unicodedata
+from decimal import Decimal, InvalidOperation
+
+import wtforms as _wtf
+from flask_babel import lazy_gettext as _l
+from werkzeug.routing import IntegerConverter as _WerkzeugInt
+
+from .errors import FieldErrors
 
 __all__ = ["normalize", "ascii_digits"]
 
@@ -40,13 +49,6 @@ def normalize(value) -> str:
 # here, with bounds (SECURITY.md NS2, IV5; issue 11 point 9). A value that is not what the field expects is
 # an ``InputError`` (a ``FieldErrors`` naming the field, and a ``ValueError`` so that callers that already
 # catch ``ValueError`` stay correct); query strings use the ``arg_*`` helpers, which fall back to a default.
-import math as _math
-import re as _re
-from decimal import Decimal, InvalidOperation
-
-from flask_babel import lazy_gettext as _l
-
-from .errors import FieldErrors
 
 __all__ += ["InputError", "parse_int", "parse_float", "parse_decimal", "parse_date", "parse_id", "parse_ids",
             "arg_int", "arg_float", "arg_date", "INT32", "INT64", "IntegerField", "FloatField",
@@ -188,10 +190,11 @@ def parse_id(value) -> int | None:
         return None
 
 
-def parse_ids(value, *, max_count: int = 10000, strict: bool = False, field: str = "__all__") -> list[int]:
+def parse_ids(value, *, max_count: int | None = None, strict: bool = False,
+              field: str = "__all__") -> list[int]:
     """Row ids from ``"1,2,3"`` or a list of strings: positive 64-bit integers, duplicates dropped, in
     order. A value that is not an id is skipped (``strict``: an ``InputError``); more than ``max_count``
-    ids is an ``InputError``."""
+    ids (when given) is an ``InputError``."""
     if value is None:
         parts = []
     elif isinstance(value, (list, tuple)):
@@ -211,7 +214,7 @@ def parse_ids(value, *, max_count: int = 10000, strict: bool = False, field: str
         if n not in seen:
             seen.add(n)
             out.append(n)
-    if len(out) > max_count:
+    if max_count is not None and len(out) > max_count:
         raise InputError(_l("Choose at most %(n)s rows at a time.", n=max_count), field)
     return out
 
@@ -251,7 +254,6 @@ def arg_date(name: str, default=None, *, min=None, max=None, args=None):
 # The same parsers behind the form fields of the admin (core/admin.py binds every IntegerField,
 # FloatField and DecimalField of an admin form to these): "²", "inf", "1e308" and numbers past what the
 # column holds are a field error in the user's language, never a database overflow (a 500).
-import wtforms as _wtf  # noqa: E402
 
 
 class _Bounded:
@@ -319,7 +321,6 @@ def bounded_field(unbound, **bounds):
 
 
 # ------------------------------------------------------------------------------------------ URL converter
-from werkzeug.routing import IntegerConverter as _WerkzeugInt  # noqa: E402
 
 
 class IdConverter(_WerkzeugInt):
