@@ -76,10 +76,16 @@ class InputError(FieldErrors, ValueError):
         self.message = message
 
 
-def _text(value) -> str:
+def _text(value, message, field) -> str:
+    """``value`` normalised for a number or a date. Full-width and other decimal digits are digits
+    (``１２``, ``٣``); superscripts, fractions and circled numbers (Unicode "No": ``²``, ``½``, ``①``) are
+    not - NFKC would turn ``2²`` into 22 - so they are a field error here (identifiers keep ``normalize``)."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    return normalize(value)
+    text = "" if value is None else str(value)
+    if not text.isascii() and any(unicodedata.category(ch) == "No" for ch in text):
+        raise InputError(message, field)
+    return normalize(text)
 
 
 def _range_message(lo, hi):
@@ -99,13 +105,13 @@ def _empty(default, field):
 def parse_int(value, *, min=None, max=None, default=REQUIRED, field: str = "__all__") -> int:
     """A whole number (``"１２"`` → 12, ``" -3 "`` → -3) between ``min`` and ``max`` (both inclusive; the
     storage limits of a 64-bit integer at most). Empty gives ``default`` (an error when none is given);
-    ``inf``, ``1e3``, ``0x10``, ``1.5``, a number past 2⁶³ or out of range are an ``InputError``."""
+    ``²``, ``inf``, ``1e3``, ``0x10``, ``1.5``, a number past 2⁶³ or out of range are an ``InputError``."""
     if isinstance(value, bool):
         raise InputError(_l("Enter a whole number."), field)
     if isinstance(value, int):
         n = value
     else:
-        s = _text(value)
+        s = _text(value, _l("Enter a whole number."), field)
         if s == "":
             return _empty(default, field)
         if len(s) > MAX_CHARS or not _INT.fullmatch(s):
@@ -132,7 +138,7 @@ def parse_decimal(value, *, min=None, max=None, places: int | None = None, defau
             raise InputError(_l("Enter a number."), field)
         d = Decimal(str(value))
     else:
-        s = _text(value)
+        s = _text(value, _l("Enter a number."), field)
         if s == "":
             return _empty(default, field)
         if len(s) > MAX_CHARS or not _DEC.fullmatch(s):
@@ -153,7 +159,7 @@ def parse_decimal(value, *, min=None, max=None, places: int | None = None, defau
 
 def parse_float(value, *, min=None, max=None, default=REQUIRED, field: str = "__all__") -> float:
     """``parse_decimal`` as a float: finite, bounded (±10¹⁵ at most)."""
-    if not isinstance(value, (int, float, Decimal)) and _text(value) == "":
+    if not isinstance(value, (int, float, Decimal)) and _text(value, _l("Enter a number."), field) == "":
         return _empty(default, field)
     return float(parse_decimal(value, min=min, max=max, field=field))
 
@@ -166,7 +172,7 @@ def parse_date(value, *, min=None, max=None, default=REQUIRED, field: str = "__a
     elif isinstance(value, _dt.date):
         d = value
     else:
-        s = _text(value)
+        s = _text(value, _l("Enter a date as YYYY-MM-DD."), field)
         if s == "":
             return _empty(default, field)
         if not _DATE.fullmatch(s):

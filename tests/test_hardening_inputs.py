@@ -30,7 +30,7 @@ from test_teams_workflow import new_team
 PROBE = ["9223372036854775808", "99999999999999999999", "inf", "-inf", "nan", "1e308", "²", "１２", "-1",
          "0x10", ""]
 # values no number field may accept: each must be refused with nothing written
-INVALID = ["9223372036854775808", "99999999999999999999", "inf", "-inf", "nan", "1e308", "0x10"]
+INVALID = ["9223372036854775808", "99999999999999999999", "inf", "-inf", "nan", "1e308", "0x10", "²"]
 FIELD_ERROR = re.compile(r'<div class="invalid-feedback">(.*?)</div>', re.S)   # Flask-Admin's field errors
 OUR_ERRORS = re.compile(r"请输入|数字超出允许范围")                               # core.inputs' messages
 
@@ -93,17 +93,20 @@ def vol(site):
 
 
 # ------------------------------------------------------------------------------------------ the parsers
-@pytest.mark.parametrize("raw,expected", [("12", 12), ("１２", 12), ("²", 2), (" -3 ", -3), ("+7", 7),
+@pytest.mark.parametrize("raw,expected", [("12", 12), ("１２", 12), (" -3 ", -3), ("+7", 7),
                                           ("٣", 3), ("9223372036854775807", 2 ** 63 - 1)])
 def test_ns2_parse_int_reads_what_people_type(raw, expected):
-    """NS2 (issue 11 point 9): NFKC and ASCII digits first, then one strict whole-number syntax."""
+    """NS2 (issue 11 point 9): full-width and other decimal digits are digits (NFKC, then ASCII digits),
+    then one strict whole-number syntax."""
     from core.inputs import parse_int
     assert parse_int(raw) == expected
 
 
-@pytest.mark.parametrize("raw", INVALID + ["1.5", "1e3", "12abc", "--1", "1_000", "١" * 50, "²x", None])
+@pytest.mark.parametrize("raw", INVALID + ["1.5", "1e3", "12abc", "--1", "1_000", "١" * 50, "²x", "2²", "½",
+                                 "①", None])
 def test_ns2_parse_int_refuses_everything_else_with_a_field_error(raw):
-    """NS2 (issue 11 point 9): ``inf``, exponents, hex, numbers past 2⁶³ are a field error (a ValueError
+    """NS2 (issue 11 point 9): ``²`` (NFKC would read ``2²`` as 22), ``inf``, exponents, hex, numbers past 2⁶³
+    are a field error (a ValueError
     too, so old ``except ValueError`` callers stay right), never an OverflowError or a database error."""
     from core.inputs import InputError, parse_int
     with pytest.raises(InputError) as e:
@@ -137,7 +140,7 @@ def test_ns2_bounds_defaults_and_other_parsers():
     for bad in ("2026-02-30", "99999-01-01", "2026-1-1x", "²"):
         with pytest.raises(I.InputError):
             I.parse_date(bad)
-    assert I.parse_ids("3,x,²,9223372036854775808,3,-1,0, 5") == [3, 2, 5]
+    assert I.parse_ids("3,x,²,9223372036854775808,3,-1,0, 5") == [3, 5]
     with pytest.raises(I.InputError):
         I.parse_ids("1,2,3", max_count=2)
 
