@@ -34,7 +34,7 @@ FEEDBACK_ITEMS = [
 
 
 def _date(name):
-    d = inputs.arg_date(name, min=_dt.date(1900, 1, 1), max=_dt.date(9000, 12, 31))  # NS2
+    d = inputs.arg_date(name, min=_dt.date(inputs.MIN_YEAR, 1, 1), max=_dt.date(inputs.MAX_YEAR, 12, 31))  # NS2
     return _dt.datetime.combine(d, _dt.time(0), tzinfo=TZ) if d else None
 
 
