@@ -112,6 +112,8 @@ def create_app(config: dict | None = None) -> Flask:
         cfg["SECRET_KEY"] = ensure_secret(inst, "secret_key")
 
     app = Flask(__name__, instance_path=str(inst), instance_relative_config=True)
+    from .inputs import IdConverter
+    app.url_map.converters["int"] = IdConverter  # NS2: /x/99999999999999999999 is a 404, not an overflow
     app.config.update(cfg)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,

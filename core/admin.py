@@ -20,6 +20,7 @@ from flask_admin.contrib.peewee import ModelView
 from flask_admin.model import typefmt as _typefmt
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.peewee.filters import FilterConverter as _PeeweeFilterConverter
+from flask_admin.contrib.peewee.form import CustomModelConverter as _PeeweeModelConverter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -63,20 +64,43 @@ def default_mask(value) -> str:
 
 
 class FilterConverter(_PeeweeFilterConverter):
-    """Finds filters for field subclasses (e.g. DateTimeTZField) by walking the class hierarchy."""
+    """Finds filters for field subclasses (e.g. DateTimeTZField) by walking the class hierarchy. Number
+    filters parse their value through ``core.inputs`` (NS2): ``?flt0_1=inf`` or a number past 2⁶³ is an
+    ignored filter, not a database overflow."""
 
     def convert(self, type_name, column, name):
         for cls in type(column).__mro__:
             found = super().convert(cls.__name__, column, name)
             if found is not None:
-                return found
+                return [_bounded_filter(f) for f in found]
         return None
 
 
+def _bounded_filter(flt):
+    from flask_admin.model import filters as F
+    from . import inputs
+    if isinstance(flt, F.BaseIntFilter):
+        flt.clean = lambda value: inputs.parse_int(value)
+    elif isinstance(flt, F.BaseFloatFilter):
+        flt.clean = lambda value: inputs.parse_float(value)
+    elif isinstance(flt, F.BaseIntListFilter):
+        flt.clean = lambda value: [inputs.parse_int(v) for v in value.split(",") if v.strip()]
+    elif isinstance(flt, F.BaseFloatListFilter):
+        flt.clean = lambda value: [inputs.parse_float(v) for v in value.split(",") if v.strip()]
+    return flt
+
+
 class AdminForm(FlaskForm):
-    """Flask-Admin forms carrying the Flask-WTF CSRF token (one CSRF mechanism for the whole site)."""
+    """Flask-Admin forms carrying the Flask-WTF CSRF token (one CSRF mechanism for the whole site).
+    Every IntegerField, FloatField and DecimalField of an admin form is bound as the bounded field of
+    ``core.inputs`` (NS2): ``²``-style digits normalised, ``inf``/``1e308``/a number past what the column
+    holds a field error, never a database overflow."""
 
     class Meta:
+        def bind_field(self, form, unbound_field, options):
+            from .inputs import bounded_field
+            return super().bind_field(form, bounded_field(unbound_field), options)
+
         def get_translations(self, form):
             from flask_admin.babel import Translations
             return Translations()
@@ -87,12 +111,40 @@ def pk_value(model, value):
     PostgreSQL answers ``id = 'abc'`` with an error, so garbage ids must stop here (a 4xx, not a 500)."""
     import peewee as pw
     if isinstance(model._meta.primary_key, pw.IntegerField):  # AutoField and friends
+        from . import inputs
         try:
-            v = int(str(value).strip())
-        except (TypeError, ValueError):
+            return inputs.parse_int(value, default=None)  # NS2: normalised, at most 64 bits
+        except inputs.InputError:
             return None
-        return v if -2 ** 63 <= v < 2 ** 63 else None
     return value
+
+
+class ModelConverter(_PeeweeModelConverter):
+    """Number columns get the bounds of their storage: 64-bit for BigIntegerField, the declared digits for
+    DecimalField (``AdminForm`` binds the rest: 32-bit integers, finite floats)."""
+
+    def convert(self, model, field, field_args):
+        import peewee as pw
+        from . import inputs
+        info = super().convert(model, field, field_args)
+        if info is None or getattr(info, "field", None) is None:
+            return info
+        number = (pw.IntegerField, pw.FloatField, pw.DecimalField)
+        if not isinstance(field, number) or isinstance(field, (pw.AutoField, pw.ForeignKeyField,
+                                                               pw.TimestampField, pw.IPField)):
+            return info
+        bounds = {}
+        if isinstance(field, pw.BigIntegerField):
+            bounds = {"min": inputs.INT64[0], "max": inputs.INT64[1]}
+        elif isinstance(field, pw.DecimalField) and field.max_digits:
+            top = 10 ** (field.max_digits - (field.decimal_places or 0))
+            bounds = {"min": -top + 1, "max": top - 1}
+        unbound = inputs.bounded_field(info.field, **bounds)
+        if not field.null and unbound is not info.field:  # NOT NULL left empty: "required", not an integrity error
+            from wtforms import validators as V
+            unbound.kwargs["validators"] = [V.InputRequired() if isinstance(v, V.Optional) else v
+                                            for v in unbound.kwargs.get("validators") or []]
+        return info._replace(field=unbound)
 
 
 class ScopedAjaxLoader(QueryAjaxModelLoader):
@@ -108,6 +160,9 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return q.where(getattr(self.model, self.pk) == pk).first()
 
     def get_list(self, term, offset=0, limit=10):
+        from . import inputs
+        offset = min(max(0, offset or 0), inputs.MAX_PAGE)   # ?offset=99999999999999999999 (NS2)
+        limit = min(max(1, limit or 10), 100)
         q = security.scoped(self.model, self.model.select(), self.permission)
         if term:
             stmt = None
@@ -130,6 +185,7 @@ class SecureModelView(ModelView):
     column_masks: dict = {}              # column -> function(value) -> masked text
     details_template = "admin/tb_details.html"  # "Show full" buttons call ``reveal``
     form_base_class = AdminForm
+    model_form_converter = ModelConverter
     filter_converter = FilterConverter()
     column_type_formatters = _type_formatters(_typefmt.BASE_FORMATTERS)
     column_type_formatters_export = _type_formatters(_typefmt.EXPORT_FORMATTERS)
@@ -218,6 +274,14 @@ class SecureModelView(ModelView):
                           {"view": name, "path": request.path})
                 abort(404)
         return None
+
+    def _get_list_extra_args(self):
+        # Flask-Admin reads ?page= with type=int: a page past 2**63 became an offset the database
+        # cannot hold (a 500). Bounded like every number from outside (NS2).
+        from . import inputs
+        args = super()._get_list_extra_args()
+        args.page = inputs.arg_int("page", 0, min=0, max=inputs.MAX_PAGE)
+        return args
 
     def _get_column_by_idx(self, idx):
         # ?sort=<n> naming a column that cannot be sorted (a computed one) is ignored: Flask-Admin

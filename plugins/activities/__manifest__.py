@@ -13,7 +13,7 @@
                  "reminder_hours": 24, "rounding_minutes": 30, "rounding": "down",
                  "checkin_token_seconds": 90, "max_hours_per_record": 24,
                  "checkin_opens_minutes_before": 60, "checkout_closes_minutes_after": 180,
-                 "outcome_hard_limit_workdays": 10, "photo_max_mb": 8},
+                 "outcome_hard_limit_workdays": 10, "photo_max_mb": 8, "photo_max_megapixels": 50},
     "settings_meta": {
         "review_workdays": {"label": "Working days for the platform's review of an activity",
                             "help": "An activity submitted for review is flagged after this many working days "
@@ -41,6 +41,10 @@
         "max_hours_per_record": {"label": "Most hours in one slot or one record",
                                  "min": 1, "max": 24},
         "photo_max_mb": {"label": "Largest outcome photo (MB)", "min": 1, "max": 50},
+        "photo_max_megapixels": {"label": "Largest outcome photo (megapixels)",
+                                 "help": "The pixel count is read from the photo's header and checked before it is "
+                                         "decoded: a larger photo is refused (a 20000×20000 image is a few KB on "
+                                         "disk and 1.6 GB decoded).", "min": 1, "max": 200},
         "checkin_opens_minutes_before": {"label": "Minutes before a slot that check-in opens",
                                          "help": "Scans outside this window are refused with the reason (R-ACT-7).",
                                          "min": 0, "max": 1440},

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
-from core import security
+from core import inputs, security
 from core.admin import AdminForm, ReadOnlyModelView, SecureModelView
 from plugins.teams.models import Team
 from core.web import due_date
@@ -211,14 +211,13 @@ class ActivityView(PhotoMixin, SecureModelView):
         security.require(self.perm("edit"), a)
         errors = {}
         if request.method == "POST":
-            try:
-                services.submit_outcome(a, served_count=request.form.get("served_count"),
-                                        beneficiary_types=request.form.get("beneficiary_types", ""),
-                                        summary=request.form.get("summary", ""),
-                                        recorder=request.form.get("recorder", ""), actor=current_user)
-                for f in request.files.getlist("photos"):
-                    if f and f.filename:
-                        photos.store(a, f, actor=current_user)
+            try:  # IV6: every photo checked before anything is written; text and photos in one transaction
+                ready = [photos.prepare(f) for f in request.files.getlist("photos") if f and f.filename]
+                photos.store_all(a, ready, actor=current_user, before=lambda: services.submit_outcome(
+                    a, served_count=request.form.get("served_count"),
+                    beneficiary_types=request.form.get("beneficiary_types", ""),
+                    summary=request.form.get("summary", ""),
+                    recorder=request.form.get("recorder", ""), actor=current_user))
             except (services.ActivityError, photos.PhotoError) as e:
                 errors = {k: str(m) for k, m in e.errors.items()}
             else:
@@ -242,9 +241,9 @@ class ActivityView(PhotoMixin, SecureModelView):
                 raw = request.form.get(f"m{s.id}", "").strip()
                 if raw == "":
                     continue
-                try:
-                    minutes[s.id] = round(float(raw) * 60)
-                except ValueError:
+                try:  # NS2/IV5: "inf", "1e308", "²" are a field error; the service checks the range
+                    minutes[s.id] = round(inputs.parse_decimal(raw, min=0, max=10000) * 60)
+                except inputs.InputError:
                     errors[f"signup.{s.id}"] = _("Enter the hours as a number.")
                 reasons[s.id] = request.form.get(f"r{s.id}", "")
             if not errors:
@@ -321,7 +320,11 @@ class SignUpView(SecureModelView):
     @expose("/decline/", methods=["GET", "POST"])
     def decline_view(self):
         security.require(self.perm("edit"))
-        ids = [int(i) for i in request.values.get("ids", "").split(",") if i.isdigit()]
+        try:
+            ids = inputs.parse_ids(request.values.get("ids", ""), max_count=1000)
+        except inputs.InputError as e:
+            flash(str(e.message), "error")
+            return redirect(url_for(".index_view"))
         rows = list(self.get_query().where(SignUp.id.in_(ids or [-1])))
         if request.method == "POST":
             try:

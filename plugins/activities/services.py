@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from core.settings import PluginSettings
-from core import audit, events, messages
+from core import audit, events, inputs, messages
 from core.errors import FieldErrors
 from core.db import TZ, compiled, db, for_update, is_postgres, now, transaction
 from core.workdays import deadline
@@ -166,10 +166,8 @@ def clean_activity(data: dict, kind: str) -> dict:
             out[key] = None
             continue
         try:
-            out[key] = float(raw)
-            if not lo <= out[key] <= hi:
-                raise ValueError
-        except (TypeError, ValueError):
+            out[key] = inputs.parse_float(raw, min=lo, max=hi)
+        except inputs.InputError:
             errors[key] = _l("Enter a number between %(lo)s and %(hi)s.", lo=lo, hi=hi)
     out["auto_confirm"] = bool(data.get("auto_confirm", True)) not in (False,) and \
         str(data.get("auto_confirm", "1")).lower() not in ("0", "false", "off", "")
@@ -181,7 +179,7 @@ def clean_activity(data: dict, kind: str) -> dict:
 
 def _int(v):
     try:
-        return int(v)
+        return inputs.parse_int(v)  # NS2: a number past 2**63 is no id, not a database overflow
     except (TypeError, ValueError):
         return -1
 
@@ -195,9 +193,7 @@ def clean_shifts(shifts: list[dict]) -> list[dict]:
         start = _parse_dt(s.get("starts_at"), "starts_at", e)
         end = _parse_dt(s.get("ends_at"), "ends_at", e)
         try:
-            cap = int(s.get("capacity"))
-            if not 1 <= cap <= 100000:
-                raise ValueError
+            cap = inputs.parse_int(s.get("capacity"), min=1, max=100000)
         except (TypeError, ValueError):
             e["capacity"] = _l("The headcount is a whole number from 1.")
             cap = None
@@ -783,11 +779,9 @@ def submit_outcome(a: Activity, *, served_count, beneficiary_types: str, summary
                    actor=None) -> Activity:
     errors = {}
     try:
-        served = int(served_count)
-        if served < 0:
-            raise ValueError
-    except (TypeError, ValueError):
-        errors["served_count"] = _l("Enter a whole number.")
+        served = inputs.parse_int(served_count, min=0, max=inputs.INT32[1], field="served_count")
+    except inputs.InputError as e:
+        errors["served_count"] = e.message
         served = None
     if not (summary or "").strip():
         errors["summary"] = _l("This field is required.")
@@ -821,8 +815,8 @@ def confirm_hours(a: Activity, minutes_by_signup: dict[int, int | None], *, reas
         if mins is None:
             mins = minutes_from_times(s)
         try:
-            mins = int(mins)
-        except (TypeError, ValueError):
+            mins = inputs.parse_int(mins, min=inputs.INT32[0], max=inputs.INT32[1])
+        except inputs.InputError:
             errors[f"signup.{sid}"] = _l("Enter the minutes as a whole number.")
             continue
         slot = int((s.shift.ends_at - s.shift.starts_at).total_seconds() // 60)
@@ -1071,7 +1065,8 @@ def listing_sql(**filters) -> tuple[str, list]:
 
 def _listing(*, district=None, field=None, category=None, kind="service", keyword=None, date_from=None,
              date_to=None, sort="soonest", lat=None, lng=None, page=1, per_page=20):
-    values = {"kind": kind, "now": now(), "limit": per_page, "offset": (max(1, int(page)) - 1) * per_page}
+    page = min(max(1, int(page)), inputs.MAX_PAGE)  # NS2: an offset past 2**63 overflows the database
+    values = {"kind": kind, "now": now(), "limit": per_page, "offset": (page - 1) * per_page}
     if district:
         values["district"] = district
     if field:

@@ -13,7 +13,7 @@ from flask_babel import get_locale, gettext as _
 from markupsafe import Markup
 from flask_login import current_user, login_required
 
-from core import security
+from core import inputs, security
 from core.web import kept_html, url_maker
 from core.db import TZ, compiled, now, transaction
 from plugins.volunteers import services as volunteers
@@ -33,18 +33,9 @@ FEEDBACK_ITEMS = [
 ]
 
 
-def _date(value):
-    try:
-        return _dt.datetime.combine(_dt.date.fromisoformat(value), _dt.time(0), tzinfo=TZ) if value else None
-    except ValueError:
-        return None
-
-
-def _float(v):
-    try:
-        return float(v) if v not in (None, "") else None
-    except ValueError:
-        return None
+def _date(name):
+    d = inputs.arg_date(name, min=_dt.date(inputs.MIN_YEAR, 1, 1), max=_dt.date(inputs.MAX_YEAR, 12, 31))  # NS2
+    return _dt.datetime.combine(d, _dt.time(0), tzinfo=TZ) if d else None
 
 
 @bp.route("/")
@@ -53,14 +44,15 @@ def index():
     sort = request.args.get("sort", "soonest")
     if sort not in services.SORTS:
         sort = "soonest"
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    date_to = _date(request.args.get("to"))
+    page = inputs.arg_int("page", 1, min=1, max=inputs.MAX_PAGE)
+    date_to = _date("to")
     rows = services.listing(
         kind=kind, district=request.args.get("district") or None, field=request.args.get("field") or None,
         category=request.args.get("category") or None, keyword=(request.args.get("q") or "").strip() or None,
-        date_from=_date(request.args.get("from")),
+        date_from=_date("from"),
         date_to=date_to + _dt.timedelta(days=1) if date_to else None, sort=sort,
-        lat=_float(request.args.get("lat")), lng=_float(request.args.get("lng")), page=page)
+        lat=inputs.arg_float("lat", min=-90, max=90), lng=inputs.arg_float("lng", min=-180, max=180),
+        page=page)
     cat_kind = "training" if kind == "training" else "category"
     cats = services.categories_of("field", cat_kind)
     # what each row shows, prepared here: a template's per-row calls (url_for, strftime, format) cost
@@ -291,9 +283,10 @@ def feedback(activity_id):
                     errors[code] = _("Choose 1 to 5.")
                 else:
                     items[code] = int(raw)
-        overall = request.form.get("overall", "")
-        if overall and (not overall.isdigit() or not 0 <= int(overall) <= 10):
-            errors["overall"] = _("Give a score from 0 to 10.")
+        try:
+            overall = inputs.parse_int(request.form.get("overall"), min=0, max=10, default=None)
+        except inputs.InputError:
+            overall, errors["overall"] = None, _("Give a score from 0 to 10.")
         duration = request.form.get("duration", "")
         design = request.form.get("design", "")
         if duration not in ("", "太长", "适中", "太短"):
@@ -304,7 +297,7 @@ def feedback(activity_id):
             with transaction():
                 fb = existing or Feedback(activity=a, volunteer=v)
                 fb.items = json.dumps(items)
-                fb.overall = int(overall) if overall else None
+                fb.overall = overall
                 fb.duration, fb.design = duration, design
                 fb.comments = request.form.get("comments", "")[:5000]
                 fb.save()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
-from core import audit, security
+from core import audit, inputs, security
 from core.db import TZ
 from core.pii import mask_phone
 from plugins.activities import services as activities
@@ -110,8 +110,8 @@ def find_activity(user, raw) -> Activity:
     FormError(404), audited — another team's activity looks exactly like a missing one (AC6)."""
     s = str(raw or "").strip()
     a = None
-    if s.isdigit() and len(s) <= 18:
-        a = security.scoped(Activity, Activity.select().where(Activity.id == int(s)),
+    if (n := inputs.parse_id(s)) is not None:
+        a = security.scoped(Activity, Activity.select().where(Activity.id == n),
                             "activities.activity.view", user=user).first()
     if a is None or not security.can("activities.activity.view", a, user=user):
         audit.log("access.denied", ("activities_activity", s[:64]), {"document": "activity_forms"}, user=user)

@@ -12,7 +12,7 @@ from flask_login import current_user
 from wtforms import BooleanField, FileField, SelectField, StringField
 from wtforms.validators import ValidationError
 
-from core import security
+from core import inputs, security
 from core.admin import AdminForm, ReadOnlyModelView, SecureModelView
 from plugins.activities.models import Activity, ServiceRecord
 from plugins.documents.services import DocumentError, send
@@ -99,7 +99,7 @@ class CertificateView(ReadOnlyModelView):
         if kind not in ("reject", "revoke"):
             abort(404)
         security.require(self.perm("review" if kind == "reject" else "revoke"))
-        ids = [int(i) for i in request.values.get("ids", "").split(",") if i.isdigit() and len(i) <= 18]
+        ids = inputs.parse_ids(request.values.get("ids", ""))[:1000]
         rows = list(self.get_query().where(Certificate.id.in_(ids or [-1])))
         if not rows:
             abort(404)

@@ -24,7 +24,7 @@ from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 
 from core.settings import PluginSettings
-from core import audit, events, security
+from core import audit, events, inputs, security
 from core.db import for_update, now, today, transaction
 from core.errors import FieldErrors
 from plugins.activities import services as activities
@@ -84,10 +84,10 @@ def purposes() -> list[tuple[str, str]]:
 def _ids(raw) -> list[int] | None:
     out = []
     for x in raw or []:
-        s = str(x).strip()
-        if not s.isdigit() or len(s) > 18:
+        n = inputs.parse_id(x)
+        if n is None:
             return None
-        out.append(int(s))
+        out.append(n)
     return list(dict.fromkeys(out))
 
 
@@ -335,8 +335,8 @@ def find(user, raw, perm: str = "certificates.certificate.view") -> Certificate:
     audited: another team's certificate looks exactly like a missing one (AC6)."""
     s = str(raw or "").strip()
     c = None
-    if s.isdigit() and len(s) <= 18:
-        c = security.scoped(Certificate, Certificate.select().where(Certificate.id == int(s)), perm,
+    if (n := inputs.parse_id(s)) is not None:
+        c = security.scoped(Certificate, Certificate.select().where(Certificate.id == n), perm,
                             user=user).first()
     if c is None or not security.can(perm, c, user=user):
         audit.log("access.denied", ("certificates_certificate", s[:64]), {"permission": perm}, user=user)

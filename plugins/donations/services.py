@@ -29,7 +29,7 @@ import peewee as pw
 from flask_babel import lazy_gettext as _l
 
 from core.settings import PluginSettings
-from core import audit, events, security
+from core import audit, events, inputs, security
 from core.db import for_update, now, today, transaction
 from core.errors import FieldErrors
 from plugins.ledger import services as ledger
@@ -99,10 +99,10 @@ def _points(points, field="points") -> int:
     elif isinstance(points, int):
         value = points
     elif isinstance(points, str):
-        raw = points.strip()
-        value = int(raw) if raw.isdigit() and raw.isascii() else None
-        if value is None and raw.lstrip("-").isdigit():
-            value = 0
+        try:  # NS2: "１２" is 12; "²x", "inf", "1e308", a number past 2**63 are not points
+            value = inputs.parse_int(points, default=None)
+        except inputs.InputError:
+            value = None
     elif points is not None:
         try:
             value = int(points) if int(points) == points else None
@@ -219,8 +219,8 @@ def _deadline(value) -> _dt.date:
         value = value.date()
     if isinstance(value, str):
         try:
-            value = _dt.date.fromisoformat(value.strip())
-        except ValueError:
+            value = inputs.parse_date(value, max=_dt.date(inputs.MAX_YEAR, 12, 31))
+        except inputs.InputError:
             value = None
     if not isinstance(value, _dt.date):
         raise DonationError({"deadline": _l("Enter the deadline as a date (YYYY-MM-DD).")})

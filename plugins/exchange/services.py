@@ -22,7 +22,7 @@ import peewee as pw
 from flask_babel import lazy_gettext as _l
 
 from core.settings import PluginSettings
-from core import audit
+from core import audit, inputs
 from core.db import now, transaction
 from core.errors import FieldErrors
 from plugins.ledger import services as ledger
@@ -88,8 +88,10 @@ def _quantity(quantity) -> int:
     if isinstance(quantity, bool):
         quantity = None
     if isinstance(quantity, str):
-        quantity = quantity.strip()
-        quantity = int(quantity) if quantity.isdigit() else None
+        try:  # NS2: "²", "inf", "1e308", a number past 2**63 are refused in one place
+            quantity = inputs.parse_int(quantity, min=1, max=inputs.INT64[1])
+        except inputs.InputError:
+            quantity = None
     elif isinstance(quantity, float) and quantity.is_integer():
         quantity = int(quantity)
     if not isinstance(quantity, int) or quantity <= 0:
@@ -351,8 +353,8 @@ def _int(value, *, minimum, optional=False):
     if isinstance(value, bool):
         return None, _l("Enter a whole number.")
     try:
-        v = int(str(value).strip())
-    except (TypeError, ValueError):
+        v = inputs.parse_int(value)
+    except inputs.InputError:
         return None, _l("Enter a whole number.")
     if v < minimum:
         return None, _l("Enter a whole number of at least %(n)s.", n=minimum)
@@ -434,7 +436,10 @@ def save_item(data: dict, item: Item | None = None, *, actor=None) -> Item:
             return item
         old = Item.get_by_id(item.id)
         seen = data.get("stock_seen")
-        seen = old.stock if seen in (None, "") else int(seen)
+        try:  # the stock the form showed: bounded like the stock itself
+            seen = inputs.parse_int(seen, min=0, max=10 ** 9, default=old.stock)
+        except inputs.InputError:
+            seen = old.stock
         delta = stock - seen
         if delta:
             n = Item.update(stock=Item.stock + delta).where((Item.id == item.id) & (Item.stock + delta >= 0)).execute()

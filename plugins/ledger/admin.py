@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from core import audit, security
+from core import audit, inputs, security
 from core.admin import ReadOnlyModelView
 from plugins.teams.services import admin_team_ids
 
@@ -109,10 +109,7 @@ class TeamTotalsView(BaseView):
         period = request.args.get("period", "month")
         if period not in services.PERIODS:
             period = "month"
-        try:
-            year = int(request.args.get("year", "") or 0) or None
-        except ValueError:
-            year = None
+        year = inputs.arg_int("year", None, min=inputs.MIN_YEAR, max=inputs.MAX_YEAR)  # NS2
         user = current_user._get_current_object()
         return period, year, services.team_totals(admin_team_ids(user), period=period, year=year)
 

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import audit
+from core import audit, inputs
 
 from . import services
 
@@ -20,13 +20,10 @@ def _volunteer():
 def _dates():
     out, error = [], ""
     for key in ("from", "to"):
-        raw = (request.args.get(key) or "").strip()
-        if not raw:
-            out.append(None)
-            continue
-        try:
-            out.append(_dt.date.fromisoformat(raw))
-        except ValueError:
+        try:  # NS2: full-width digits read, a year past what a date holds refused, in one place
+            out.append(inputs.parse_date(request.args.get(key), min=_dt.date(inputs.MIN_YEAR, 1, 1),
+                                         max=_dt.date(inputs.MAX_YEAR, 12, 31), default=None))
+        except inputs.InputError:
             out.append(None)
             error = _("Enter dates as YYYY-MM-DD.")
     if out[0] and out[1] and out[0] > out[1]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import peewee as pw
 from flask_babel import lazy_gettext as _l
 
-from core import audit, security
+from core import audit, inputs, security
 from core.db import today
 from core.pii import age_on, mask_id, mask_phone
 from plugins.documents.services import Cell, Column, Para, form_pdf, table_pdf, table_xlsx
@@ -124,9 +124,9 @@ def resolve_team(user, raw) -> Team | None:
     if raw is None or str(raw).strip() in ("", "all"):
         return None
     s = str(raw).strip()
-    if not s.isdigit() or len(s) > 18:
+    tid = inputs.parse_id(s)
+    if tid is None:
         raise RosterError(_l("No such team."), 404)
-    tid = int(s)
     ids = admin_team_ids(user)
     team = None
     if ids is None or tid in ids:
@@ -293,9 +293,9 @@ def find_volunteer(user, raw) -> Volunteer:
     """A volunteer ``user`` may see (scoped like the volunteers admin), or RosterError(404), audited."""
     s = str(raw or "").strip()
     v = None
-    if s.isdigit() and len(s) <= 18:
+    if (n := inputs.parse_id(s)) is not None:
         v = security.scoped(Volunteer, Volunteer.select().where(
-            (Volunteer.id == int(s)) & (Volunteer.status != "erased")),
+            (Volunteer.id == n) & (Volunteer.status != "erased")),
             "volunteers.volunteer.view", user=user).first()
     if v is None or not security.can("volunteers.volunteer.view", v, user=user):
         audit.log("access.denied", ("volunteers_volunteer", s[:64]), {"document": "registration_form"},

@@ -23,7 +23,7 @@ import peewee as pw
 from flask_babel import lazy_gettext as _l
 
 from core.settings import PluginSettings
-from core import audit
+from core import audit, inputs
 from core.db import TZ, today
 from core.errors import FieldErrors
 from plugins.activities import services as activities
@@ -87,13 +87,11 @@ def elapsed_share(year: int, on: _dt.date | None = None) -> float:
 
 def check_year(raw, on: _dt.date | None = None) -> int:
     on = on or today()
-    s = str(raw if raw is not None else "").strip()
-    if s == "":
-        return on.year
-    if not s.isdigit() or not FIRST_YEAR <= int(s) <= on.year:
+    try:  # NS2: "²", "２０２６", "inf", a number past 2**63 are parsed (or refused) in one place
+        return inputs.parse_int(raw, min=FIRST_YEAR, max=on.year, default=on.year, field="year")
+    except inputs.InputError:
         raise TargetError({"year": _l("Choose a year between %(first)s and %(last)s.", first=FIRST_YEAR,
-                                      last=on.year)})
-    return int(s)
+                                      last=on.year)}) from None
 
 
 def status_of(achieved: float, target: float, share: float) -> tuple[str, float]:
@@ -321,10 +319,10 @@ def resolve_team(user, raw):
     if s in ("", "all"):
         return None
     team = None
-    if s.isdigit() and len(s) <= 18:
+    if (n := inputs.parse_id(s)) is not None:
         ids = teams.admin_team_ids(user)
-        if ids is None or int(s) in ids:
-            team = Team.get_or_none(Team.id == int(s))
+        if ids is None or n in ids:
+            team = Team.get_or_none(Team.id == n)
     if team is None:
         audit.log("access.denied", ("teams_team", s[:64]), {"report": "targets"}, user=user)
         raise NotFound(s)

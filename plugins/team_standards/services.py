@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from core import audit
+from core import audit, inputs
 from core.db import today, transaction
 from core.errors import FieldErrors
 
@@ -50,8 +50,8 @@ def assess(team, ratings: dict, *, kind: str = "self", note: str = "", actor=Non
     clean = {}
     for k, v in (ratings or {}).items():
         try:
-            n = int(k)
-        except (TypeError, ValueError):
+            n = inputs.parse_int(k, min=1, max=10 ** 6)
+        except inputs.InputError:
             errors[f"item_{k}"] = _l("Unknown checklist item.")
             continue
         if n not in all_items:
@@ -60,7 +60,7 @@ def assess(team, ratings: dict, *, kind: str = "self", note: str = "", actor=Non
             errors[f"item_{n}"] = _l("Choose met, partly met or not met.")
         else:
             clean[n] = v
-    missing = sorted(set(all_items) - set(clean) - {int(k[5:]) for k in errors if k[5:].isdigit()})
+    missing = sorted(set(all_items) - set(clean) - {k for k in all_items if f"item_{k}" in errors})
     if missing:
         errors["__all__"] = _l("Rate every item; missing: %(items)s.", items=", ".join(map(str, missing)))
     if errors:

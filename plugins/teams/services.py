@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.settings import PluginSettings
-from core import audit, events
+from core import audit, events, inputs
 from core.errors import FieldErrors
 from core.db import for_update, now, today, transaction
 from core.pii import PIIError, validate_mobile
@@ -88,10 +88,8 @@ def clean_team(data: dict, *, existing: Team | None = None) -> dict:
         out["district"] = d
     if "declared_size" in data:
         try:
-            out["declared_size"] = int(data.get("declared_size") or 0)
-            if not 0 <= out["declared_size"] <= 100000:
-                raise ValueError
-        except (TypeError, ValueError):
+            out["declared_size"] = inputs.parse_int(data.get("declared_size"), min=0, max=100000, default=0)
+        except inputs.InputError:
             errors["declared_size"] = _l("Enter a whole number.")
     if out.get("name"):
         q = Team.select().where(Team.name == out["name"])
