@@ -97,6 +97,14 @@ def find_login_user(identifier):
     return found[0].user if len(found) == 1 else None
 
 
+@hookimpl
+def username_reserved(username):
+    """Volunteer numbers are login names the system hands out, and mobile numbers log volunteers in:
+    no one may choose a name of either shape (SECURITY.md NS1)."""
+    from .services import reserved_username_reason
+    return reserved_username_reason(username)
+
+
 @hookimpl(optionalhook=True)
 def sms_phone_for(user):
     """The sms plugin asks for the mobile number of a message's recipient (its hook; optional, so this

@@ -22,7 +22,7 @@ from core.errors import FieldErrors
 from core.crypto import blind_index
 from core.db import compiled, for_update, now, today, transaction
 from core.pii import ID_TYPES, PIIError, age_on, id_birth_date, id_gender, validate_id, validate_mobile
-from core.security import VOLUNTEER, grant_role, hash_password, password_problem
+from core.security import VOLUNTEER, UsernameError, create_user, grant_role, password_problem
 
 from .models import (DISTRICTS, EDUCATION, PARTY_MEMBER_STATUSES, POLITICAL_STATUSES, DataRequest,
                      Sequence, Volunteer)
@@ -289,17 +289,53 @@ def clean_registration(data: dict, *, for_update_of: Volunteer | None = None) ->
     return out
 
 
-def next_number() -> str:
-    """Unique volunteer number (志愿者编号, R-REG-3): prefix + year + 7-digit sequence."""
+def allocate_numbers(n: int) -> list[str]:
+    """``n`` unused volunteer numbers (志愿者编号, R-REG-3): prefix + year + 7-digit sequence, in one
+    step inside the caller's transaction (a rolled-back one gives its block back). A number that is
+    somehow taken already, as a volunteer number or as a login name (an account created before
+    usernames of this shape were reserved, or after the prefix setting changed), is skipped, never
+    handed out again and again (SECURITY.md NS1, issue 11 point 1)."""
+    from core.models import User
     year = today().year
     key = f"volunteer_number:{year}"
+    prefix = setting("number_prefix")
+    out: list[str] = []
     with transaction():
         Sequence.insert(name=key, value=0).on_conflict_ignore().execute()
-        row = for_update(Sequence.select().where(Sequence.name == key)).get()
-        Sequence.update(value=Sequence.value + 1).where(Sequence.name == key).execute()
-        return f"{setting('number_prefix')}{year}{row.value + 1:07d}"
+        value = for_update(Sequence.select().where(Sequence.name == key)).get().value
+        while len(out) < n:
+            want = min(n - len(out), 500)   # bound the IN lists
+            candidates = [f"{prefix}{year}{v:07d}" for v in range(value + 1, value + want + 1)]
+            value += want
+            taken = {u for (u,) in User.select(User.username).where(User.username.in_(candidates)).tuples()}
+            taken |= {x for (x,) in Volunteer.select(Volunteer.number)
+                      .where(Volunteer.number.in_(candidates)).tuples()}
+            out += [c for c in candidates if c not in taken]
+        Sequence.update(value=value).where(Sequence.name == key).execute()
+    return out
 
 
+def next_number() -> str:
+    """One unused volunteer number (see ``allocate_numbers``)."""
+    return allocate_numbers(1)[0]
+
+
+def reserved_username_reason(username: str):
+    """Why a chosen login name may not be ``username``, or None (the ``username_reserved`` hook, NS1):
+    the shape of a volunteer number (the prefix setting and digits, any letter case), which the system
+    hands out as login names, or a mobile number, with which volunteers log in."""
+    prefix = str(setting("number_prefix") or "")
+    if re.fullmatch(re.escape(prefix) + r"\d+", username, re.IGNORECASE):
+        return _l("Usernames such as %(example)s are volunteer numbers, which the system hands out; "
+                  "choose another username.", example=f"{prefix}{today().year}0000001")
+    try:
+        validate_mobile(username)
+    except PIIError:
+        return None
+    return _l("A username cannot be a mobile number (volunteers log in with theirs); choose another username.")
+
+
+RETRY = _l("The registration could not be saved because of a simultaneous change; please submit it again.")
 DUPLICATE_ID = _l("A volunteer with this ID number is already registered.")
 
 
@@ -321,10 +357,12 @@ def register(data: dict, *, actor=None, create_account: bool = True) -> Voluntee
         number = next_number()
         user = None
         if create_account:
-            from core.models import User
             password = clean.pop("password", None) or secrets.token_urlsafe(16)
-            user = User.create(username=number, display_name=clean["name"], email=clean.get("email", ""),
-                               password_hash=hash_password(password))
+            try:
+                user = create_user(number, system=True, password=password, display_name=clean["name"],
+                                   email=clean.get("email", ""))
+            except UsernameError:   # only a concurrent account of this very name; the number was free
+                raise RegistrationError({"__all__": RETRY}) from None
             grant_role(user, VOLUNTEER)
         clean.pop("password", None)
         v = Volunteer(number=number, user=user, id_hash=h, phone_hash=phone_hash(clean["phone"]),
@@ -408,8 +446,8 @@ def claim_account(data: dict) -> Volunteer:
         fresh = for_update(Volunteer.select().where(Volunteer.id == v.id)).get()
         if fresh.user_id is not None or User.select().where(User.username == v.number).exists():
             raise RegistrationError({"__all__": CLAIM_MISMATCH})
-        user = User.create(username=v.number, display_name=v.name, email=v.email or "",
-                           password_hash=hash_password(password))
+        user = create_user(v.number, system=True, password=password, display_name=v.name,
+                           email=v.email or "")
         grant_role(user, VOLUNTEER)
         Volunteer.update(user=user).where(Volunteer.id == v.id).execute()
         audit.log("volunteer.account_claimed", v, {"username": v.number})
