@@ -255,3 +255,143 @@ def test_ns2_error_for_an_id_that_still_fails_names_the_character(vapp):
     assert r.status_code == 400
     err = re.search(r'id="err-id_number"[^>]*>(.*?)</', html, re.S).group(1)
     assert "〇" in err and "0" in err, err
+
+
+# ------------------------------------------------------------------ point 18 (R-REG-7)
+def review_setting(app, on: bool):
+    from core.models import Setting
+    with app.app_context():
+        Setting.create(key="volunteers.review_registrations", value="true" if on else "false")
+
+
+def audit_actions(app) -> list[str]:
+    from core.models import AuditLog
+    with app.app_context():
+        return [a.action for a in AuditLog.select().order_by(AuditLog.id)]
+
+
+def make_team(app, name="西湖社区党员志愿服务队", admin="xihu_admin", make_user=None):
+    """An approved team with its admin account, through the teams plugin's services."""
+    from plugins.teams import services as teams
+    from plugins.teams.models import Team
+    with app.test_request_context():
+        t = teams.register_team({**TEAM, "name": name}, username=admin, password=PASSWORD)
+        teams.submit_for_review(Team.get_by_id(t.id))
+        teams.review_team(Team.get_by_id(t.id), approve=True)
+        return t.id
+
+
+def test_r_reg_7_review_off_registration_creates_an_active_file_at_once(vapp):
+    """issue 11 point 18: with the setting off (the default, also stored as false) a public registration
+    is today's: an active volunteer file, the volunteer role, no application, no team choice on the page."""
+    review_setting(vapp, False)
+    c = vapp.test_client()
+    page = c.get("/register").get_data(as_text=True)
+    assert 'id="review-note"' not in page and 'name="team"' not in page
+    r = register(c)
+    assert r.status_code == 201 and 'id="pending-review"' not in r.get_data(as_text=True)
+    from core.models import UserRole
+    from plugins.volunteers.models import Application, Volunteer
+    with vapp.app_context():
+        v = Volunteer.get()
+        assert v.status == "active" and Application.select().count() == 0
+        assert [r.role for r in UserRole.select().where(UserRole.user == v.user_id)] == ["volunteer"]
+    assert "volunteer.registered" in audit_actions(vapp)
+
+
+def test_r_reg_7_review_on_application_pending_then_rejected_with_reason_then_approved(vapp, make_user):
+    """issue 11 point 18 (附录九 第八、九条): with the review on, a public registration is an application:
+    no active file and no volunteer role, the applicant can log in and sees the state; a platform admin
+    rejects it with a reason (required) and the applicant is told in the inbox; on reconsideration the
+    admin approves it, the file becomes active with the volunteer role, and the applicant is told. Each
+    step is audited."""
+    review_setting(vapp, True)
+    c = vapp.test_client()
+    page = c.get("/register").get_data(as_text=True)
+    assert 'id="review-note"' in page
+    r = register(c)
+    assert r.status_code == 201 and 'id="pending-review"' in r.get_data(as_text=True)
+    from core.models import Message, UserRole
+    from plugins.volunteers.models import Application, Volunteer
+    with vapp.app_context():
+        v = Volunteer.get()
+        a = Application.get()
+        assert (v.status, a.status, a.team_id) == ("pending", "pending", None)
+        assert UserRole.select().where(UserRole.user == v.user_id).count() == 0
+    assert "volunteer.applied" in audit_actions(vapp) and "volunteer.registered" not in audit_actions(vapp)
+    # the applicant logs in (number or phone) and sees the state, but is no volunteer elsewhere
+    me = vapp.test_client()
+    assert login(me, "13800001234").status_code == 302
+    html = me.get("/me").get_data(as_text=True)
+    assert 'data-status="pending"' in html
+    from plugins.volunteers import services
+    with vapp.test_request_context():
+        from core.models import User
+        assert services.for_user(User.get_by_id(v.user_id)) is None
+    # review: a rejection without a reason is refused, with one it is recorded and told
+    admin = admin_client(vapp, make_user)
+    listing = admin.get("/admin/volunteers_application/").get_data(as_text=True)
+    assert number(1) in listing
+    url = f"/admin/volunteers_application/edit/?id={a.id}"
+    r = post_form(admin, url, {"status": "rejected", "reason": ""})
+    assert r.status_code == 200
+    with vapp.app_context():
+        assert Application.get().status == "pending"
+    r = post_form(admin, url, {"status": "rejected", "reason": "请补充监护人同意书"})
+    assert r.status_code == 302, r.get_data(as_text=True)[-600:]
+    with vapp.app_context():
+        assert (Volunteer.get().status, Application.get().status) == ("rejected", "rejected")
+        msg = Message.select().where(Message.recipient == v.user_id).order_by(Message.id.desc()).get()
+        assert "请补充监护人同意书" in msg.body
+    html = me.get("/me").get_data(as_text=True)
+    assert 'data-status="rejected"' in html and "请补充监护人同意书" in html
+    assert "volunteer.application_rejected" in audit_actions(vapp)
+    # the same person cannot file a second application
+    assert register(vapp.test_client()).status_code == 400
+    # reconsidered: approved
+    r = post_form(admin, url, {"status": "approved", "reason": ""})
+    assert r.status_code == 302, r.get_data(as_text=True)[-600:]
+    with vapp.app_context():
+        v = Volunteer.get()
+        assert (v.status, Application.get().status) == ("active", "approved")
+        assert [x.role for x in UserRole.select().where(UserRole.user == v.user_id)] == ["volunteer"]
+        assert Message.select().where(Message.recipient == v.user_id).count() == 2
+    assert {"volunteer.application_approved", "volunteer.registered"} <= set(audit_actions(vapp))
+    assert 'data-status' not in me.get("/me").get_data(as_text=True)
+    # an approved application is not decided again
+    r = post_form(admin, url, {"status": "rejected", "reason": "x"})
+    assert r.status_code == 200
+    with vapp.app_context():
+        assert Volunteer.get().status == "active"
+
+
+def test_r_reg_7_team_admin_reviews_applicants_who_chose_the_team_only(vapp, make_user):
+    """issue 11 point 18: an applicant may choose a team; that team's admin sees and approves the
+    application (the team then gets the join application); another team's admin sees nothing."""
+    review_setting(vapp, True)
+    t1 = make_team(vapp)
+    make_team(vapp, name="都府社区党员志愿服务队", admin="dufu_admin")
+    c = vapp.test_client()
+    page = c.get("/register").get_data(as_text=True)
+    assert 'name="team"' in page
+    assert register(c, team=str(t1)).status_code == 201
+    assert register(vapp.test_client(), team="999999", id_number=ID_M, name="王五",
+                    phone="13800001111").status_code == 400
+    from plugins.volunteers.models import Application, Volunteer
+    with vapp.app_context():
+        a = Application.get()
+        assert a.team_id == t1
+    other = vapp.test_client()
+    assert login(other, "dufu_admin").status_code == 302
+    assert number(1) not in other.get("/admin/volunteers_application/").get_data(as_text=True)
+    assert other.get(f"/admin/volunteers_application/edit/?id={a.id}").status_code == 404
+    mine = vapp.test_client()
+    assert login(mine, "xihu_admin").status_code == 302
+    assert number(1) in mine.get("/admin/volunteers_application/").get_data(as_text=True)
+    r = post_form(mine, f"/admin/volunteers_application/edit/?id={a.id}", {"status": "approved", "reason": ""})
+    assert r.status_code == 302, r.get_data(as_text=True)[-600:]
+    from plugins.teams.models import Membership
+    with vapp.app_context():
+        assert Volunteer.get().status == "active"
+        m = Membership.get()
+        assert (m.team_id, m.status) == (t1, "pending")

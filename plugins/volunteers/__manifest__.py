@@ -11,5 +11,5 @@
     "installable": True,
     "settings": {"agreement_version": "2024-01", "privacy_notice_version": "2024-01",
                  "min_age": 16, "guardian_consent_age": 14, "number_prefix": "GZ",
-                 "retention_years": 5},
+                 "retention_years": 5, "review_registrations": False},
 }

@@ -24,8 +24,8 @@ from core.db import compiled, for_update, now, today, transaction
 from core.pii import ID_TYPES, PIIError, age_on, id_birth_date, id_gender, validate_id, validate_mobile
 from core.security import VOLUNTEER, UsernameError, create_user, grant_role, password_problem
 
-from .models import (DISTRICTS, EDUCATION, PARTY_MEMBER_STATUSES, POLITICAL_STATUSES, DataRequest,
-                     Sequence, Volunteer)
+from .models import (DISTRICTS, EDUCATION, PARTY_MEMBER_STATUSES, POLITICAL_STATUSES, Application,
+                     DataRequest, Sequence, Volunteer)
 
 SETTINGS = PluginSettings(__file__)
 
@@ -339,16 +339,52 @@ RETRY = _l("The registration could not be saved because of a simultaneous change
 DUPLICATE_ID = _l("A volunteer with this ID number is already registered.")
 
 
+REVIEW_STATUSES = ("pending", "rejected")   # an application, not (yet) a volunteer file (R-REG-7)
+
+
 def check_not_registered(h: str):
     """The early, friendly duplicate check (the unique blind index is the real guard)."""
     if Volunteer.select().where(Volunteer.id_hash == h).exists():
         raise RegistrationError({"id_number": DUPLICATE_ID})
 
 
-def register(data: dict, *, actor=None, create_account: bool = True) -> Volunteer:
+def review_on() -> bool:
+    """Whether public registrations wait for the organisation's review (R-REG-7, 附录九 第八、九条)."""
+    return bool(setting("review_registrations"))
+
+
+def registration_teams() -> list[tuple[int, str]]:
+    """The approved teams an applicant may choose on the public page while the review is on (their
+    admins may then review the application); empty when the ``teams`` plugin is off."""
+    from flask import current_app
+    if not review_on() or "teams" not in current_app.extensions["timebank"].loaded:
+        return []
+    from plugins.teams.models import Team   # only when teams is loaded: it builds on this plugin
+    return [(t.id, t.name) for t in Team.select(Team.id, Team.name).where(Team.status == "approved")
+            .order_by(Team.name).limit(1000)]
+
+
+def register(data: dict, *, actor=None, create_account: bool = True, application: bool | None = None
+             ) -> Volunteer:
     """Register a volunteer (public page, admin, import). Raises RegistrationError; writes nothing then.
     The same person (ID type + number) cannot register twice, even at the same moment: the unique
-    blind index ``id_hash`` refuses the second insert and the whole transaction is rolled back."""
+    blind index ``id_hash`` refuses the second insert and the whole transaction is rolled back.
+
+    ``application`` (default: a public registration, no ``actor``, while ``review_registrations`` is
+    on): the record is an application pending review (R-REG-7): status ``pending``, the account can log
+    in and read its inbox and the application's state on ``/me``, but holds no volunteer role and is no
+    volunteer to any other page until ``decide_application`` approves it. Registrations typed in by
+    staff (admin form, import) are the organisation's own entry: no review."""
+    if application is None:
+        application = actor is None and review_on()
+    team_id = None
+    if application and str(data.get("team") or "").strip():
+        try:
+            team_id = int(str(data.get("team")).strip())
+        except ValueError:
+            team_id = None
+        if team_id not in {tid for tid, _ in registration_teams()}:
+            raise RegistrationError({"team": _l("Choose a team from the list, or none.")})
     clean = clean_registration(data)
     h = id_hash(clean["id_type"], clean["id_number"])
     check_not_registered(h)
@@ -363,9 +399,10 @@ def register(data: dict, *, actor=None, create_account: bool = True) -> Voluntee
                                    email=clean.get("email", ""))
             except UsernameError:   # only a concurrent account of this very name; the number was free
                 raise RegistrationError({"__all__": RETRY}) from None
-            grant_role(user, VOLUNTEER)
+            if not application:
+                grant_role(user, VOLUNTEER)
         clean.pop("password", None)
-        v = Volunteer(number=number, user=user, id_hash=h, phone_hash=phone_hash(clean["phone"]),
+        v = Volunteer(number=number, user=user, id_hash=h, status="pending" if application else "active", phone_hash=phone_hash(clean["phone"]),
                       political_hash=political_hash(clean.get("political_status", "")),
                       in_service_hash=in_service_hash(clean.get("in_service_reported_on", "")),
                       agreement_version=setting("agreement_version"), agreement_accepted_at=t)
@@ -389,10 +426,103 @@ def register(data: dict, *, actor=None, create_account: bool = True) -> Voluntee
         consents = ["agreement"] + [name for name, at in (("sensitive_consent", v.sensitive_consent_at),
                                                           ("pledge", v.pledge_accepted_at),
                                                           ("guardian_consent", v.guardian_consent_at)) if at]
-        audit.log("volunteer.registered", v, {"by": getattr(actor, "username", "self"),
-                                              "consents": consents})
-        events.emit(VolunteerRegistered(volunteer_id=v.id))
+        if application:
+            a = Application.create(volunteer=v, team_id=team_id, created_at=t)
+            audit.log("volunteer.applied", v, {"application": a.id, "team": team_id, "consents": consents})
+        else:
+            audit.log("volunteer.registered", v, {"by": getattr(actor, "username", "self"),
+                                                  "consents": consents})
+            events.emit(VolunteerRegistered(volunteer_id=v.id))
     return v
+
+
+APPLICATION_DECIDED = _l("This application has already been decided.")
+
+
+def decide_application(application: Application, *, approve: bool, reason: str = "", actor=None
+                       ) -> Application:
+    """A reviewer's decision on a registration application (R-REG-7, 附录九 第九条): approval creates the
+    volunteer file (status ``active``, the volunteer role, ``volunteers.registered``; a chosen team gets
+    the join application); a rejection needs a reason. A rejected application may be approved later
+    (the applicant supplied what was missing), never the other way round. The applicant is told in
+    their inbox (and by the message service's other channels); each step is audited. The caller checks
+    the permission and the row scope (the admin view does)."""
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise RegistrationError({"reason": _l("A rejection needs a reason.")})
+    if len(reason) > 2000:
+        raise RegistrationError({"reason": _l("At most %(n)s characters.", n=2000)})
+    with transaction():
+        a = for_update(Application.select().where(Application.id == application.id)).get()
+        if a.status == "approved" or (a.status == "rejected" and not approve):
+            raise RegistrationError({"status": APPLICATION_DECIDED})
+        v = for_update(Volunteer.select().where(Volunteer.id == a.volunteer_id)).get()
+        if v.status not in ("pending", "rejected"):
+            raise RegistrationError({"status": APPLICATION_DECIDED})
+        t = now()
+        a.status = "approved" if approve else "rejected"
+        a.reason, a.decided_at, a.decided_by = reason, t, getattr(actor, "id", None)
+        a.save()
+        v.status = "active" if approve else "rejected"
+        v.updated_at = t
+        v.save(only=[Volunteer.status, Volunteer.updated_at])
+        user = None
+        if v.user_id:
+            from core.models import User
+            user = User.get_or_none(User.id == v.user_id)
+        if approve and user is not None:
+            grant_role(user, VOLUNTEER)
+        audit.log("volunteer.application_" + a.status, v,
+                  {"application": a.id, "team": a.team_id, "reason_given": bool(reason)}, user=actor)
+        if approve:
+            audit.log("volunteer.registered", v, {"by": getattr(actor, "username", "review"),
+                                                  "application": a.id}, user=actor)
+            events.emit(VolunteerRegistered(volunteer_id=v.id))
+            _join_chosen_team(v, a.team_id)
+        if user is not None:
+            _tell_application(user, a)
+    application.__data__.update(a.__data__)
+    return a
+
+
+def _join_chosen_team(v: Volunteer, team_id):
+    """The team the applicant chose gets their join application (the team decides on it as on any)."""
+    from flask import current_app
+    if not team_id or "teams" not in current_app.extensions["timebank"].loaded:
+        return
+    from plugins.teams import services as teams
+    from plugins.teams.models import Team
+    team = Team.get_or_none(Team.id == team_id)
+    if team is None:
+        return
+    try:
+        with transaction():
+            teams.apply_to_join(v, team)
+    except teams.TeamError:   # the team closed meanwhile: the approval stands without it
+        pass
+
+
+def _tell_application(user, a: Application):
+    from flask_babel import gettext as _
+    from core import messages
+    if a.status == "approved":
+        subject = _("Your volunteer registration was approved")
+        body = _("Welcome! Your volunteer file has been created; you can now sign up for activities.")
+    else:
+        subject = _("Your volunteer registration was not approved")
+        body = _("Reason: %(reason)s", reason=a.reason)
+    if a.reason and a.status == "approved":
+        body += "\n" + a.reason
+    messages.send(user, subject, body, category="volunteers.application",
+                  dedupe_key=f"volunteers.application:{a.id}:{a.status}")
+
+
+def application_of(user) -> Application | None:
+    """The registration application of a logged-in applicant whose file is not (yet) active."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return (Application.select().join(Volunteer)
+            .where((Volunteer.user == user.id) & Volunteer.status.in_(REVIEW_STATUSES)).first())
 
 
 CLAIM_MISMATCH = _l("These details do not match a volunteer record without an account. Check them, or ask "
@@ -573,18 +703,20 @@ def find_by_phone(phone: str) -> list[Volunteer]:
 
 @compiled
 def _of_user(user_id):
-    return Volunteer.select().where(Volunteer.user == user_id)
+    return Volunteer.select().where((Volunteer.user == user_id) & Volunteer.status.not_in(REVIEW_STATUSES))
 
 
 @compiled
 def _brief_of_user(user_id):
     return Volunteer.select(Volunteer.id, Volunteer.user, Volunteer.status, Volunteer.number,
-                            Volunteer.name).where(Volunteer.user == user_id)
+                            Volunteer.name).where((Volunteer.user == user_id) &
+                                                  Volunteer.status.not_in(REVIEW_STATUSES))
 
 
 def for_user(user, *, brief: bool = False) -> Volunteer | None:
     """The volunteer record of a logged-in user, or None. ``brief``: only id, user, status, number
-    and name (no personal data decrypted): enough to act as the volunteer on a hot path."""
+    and name (no personal data decrypted): enough to act as the volunteer on a hot path. An application
+    still under review, or rejected, is no volunteer file (R-REG-7): None (see ``application_of``)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return (_brief_of_user if brief else _of_user).first(user_id=user.id)
