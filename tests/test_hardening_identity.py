@@ -223,6 +223,9 @@ def test_ns2_login_by_fullwidth_phone(vapp):
     c = vapp.test_client()
     r = login(c, fullwidth("13800001234"))
     assert r.status_code == 302, r.get_data(as_text=True)[-500:]
+    # the volunteer number typed in full-width characters, too
+    c = vapp.test_client()
+    assert login(c, fullwidth(number(1))).status_code == 302
     # and an ASCII registration of a full-width-typed number is the same phone for the index
     from plugins.volunteers.services import find_by_phone
     with vapp.test_request_context():

@@ -99,9 +99,16 @@ def register_menu(user):
 def find_login_user(identifier):
     """Volunteers may log in with their mobile number as well as their volunteer number (applicants
     under review too: they read the outcome in their inbox)."""
+    from core.inputs import normalize
+    from .models import Volunteer
     from .services import REVIEW_STATUSES, find_by_phone
-    found = [v for v in find_by_phone(identifier)
-             if v.user_id and (v.status == "active" or v.status in REVIEW_STATUSES)]
+    usable = ("active", *REVIEW_STATUSES)
+    number = normalize(identifier).upper()
+    if number != identifier:   # the volunteer number typed in full-width digits or lower case (NS2)
+        v = Volunteer.get_or_none(Volunteer.number == number)
+        if v is not None and v.user_id and v.status in usable:
+            return v.user
+    found = [v for v in find_by_phone(identifier) if v.user_id and v.status in usable]
     return found[0].user if len(found) == 1 else None
 
 
