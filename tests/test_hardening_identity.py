@@ -309,6 +309,7 @@ def test_r_reg_7_review_on_application_pending_then_rejected_with_reason_then_ap
     admin approves it, the file becomes active with the volunteer role, and the applicant is told. Each
     step is audited."""
     review_setting(vapp, True)
+    admin = admin_client(vapp, make_user)
     c = vapp.test_client()
     page = c.get("/register").get_data(as_text=True)
     assert 'id="review-note"' in page
@@ -331,8 +332,12 @@ def test_r_reg_7_review_on_application_pending_then_rejected_with_reason_then_ap
     with vapp.test_request_context():
         from core.models import User
         assert services.for_user(User.get_by_id(v.user_id)) is None
-    # review: a rejection without a reason is refused, with one it is recorded and told
-    admin = admin_client(vapp, make_user)
+    # the platform admin was told of the application; a rejection without a reason is refused, with
+    # one it is recorded and told
+    with vapp.app_context():
+        told = Message.select().join(User, on=(Message.recipient == User.id)).where(
+            (User.username == "admin") & (Message.category == "volunteers.application")).get()
+        assert number(1) in told.subject and "注册申请" in told.subject
     listing = admin.get("/admin/volunteers_application/").get_data(as_text=True)
     assert number(1) in listing
     url = f"/admin/volunteers_application/edit/?id={a.id}"
@@ -390,6 +395,12 @@ def test_r_reg_7_team_admin_reviews_applicants_who_chose_the_team_only(vapp, mak
     assert other.get(f"/admin/volunteers_application/edit/?id={a.id}").status_code == 404
     mine = vapp.test_client()
     assert login(mine, "xihu_admin").status_code == 302
+    from core.models import Message, User
+    with vapp.app_context():
+        def told(name):
+            return Message.select().join(User, on=(Message.recipient == User.id)).where(
+                (User.username == name) & (Message.category == "volunteers.application")).count()
+        assert (told("xihu_admin"), told("dufu_admin")) == (1, 0)
     assert number(1) in mine.get("/admin/volunteers_application/").get_data(as_text=True)
     r = post_form(mine, f"/admin/volunteers_application/edit/?id={a.id}", {"status": "approved", "reason": ""})
     assert r.status_code == 302, r.get_data(as_text=True)[-600:]

@@ -47,11 +47,11 @@ from flask_babel import lazy_gettext as _l
 from core import audit, events
 from core.admin import escape_formula
 from core.crypto import EncryptedField
-from core.db import db, for_update, is_postgres, now, today, transaction
+from core.db import db, is_postgres, now, transaction
 from core.pii import mask_id
 
 from . import services
-from .models import Sequence, Volunteer
+from .models import Volunteer
 
 log = logging.getLogger("timebank.volunteers.import")
 

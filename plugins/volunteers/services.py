@@ -429,6 +429,7 @@ def register(data: dict, *, actor=None, create_account: bool = True, application
         if application:
             a = Application.create(volunteer=v, team_id=team_id, created_at=t)
             audit.log("volunteer.applied", v, {"application": a.id, "team": team_id, "consents": consents})
+            _notify_reviewers(v, a)
         else:
             audit.log("volunteer.registered", v, {"by": getattr(actor, "username", "self"),
                                                   "consents": consents})
@@ -502,17 +503,52 @@ def _join_chosen_team(v: Volunteer, team_id):
         pass
 
 
-def _tell_application(user, a: Application):
-    from flask_babel import gettext as _
+def _reviewers(a: Application) -> list:
+    """Who reviews an application: the chosen team's admins, else the platform admins."""
+    from flask import current_app
+    from core.models import User, UserRole
+    from core.security import PLATFORM_ADMIN
+    if a.team_id and "teams" in current_app.extensions["timebank"].loaded:
+        from plugins.teams.services import team_admin_users
+        users = team_admin_users(a.team_id)
+        if users:
+            return users
+    return list(User.select().join(UserRole).where((UserRole.role == PLATFORM_ADMIN) & User.is_active)
+                .distinct())
+
+
+def _notify_reviewers(v: Volunteer, a: Application):
+    """The reviewers hear of a new application at once, with where to decide it (no personal data but
+    the name and number)."""
+    from flask import current_app
+    from flask_babel import force_locale, gettext as _
     from core import messages
-    if a.status == "approved":
-        subject = _("Your volunteer registration was approved")
-        body = _("Welcome! Your volunteer file has been created; you can now sign up for activities.")
-    else:
-        subject = _("Your volunteer registration was not approved")
-        body = _("Reason: %(reason)s", reason=a.reason)
-    if a.reason and a.status == "approved":
-        body += "\n" + a.reason
+    langs = current_app.config.get("LANGUAGES") or []
+    for user in _reviewers(a):
+        with force_locale(user.locale if user.locale in langs else current_app.config["DEFAULT_LOCALE"]):
+            subject = _("【Registration application】%(name)s (%(number)s) applied to register as a volunteer",
+                        name=v.name, number=v.number)
+            body = _("Review it against the basic conditions in the admin under People → Registration "
+                     "applications.")
+        messages.send(user, subject, body, category="volunteers.application",
+                      dedupe_key=f"volunteers.application:{a.id}:new")
+
+
+def _tell_application(user, a: Application):
+    """The applicant hears the outcome in their own language (not the reviewer's)."""
+    from flask import current_app
+    from flask_babel import force_locale, gettext as _
+    from core import messages
+    langs = current_app.config.get("LANGUAGES") or []
+    with force_locale(user.locale if user.locale in langs else current_app.config["DEFAULT_LOCALE"]):
+        if a.status == "approved":
+            subject = _("Your volunteer registration was approved")
+            body = _("Welcome! Your volunteer file has been created; you can now sign up for activities.")
+            if a.reason:
+                body += "\n" + a.reason
+        else:
+            subject = _("Your volunteer registration was not approved")
+            body = _("Reason: %(reason)s", reason=a.reason)
     messages.send(user, subject, body, category="volunteers.application",
                   dedupe_key=f"volunteers.application:{a.id}:{a.status}")
 
