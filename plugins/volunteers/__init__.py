@@ -33,7 +33,7 @@ def register_roles():
     # team admins review the applications of people who chose their team (R-REG-7; scoped by teams)
     return [Role("team_admin", permissions=["volunteers.volunteer.view", "volunteers.volunteer.export",
                                             "volunteers.volunteer.import", "volunteers.application.view",
-                                            "volunteers.application.edit"])]
+                                            "volunteers.application.edit", "volunteers.application.export"])]
 
 
 @hookimpl
