@@ -203,6 +203,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_error_handler(code, web.error_page)
     from flask_wtf.csrf import CSRFError
     app.register_error_handler(CSRFError, web.error_page)
+    import peewee
+    app.register_error_handler(peewee.IntegrityError, web.integrity_error)  # 409, never a 500
     app.after_request(web.security_headers)
 
     @app.before_request

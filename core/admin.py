@@ -589,6 +589,16 @@ class UserView(SecureModelView):
 
     def on_model_change(self, form, model, is_created):
         super().on_model_change(form, model, is_created)
+        if is_created or form.username.object_data != model.username:
+            # the same rules as every other place a name is chosen (NS1): reserved shapes, taken names
+            from .models import User
+            try:
+                model.username = security.clean_username(model.username)
+            except security.UsernameError as e:
+                raise ValidationError(str(e.errors["username"])) from None
+            if User.select().where((User.username == model.username) &
+                                   (User.id != (model.id or 0))).exists():
+                raise ValidationError(str(security.USERNAME_TAKEN))
         if is_created:
             import secrets
             model.password_hash = security.hash_password(secrets.token_urlsafe(24))

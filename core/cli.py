@@ -261,19 +261,26 @@ def create_user_cmd(username, roles, scope, email, password):
     from . import audit
     from .db import transaction
     from .models import User
-    from .security import grant_role, hash_password, password_problem, registry
+    from .security import UsernameError, clean_username, create_user, grant_role, password_problem, registry
     app = kernel_app()
     with app.test_request_context():
         unknown = [r for r in roles if r not in registry().roles]
         if unknown:
             fail(f"unknown role(s): {', '.join(unknown)}; known: {', '.join(registry().roles)}")
+        try:  # the same rules as every other place a name is chosen (NS1)
+            username = clean_username(username)
+        except UsernameError as e:
+            fail(str(e.errors["username"]))
         if User.select().where(User.username == username).exists():
             fail(f"user {username!r} exists")
         problem = password_problem(password, username)
         if problem:
             fail(problem)
         with transaction():
-            u = User.create(username=username, email=email, password_hash=hash_password(password))
+            try:
+                u = create_user(username, password=password, email=email)
+            except UsernameError as e:
+                fail(str(e.errors["username"]))
             for r in roles:
                 grant_role(u, r, scope)
             audit.log("user.created", u, {"roles": list(roles)})

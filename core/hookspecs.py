@@ -138,6 +138,15 @@ def find_login_user(identifier):
 
 
 @hookspec
+def username_reserved(username):
+    """Called whenever a person chooses a username (team registration, the admin's user form,
+    ``timebank create-user``). Return a translated reason when ``username`` (already normalised) has
+    the shape of an identifier this plugin hands out or resolves at login (a volunteer number, a mobile
+    number), so that no chosen name can take or block one (SECURITY.md NS1); otherwise None. Any answer
+    refuses the name."""
+
+
+@hookspec
 def load_reference_data():
     """Called once per plugin, right after its tables are first created: load reference data
     (categories, calendars…). Not called again on later enables or restarts."""

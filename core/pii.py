@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from stdnum.cn import ric
 
 from .db import today
+from .inputs import normalize
 
 
 class PIIError(ValueError):
@@ -29,6 +30,21 @@ ID_TYPES = {
 HMT_PREFIXES = ("810000", "820000", "830000")
 
 
+def _compact(value) -> str:
+    """An ID number as typed, normalised (NFKC, ASCII digits: full-width ``４４０１…`` is ``4401…``;
+    SECURITY.md NS2), without spaces and hyphens, upper case."""
+    return re.sub(r"[\s\-－‐‑–—]", "", normalize(value)).upper()
+
+
+def _refuse_odd_characters(text: str, what, *, letters: bool = True):
+    """After normalising, a character that is still no ASCII digit (or Latin letter) is named in the
+    error, so that a person who typed ``〇`` or ``一`` for a zero or one sees what is wrong."""
+    for ch in text:
+        if not (ch.isascii() and (ch.isdigit() or (letters and ch.isalpha()))):
+            raise PIIError(_l("“%(char)s” is not allowed here: %(what)s Type the number again with the "
+                              "digits 0–9.", char=ch, what=what))
+
+
 @functools.lru_cache(maxsize=8192)  # static reference data; bulk imports validate many rows (~50 µs a lookup)
 def _loc_known(prefix6: str) -> bool:
     from stdnum import numdb
@@ -40,7 +56,8 @@ def _loc_known(prefix6: str) -> bool:
 def validate_cn_id(value: str, *, allow_hmt: bool = True) -> str:
     """GB 11643: 17 digits + check digit (X upper-cased), a real birth date, a known region code,
     ISO 7064 MOD 11-2 check digit. Returns the normalised number."""
-    number = re.sub(r"[\s-]", "", str(value or "")).upper()
+    number = _compact(value)
+    _refuse_odd_characters(number, _l("An ID number has only digits and, at the end, the letter X."))
     if not re.fullmatch(r"\d{17}[\dX]", number):
         raise PIIError(_l("An ID number has 18 characters: 17 digits and a final digit or X."))
     try:
@@ -88,7 +105,8 @@ def validate_id(id_type: str, value: str) -> str:
         if number[:6] not in HMT_PREFIXES:
             raise PIIError(_l("A residence permit number starts with 810000, 820000 or 830000."))
         return number
-    number = re.sub(r"[\s-]", "", str(value or "")).upper()
+    number = _compact(value)
+    _refuse_odd_characters(number, _l("A document number has only digits and Latin letters."))
     pattern, msg = _FORMATS[id_type]
     if not re.fullmatch(pattern, number):
         raise PIIError(msg)
@@ -97,7 +115,8 @@ def validate_id(id_type: str, value: str) -> str:
 
 def validate_mobile(value: str) -> str:
     """Mainland mobile: strip +86/0086 and separators, then ^1[3-9]\\d{9}$ (IV4)."""
-    s = re.sub(r"[\s\-()（）]", "", str(value or ""))
+    s = re.sub(r"[\s\-()（）]", "", normalize(value))
+    _refuse_odd_characters(s.lstrip("+"), _l("A mobile number has only digits."), letters=False)
     s = re.sub(r"^(\+86|0086|86(?=1\d{10}$))", "", s)
     if not re.fullmatch(r"1[3-9]\d{9}", s):
         raise PIIError(_l("Enter a mainland mobile number: 11 digits starting with 13 to 19."))
@@ -108,7 +127,7 @@ def redact_identifier(value: str) -> str:
     """A login name or search term as it may be stored (audit log, login throttle): text with fewer
     than 7 digits is kept; anything that may be a mobile or ID number becomes ``redacted:<keyed hash>``
     (the same number in any spelling gives the same hash, so attempts still count together) (PR2, AU1)."""
-    s = str(value or "").strip()
+    s = normalize(value)
     if sum(ch.isdigit() for ch in s) < 7:
         return s
     try:

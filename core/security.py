@@ -32,6 +32,7 @@ from werkzeug.exceptions import TooManyRequests
 from flask_babel import lazy_gettext as _l
 
 from .db import now, transaction
+from .errors import FieldErrors
 
 _ph = PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -160,6 +161,67 @@ def set_password(user, password: str, *, force_change: bool = False):
         user.save()
         LoginSession.update(revoked_at=now()).where(
             (LoginSession.user == user) & LoginSession.revoked_at.is_null()).execute()
+
+
+# ---------------------------------------------------------------- usernames
+class UsernameError(FieldErrors):
+    """``{"username": translated reason}``; no account was created or renamed."""
+
+
+USERNAME_TAKEN = _l("This username is taken.")
+
+
+def clean_username(username) -> str:
+    """A username a person chose, normalised (NFKC, ASCII digits, trimmed) and checked: 1–64
+    characters, no spaces or control characters, and not of a shape a plugin reserves for the
+    identifiers the system hands out or resolves at login (``username_reserved`` hook; SECURITY.md
+    NS1). Returns the name to store, or raises ``UsernameError``."""
+    import unicodedata
+    from .inputs import normalize
+    name = normalize(username)
+    if not name:
+        raise UsernameError({"username": _l("This field is required.")})
+    if len(name) > 64:
+        raise UsernameError({"username": _l("At most %(n)s characters.", n=64)})
+    if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in name):
+        raise UsernameError({"username": _l("A username cannot contain spaces or control characters.")})
+    reasons = [r for r in current_app.extensions["timebank"].pm.hook.username_reserved(username=name) if r]
+    if reasons:
+        raise UsernameError({"username": reasons[0]})
+    return name
+
+
+def username_problem(username) -> str | None:
+    """The translated reason ``username`` cannot be chosen (shape only, not whether it is taken), or None."""
+    try:
+        clean_username(username)
+    except UsernameError as e:
+        return str(e.errors["username"])
+    return None
+
+
+def create_user(username, *, password: str | None = None, system: bool = False, **fields):
+    """The one way an account is created (team registration, the admin's form, the CLI, volunteer
+    registration). A chosen name goes through ``clean_username``; ``system=True`` is for an identifier
+    the calling plugin hands out itself (a volunteer number), which is exactly what the reserved shapes
+    keep for it. A taken name, also one taken by a concurrent request (the unique index, in a savepoint
+    so PostgreSQL can go on), raises ``UsernameError``; nothing is written then. Without a password the
+    account gets an unusable random one."""
+    from .inputs import normalize
+    from .models import User
+    name = normalize(username) if system else clean_username(username)
+    if not name:
+        raise UsernameError({"username": _l("This field is required.")})
+    with transaction():
+        if User.select().where(User.username == name).exists():
+            raise UsernameError({"username": USERNAME_TAKEN})
+        try:
+            with transaction():
+                return User.create(username=name,
+                                   password_hash=hash_password(password or secrets.token_urlsafe(24)),
+                                   **fields)
+        except pw.IntegrityError:
+            raise UsernameError({"username": USERNAME_TAKEN}) from None
 
 
 # ---------------------------------------------------------------- roles of a user

@@ -40,8 +40,8 @@ PRIVATE_B = {"leader_name": f"{PRIV_B}队长", "address": f"{PRIV_B}路1号", "i
              "organisation": f"{PRIV_B}社区", "leader_phone": B_LEADER_PHONE, "service_direction": "敬老"}
 
 # the model views of the two plugins (test_every_view_of_the_plugins_is_in_the_matrix keeps this honest)
-VIEWS = ["volunteers_volunteer", "volunteers_data_request", "teams_team", "teams_membership",
-         "teams_member", "teams_subteam", "teams_subteam_request", "teams_position"]
+VIEWS = ["volunteers_volunteer", "volunteers_data_request", "volunteers_application", "teams_team",
+         "teams_membership", "teams_member", "teams_subteam", "teams_subteam_request", "teams_position"]
 PAGE_VIEWS = ["teams_parent", "volunteers_import"]  # the plugins' other admin pages
 ROLES = ["team_admin_a", "volunteer"]
 # views a team admin opens at all (the rest answer 403 to the list itself)
@@ -101,6 +101,17 @@ def seed(app) -> dict:
         ids["dr_B"] = vs.request_action(Volunteer.get_by_id(ids["vb"]), "correction", f"{PRIV_B}请求").id
         User.create(username="admin", password_hash=hash_password(PASSWORD))
         grant_role(User.get(User.username == "admin"), "platform_admin")
+    # registration applications (R-REG-7, issue 11 point 18) that chose a team of each world
+    from core.models import Setting
+    with app.test_request_context():
+        Setting.create(key="volunteers.review_registrations", value="true")
+        for key, n, name, team_key in (("app_A", 1004, f"{MARK_A}丁", "A"), ("app_B", 2005, f"{PRIV_B}戊", "B")):
+            v = vs.register({"name": name, "id_type": "cn_id", "id_number": cn_id(n), "phone": phone(n),
+                             "agreement": True, "password": PASSWORD, "team": str(ids[team_key])},
+                            application=True)
+            ids["v_" + key], numbers[key] = v.id, v.number
+            ids[key] = v.applications.get().id
+        Setting.delete().where(Setting.key == "volunteers.review_registrations").execute()
     ids["numbers"] = numbers
     return ids
 
@@ -109,7 +120,7 @@ def b_markers(ids) -> list[str]:
     """Strings that must never reach team A's admin or a volunteer: B's private values, its phone and
     ID numbers (full), its volunteers' numbers."""
     out = [PRIV_B, B_LEADER_PHONE]
-    for key, n in (("vb", 2001), ("vb1", 2002), ("vbp", 2003), ("vbr", 2004)):
+    for key, n in (("vb", 2001), ("vb1", 2002), ("vbp", 2003), ("vbr", 2004), ("app_B", 2005)):
         out += [cn_id(n), phone(n), ids["numbers"][key]]
     return out
 
@@ -121,9 +132,10 @@ def own_and_other_rows(ids) -> dict:
                                  [ids[f"m_{k}"] for k in ("vb", "vb1", "vbp", "vbr")]),
             "teams_subteam_request": ([ids["req_A1"]], [ids["req_B1"], ids["req_BX"]]),
             "teams_position": ([ids["pos_A"]], [ids["pos_B"]]),
-            "volunteers_volunteer": ([ids[k] for k in ("va", "va1", "vap")],
-                                     [ids[k] for k in ("vb", "vb1", "vbp", "vbr")]),
-            "volunteers_data_request": ([ids["dr_A"]], [ids["dr_B"]])}
+            "volunteers_volunteer": ([ids[k] for k in ("va", "va1", "vap", "v_app_A")],
+                                     [ids[k] for k in ("vb", "vb1", "vbp", "vbr", "v_app_B")]),
+            "volunteers_data_request": ([ids["dr_A"]], [ids["dr_B"]]),
+            "volunteers_application": ([ids["app_A"]], [ids["app_B"]])}
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 Returned expressions feed ``core.security.scoped`` (lists, details, edits, deletes, actions, exports,
 ajax lookups, relation pickers) and the object checks in ``permission_allowed``.
 """
-from plugins.volunteers.models import DataRequest, Volunteer
+from plugins.volunteers.models import Application, DataRequest, Volunteer
 
 from .models import Membership, Position, SubTeamRequest, Team
 from .services import admin_team_ids
@@ -24,14 +24,17 @@ def scope_expression(model, user):
         return SubTeamRequest.child.in_(ids) | SubTeamRequest.parent.in_(ids)
     if model is Volunteer:
         return Volunteer.id.in_(Membership.select(Membership.volunteer).where(
-            Membership.team.in_(ids) & Membership.status.in_(["pending", "approved"])))
+            Membership.team.in_(ids) & Membership.status.in_(["pending", "approved"]))) | \
+            Volunteer.id.in_(Application.select(Application.volunteer).where(Application.team_id.in_(ids)))
+    if model is Application:   # registration applications of people who chose one of its teams (R-REG-7)
+        return Application.team_id.in_(ids)
     if model is DataRequest:
         return DataRequest.volunteer.in_(Membership.select(Membership.volunteer).where(
             Membership.team.in_(ids) & (Membership.status == "approved")))
     return None
 
 
-SCOPED_MODELS = (Team, Membership, Position, SubTeamRequest, Volunteer, DataRequest)
+SCOPED_MODELS = (Team, Membership, Position, SubTeamRequest, Volunteer, DataRequest, Application)
 
 
 def object_allowed(user, obj) -> bool | None:

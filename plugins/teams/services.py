@@ -15,7 +15,8 @@ from core import audit, events, inputs
 from core.errors import FieldErrors
 from core.db import for_update, now, today, transaction
 from core.pii import PIIError, validate_mobile
-from core.security import TEAM_ADMIN, grant_role, hash_password, password_problem, registry, user_roles
+from core.security import (TEAM_ADMIN, USERNAME_TAKEN, UsernameError, clean_username, create_user, grant_role,
+                           password_problem, registry, user_roles)
 
 from plugins.volunteers.models import DISTRICTS, Volunteer
 
@@ -114,10 +115,15 @@ def register_team(data: dict, *, actor=None, username: str | None = None, passwo
     except TeamError as e:
         errors.update(e.errors)
     if username is not None:
-        if not username or len(username) > 64:
-            errors["username"] = _l("This field is required.")
-        elif User.select().where(User.username == username).exists():
-            errors["username"] = _l("This username is taken.")
+        # the kernel's rules for a chosen name: normalised, and never the shape of a volunteer number
+        # or a mobile number, which the system hands out or resolves at login (NS1, issue 11 point 1)
+        try:
+            username = clean_username(username)
+        except UsernameError as e:
+            errors.update(e.errors)
+        else:
+            if User.select().where(User.username == username).exists():
+                errors["username"] = USERNAME_TAKEN
         problem = password_problem(password or "", username or "")
         if problem:
             errors["password"] = problem
@@ -131,8 +137,10 @@ def register_team(data: dict, *, actor=None, username: str | None = None, passwo
         team.path = f"/{team.id}/"
         team.save(only=[Team.path])
         if username is not None:
-            u = User.create(username=username, display_name=clean["name"],
-                            password_hash=hash_password(password))
+            try:
+                u = create_user(username, password=password, display_name=clean["name"])
+            except UsernameError as e:   # taken by a concurrent registration: nothing is kept
+                raise TeamError(e.errors) from None
             grant_role(u, TEAM_ADMIN, f"team:{team.id}")
             _forget_admin_cache()
         audit.log("team.registered", team, {"account": username is not None}, user=actor)

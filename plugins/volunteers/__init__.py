@@ -14,8 +14,8 @@ ACTIONS = {"view": _l("View volunteers"), "create": _l("Register volunteers"),
 
 @hookimpl
 def register_models():
-    from .models import DataRequest, Sequence, Volunteer
-    return [Volunteer, Sequence, DataRequest]
+    from .models import Application, DataRequest, Sequence, Volunteer
+    return [Volunteer, Sequence, DataRequest, Application]
 
 
 @hookimpl
@@ -23,22 +23,28 @@ def register_permissions():
     perms = [Permission(f"volunteers.volunteer.{a}", t) for a, t in ACTIONS.items()]
     perms += [Permission(f"volunteers.data_request.{a}", _l("Handle personal-data requests"))
               for a in ("view", "edit", "export")]
+    perms += [Permission(f"volunteers.application.{a}", _l("Review registration applications"))
+              for a in ("view", "edit", "export")]
     return perms
 
 
 @hookimpl
 def register_roles():
+    # team admins review the applications of people who chose their team (R-REG-7; scoped by teams)
     return [Role("team_admin", permissions=["volunteers.volunteer.view", "volunteers.volunteer.export",
-                                            "volunteers.volunteer.import"])]
+                                            "volunteers.volunteer.import", "volunteers.application.view",
+                                            "volunteers.application.edit", "volunteers.application.export"])]
 
 
 @hookimpl
 def register_admin_views(admin):
-    from .admin import DataRequestView, VolunteerView
+    from .admin import ApplicationView, DataRequestView, VolunteerView
     from .import_ import make_admin_view
-    from .models import DataRequest, Volunteer
+    from .models import Application, DataRequest, Volunteer
     return [VolunteerView(Volunteer, name=_l("Volunteers"), endpoint="volunteers_volunteer",
                           category=_l("People")),
+            ApplicationView(Application, name=_l("Registration applications"),
+                            endpoint="volunteers_application", category=_l("People")),
             DataRequestView(DataRequest, name=_l("Personal-data requests"),
                             endpoint="volunteers_data_request", category=_l("People")),
             make_admin_view()(name=_l("Import volunteers"), endpoint="volunteers_import",
@@ -91,10 +97,27 @@ def register_menu(user):
 
 @hookimpl
 def find_login_user(identifier):
-    """Volunteers may log in with their mobile number as well as their volunteer number."""
-    from .services import find_by_phone
-    found = [v for v in find_by_phone(identifier) if v.user_id and v.status == "active"]
+    """Volunteers may log in with their mobile number as well as their volunteer number (applicants
+    under review too: they read the outcome in their inbox)."""
+    from core.inputs import normalize
+    from .models import Volunteer
+    from .services import REVIEW_STATUSES, find_by_phone
+    usable = ("active", *REVIEW_STATUSES)
+    number = normalize(identifier).upper()
+    if number != identifier:   # the volunteer number typed in full-width digits or lower case (NS2)
+        v = Volunteer.get_or_none(Volunteer.number == number)
+        if v is not None and v.user_id and v.status in usable:
+            return v.user
+    found = [v for v in find_by_phone(identifier) if v.user_id and v.status in usable]
     return found[0].user if len(found) == 1 else None
+
+
+@hookimpl
+def username_reserved(username):
+    """Volunteer numbers are login names the system hands out, and mobile numbers log volunteers in:
+    no one may choose a name of either shape (SECURITY.md NS1)."""
+    from .services import reserved_username_reason
+    return reserved_username_reason(username)
 
 
 @hookimpl(optionalhook=True)
@@ -102,9 +125,12 @@ def sms_phone_for(user):
     """The sms plugin asks for the mobile number of a message's recipient (its hook; optional, so this
     plugin loads without sms). Only an active volunteer's own number; the number goes to the gateway,
     never into a page or a log."""
-    from .services import for_user
+    from .services import application_of, for_user
     v = for_user(user)
-    if v is None or v.status != "active" or not v.phone:
+    if v is None:  # an applicant under review is told the outcome by SMS too (R-REG-7)
+        a = application_of(user)
+        v = a.volunteer if a is not None else None
+    if v is None or v.status not in ("active", "pending", "rejected") or not v.phone:
         return None
     return v.phone
 
@@ -120,8 +146,8 @@ def scope_query(model, query, user, permission):
     """Team admins reach volunteers only through the teams plugin's team-tree scoping. Without it
     loaded, a team-scoped role reaches no volunteer at all; site-wide roles are not limited here."""
     from flask import current_app
-    from .models import DataRequest, Volunteer
-    if model not in (Volunteer, DataRequest) or "teams" in current_app.extensions["timebank"].loaded:
+    from .models import Application, DataRequest, Volunteer
+    if model not in (Volunteer, DataRequest, Application) or "teams" in current_app.extensions["timebank"].loaded:
         return None
     from core.security import registry, user_roles
     reg = registry()

@@ -11,7 +11,7 @@
     "installable": True,
     "settings": {"agreement_version": "2024-01", "privacy_notice_version": "2024-01",
                  "min_age": 16, "guardian_consent_age": 14, "number_prefix": "GZ",
-                 "retention_years": 5},
+                 "retention_years": 5, "review_registrations": False},
     "settings_meta": {
         "agreement_version": {"label": "Service agreement version",
                               "help": "Shown on the registration form; volunteers accept this version.",
@@ -32,5 +32,9 @@
                             "help": "Personal data of volunteers with no activity for this many years is erased; "
                                     "0 keeps it.",
                             "min": 0, "max": 30},
+        "review_registrations": {"label": "Review registrations before the volunteer file is created",
+                                 "help": "On: a public registration is an application that a platform or team "
+                                         "admin approves or rejects with a reason (R-REG-7, 附录九 第八、九条). "
+                                         "Off: the file is created at once."},
     },
 }

@@ -184,3 +184,55 @@ class DataRequestView(SecureModelView):
         return True
 
 
+
+
+def _applicant_link(view, context, model, name):
+    from flask import url_for
+    from markupsafe import Markup, escape
+    v = model.volunteer
+    url = url_for("volunteers_volunteer.details_view", id=v.id)
+    return Markup(f'<a href="{escape(url)}">{escape(str(v))}</a>')
+
+
+def _team_name(view, context, model, name):
+    if not model.team_id:
+        return ""
+    from flask import current_app
+    if "teams" not in current_app.extensions["timebank"].loaded:
+        return str(model.team_id)
+    from plugins.teams.models import Team
+    t = Team.get_or_none(Team.id == model.team_id)
+    return t.name if t else str(model.team_id)
+
+
+class ApplicationView(SecureModelView):
+    """Registration applications waiting for review (R-REG-7, 附录九 第八、九条): open one, check the
+    applicant's record against the basic conditions, then approve, or reject with the reason the
+    applicant is told. A platform admin sees every application, a team admin those that chose a team
+    of their tree."""
+    permission = "volunteers.application"
+    column_list = ["created_at", "volunteer", "team_id", "status", "decided_at", "reason"]
+    column_details_list = ["created_at", "volunteer", "team_id", "status", "decided_at", "reason"]
+    column_filters = ["status", "created_at"]
+    column_default_sort = ("created_at", True)
+    column_formatters = {"volunteer": _applicant_link, "team_id": _team_name}
+    column_labels = {"created_at": _l("Applied at"), "volunteer": _l("Applicant"), "team_id": _l("Team"),
+                     "status": _l("Status"), "decided_at": _l("Decided at"), "reason": _l("Reason")}
+    column_choices = {"status": [("pending", _l("Waiting for review")), ("approved", _l("Approved")),
+                                 ("rejected", _l("Not approved"))]}
+    form_columns = ["status", "reason"]
+    form_choices = {"status": [("approved", _l("Approve")), ("rejected", _l("Reject"))]}
+    form_args = {"reason": {"label": _l("Reason (required for a rejection; the applicant is told)")}}
+    allow_create = False
+    allow_delete = False
+    audit_changes = False   # decide_application writes the audit rows
+
+    def update_model(self, form, model):
+        try:
+            services.decide_application(model, approve=form.status.data == "approved",
+                                        reason=form.reason.data or "", actor=current_user._get_current_object())
+        except services.RegistrationError as e:
+            for k, msg in e.errors.items():
+                (form.reason if k == "reason" else form.status).errors.append(str(msg))
+            return False
+        return True

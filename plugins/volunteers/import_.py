@@ -47,11 +47,11 @@ from flask_babel import lazy_gettext as _l
 from core import audit, events
 from core import exports
 from core.crypto import EncryptedField
-from core.db import db, for_update, is_postgres, now, today, transaction
+from core.db import db, is_postgres, now, transaction
 from core.pii import mask_id
 
 from . import services
-from .models import Sequence, Volunteer
+from .models import Volunteer
 
 log = logging.getLogger("timebank.volunteers.import")
 
@@ -734,15 +734,9 @@ VOLUNTEER_FIELDS = ("name", "gender", "id_type", "id_number", "birth_date", "pho
 
 
 def number_block(n: int) -> list[str]:
-    """``n`` volunteer numbers in one step from the sequence ``services.next_number`` uses (same key,
-    same format), inside the caller's transaction: a rolled-back batch gives its block back."""
-    year = today().year
-    key = f"volunteer_number:{year}"
-    Sequence.insert(name=key, value=0).on_conflict_ignore().execute()
-    row = for_update(Sequence.select().where(Sequence.name == key)).get()
-    Sequence.update(value=Sequence.value + n).where(Sequence.name == key).execute()
-    prefix = services.setting("number_prefix")
-    return [f"{prefix}{year}{row.value + i:07d}" for i in range(1, n + 1)]
+    """``n`` volunteer numbers in one step inside the caller's transaction (``services.allocate_numbers``:
+    same sequence, same format, numbers taken as login names skipped)."""
+    return services.allocate_numbers(n)
 
 
 # ------------------------------------------------------------------ raw fast path

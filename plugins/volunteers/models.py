@@ -85,7 +85,7 @@ class Volunteer(BaseModel):
     guardian_name = EncryptedField(context="volunteer.guardian_name", default="")
     guardian_phone = EncryptedField(context="volunteer.guardian_phone", default="")
     guardian_consent_at = DateTimeTZField(null=True)
-    status = pw.CharField(max_length=12, default="active", index=True)  # active | inactive | erased
+    status = pw.CharField(max_length=12, default="active", index=True)  # active | inactive | erased | pending | rejected (R-REG-7)
     registered_at = DateTimeTZField(default=now, index=True)
     updated_at = DateTimeTZField(default=now)
     last_active_at = DateTimeTZField(null=True)                  # activity reported by other plugins
@@ -133,3 +133,24 @@ class DataRequest(BaseModel):
 
     class Meta:
         table_name = "volunteers_data_request"
+
+
+class Application(BaseModel):
+    """A public registration waiting for the organisation's review against the basic conditions
+    (附录九 第八、九条; R-REG-7), when the ``review_registrations`` setting is on. The volunteer row exists
+    with status ``pending`` (no active file, no volunteer role) until a reviewer approves it; a rejection
+    keeps the reason, which the applicant is told. ``team_id``: the team the applicant chose, if any
+    (its admins may review; kept as a number because this plugin does not depend on ``teams``)."""
+    volunteer = pw.ForeignKeyField(Volunteer, unique=True, backref="applications", on_delete="CASCADE")
+    team_id = pw.IntegerField(null=True, index=True)
+    status = pw.CharField(max_length=12, default="pending", index=True)  # pending | approved | rejected
+    reason = pw.TextField(default="")
+    created_at = DateTimeTZField(default=now)
+    decided_at = DateTimeTZField(null=True)
+    decided_by = pw.IntegerField(null=True)
+
+    class Meta:
+        table_name = "volunteers_application"
+
+    def __str__(self):
+        return str(self.volunteer)

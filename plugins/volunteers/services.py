@@ -22,10 +22,10 @@ from core.errors import FieldErrors
 from core.crypto import blind_index
 from core.db import compiled, for_update, now, today, transaction
 from core.pii import ID_TYPES, PIIError, age_on, id_birth_date, id_gender, validate_id, validate_mobile
-from core.security import VOLUNTEER, grant_role, hash_password, password_problem
+from core.security import VOLUNTEER, UsernameError, create_user, grant_role, password_problem
 
-from .models import (DISTRICTS, EDUCATION, PARTY_MEMBER_STATUSES, POLITICAL_STATUSES, DataRequest,
-                     Sequence, Volunteer)
+from .models import (DISTRICTS, EDUCATION, PARTY_MEMBER_STATUSES, POLITICAL_STATUSES, Application,
+                     DataRequest, Sequence, Volunteer)
 
 SETTINGS = PluginSettings(__file__)
 
@@ -289,18 +289,57 @@ def clean_registration(data: dict, *, for_update_of: Volunteer | None = None) ->
     return out
 
 
-def next_number() -> str:
-    """Unique volunteer number (志愿者编号, R-REG-3): prefix + year + 7-digit sequence."""
+def allocate_numbers(n: int) -> list[str]:
+    """``n`` unused volunteer numbers (志愿者编号, R-REG-3): prefix + year + 7-digit sequence, in one
+    step inside the caller's transaction (a rolled-back one gives its block back). A number that is
+    somehow taken already, as a volunteer number or as a login name (an account created before
+    usernames of this shape were reserved, or after the prefix setting changed), is skipped, never
+    handed out again and again (SECURITY.md NS1, issue 11 point 1)."""
+    from core.models import User
     year = today().year
     key = f"volunteer_number:{year}"
+    prefix = setting("number_prefix")
+    out: list[str] = []
     with transaction():
         Sequence.insert(name=key, value=0).on_conflict_ignore().execute()
-        row = for_update(Sequence.select().where(Sequence.name == key)).get()
-        Sequence.update(value=Sequence.value + 1).where(Sequence.name == key).execute()
-        return f"{setting('number_prefix')}{year}{row.value + 1:07d}"
+        value = for_update(Sequence.select().where(Sequence.name == key)).get().value
+        while len(out) < n:
+            want = min(n - len(out), 500)   # bound the IN lists
+            candidates = [f"{prefix}{year}{v:07d}" for v in range(value + 1, value + want + 1)]
+            value += want
+            taken = {u for (u,) in User.select(User.username).where(User.username.in_(candidates)).tuples()}
+            taken |= {x for (x,) in Volunteer.select(Volunteer.number)
+                      .where(Volunteer.number.in_(candidates)).tuples()}
+            out += [c for c in candidates if c not in taken]
+        Sequence.update(value=value).where(Sequence.name == key).execute()
+    return out
 
 
+def next_number() -> str:
+    """One unused volunteer number (see ``allocate_numbers``)."""
+    return allocate_numbers(1)[0]
+
+
+def reserved_username_reason(username: str):
+    """Why a chosen login name may not be ``username``, or None (the ``username_reserved`` hook, NS1):
+    the shape of a volunteer number (the prefix setting and digits, any letter case), which the system
+    hands out as login names, or a mobile number, with which volunteers log in."""
+    prefix = str(setting("number_prefix") or "")
+    if re.fullmatch(re.escape(prefix) + r"\d+", username, re.IGNORECASE):
+        return _l("Usernames such as %(example)s are volunteer numbers, which the system hands out; "
+                  "choose another username.", example=f"{prefix}{today().year}0000001")
+    try:
+        validate_mobile(username)
+    except PIIError:
+        return None
+    return _l("A username cannot be a mobile number (volunteers log in with theirs); choose another username.")
+
+
+RETRY = _l("The registration could not be saved because of a simultaneous change; please submit it again.")
 DUPLICATE_ID = _l("A volunteer with this ID number is already registered.")
+
+
+REVIEW_STATUSES = ("pending", "rejected")   # an application, not (yet) a volunteer file (R-REG-7)
 
 
 def check_not_registered(h: str):
@@ -309,10 +348,43 @@ def check_not_registered(h: str):
         raise RegistrationError({"id_number": DUPLICATE_ID})
 
 
-def register(data: dict, *, actor=None, create_account: bool = True) -> Volunteer:
+def review_on() -> bool:
+    """Whether public registrations wait for the organisation's review (R-REG-7, 附录九 第八、九条)."""
+    return bool(setting("review_registrations"))
+
+
+def registration_teams() -> list[tuple[int, str]]:
+    """The approved teams an applicant may choose on the public page while the review is on (their
+    admins may then review the application); empty when the ``teams`` plugin is off."""
+    from flask import current_app
+    if not review_on() or "teams" not in current_app.extensions["timebank"].loaded:
+        return []
+    from plugins.teams.models import Team   # only when teams is loaded: it builds on this plugin
+    return [(t.id, t.name) for t in Team.select(Team.id, Team.name).where(Team.status == "approved")
+            .order_by(Team.name).limit(1000)]
+
+
+def register(data: dict, *, actor=None, create_account: bool = True, application: bool | None = None
+             ) -> Volunteer:
     """Register a volunteer (public page, admin, import). Raises RegistrationError; writes nothing then.
     The same person (ID type + number) cannot register twice, even at the same moment: the unique
-    blind index ``id_hash`` refuses the second insert and the whole transaction is rolled back."""
+    blind index ``id_hash`` refuses the second insert and the whole transaction is rolled back.
+
+    ``application`` (default: a public registration, no ``actor``, while ``review_registrations`` is
+    on): the record is an application pending review (R-REG-7): status ``pending``, the account can log
+    in and read its inbox and the application's state on ``/me``, but holds no volunteer role and is no
+    volunteer to any other page until ``decide_application`` approves it. Registrations typed in by
+    staff (admin form, import) are the organisation's own entry: no review."""
+    if application is None:
+        application = actor is None and review_on()
+    team_id = None
+    if application and str(data.get("team") or "").strip():
+        try:
+            team_id = int(str(data.get("team")).strip())
+        except ValueError:
+            team_id = None
+        if team_id not in {tid for tid, _ in registration_teams()}:
+            raise RegistrationError({"team": _l("Choose a team from the list, or none.")})
     clean = clean_registration(data)
     h = id_hash(clean["id_type"], clean["id_number"])
     check_not_registered(h)
@@ -321,13 +393,16 @@ def register(data: dict, *, actor=None, create_account: bool = True) -> Voluntee
         number = next_number()
         user = None
         if create_account:
-            from core.models import User
             password = clean.pop("password", None) or secrets.token_urlsafe(16)
-            user = User.create(username=number, display_name=clean["name"], email=clean.get("email", ""),
-                               password_hash=hash_password(password))
-            grant_role(user, VOLUNTEER)
+            try:
+                user = create_user(number, system=True, password=password, display_name=clean["name"],
+                                   email=clean.get("email", ""))
+            except UsernameError:   # only a concurrent account of this very name; the number was free
+                raise RegistrationError({"__all__": RETRY}) from None
+            if not application:
+                grant_role(user, VOLUNTEER)
         clean.pop("password", None)
-        v = Volunteer(number=number, user=user, id_hash=h, phone_hash=phone_hash(clean["phone"]),
+        v = Volunteer(number=number, user=user, id_hash=h, status="pending" if application else "active", phone_hash=phone_hash(clean["phone"]),
                       political_hash=political_hash(clean.get("political_status", "")),
                       in_service_hash=in_service_hash(clean.get("in_service_reported_on", "")),
                       agreement_version=setting("agreement_version"), agreement_accepted_at=t)
@@ -351,10 +426,139 @@ def register(data: dict, *, actor=None, create_account: bool = True) -> Voluntee
         consents = ["agreement"] + [name for name, at in (("sensitive_consent", v.sensitive_consent_at),
                                                           ("pledge", v.pledge_accepted_at),
                                                           ("guardian_consent", v.guardian_consent_at)) if at]
-        audit.log("volunteer.registered", v, {"by": getattr(actor, "username", "self"),
-                                              "consents": consents})
-        events.emit(VolunteerRegistered(volunteer_id=v.id))
+        if application:
+            a = Application.create(volunteer=v, team_id=team_id, created_at=t)
+            audit.log("volunteer.applied", v, {"application": a.id, "team": team_id, "consents": consents})
+            _notify_reviewers(v, a)
+        else:
+            audit.log("volunteer.registered", v, {"by": getattr(actor, "username", "self"),
+                                                  "consents": consents})
+            events.emit(VolunteerRegistered(volunteer_id=v.id))
     return v
+
+
+APPLICATION_DECIDED = _l("This application has already been decided.")
+
+
+def decide_application(application: Application, *, approve: bool, reason: str = "", actor=None
+                       ) -> Application:
+    """A reviewer's decision on a registration application (R-REG-7, 附录九 第九条): approval creates the
+    volunteer file (status ``active``, the volunteer role, ``volunteers.registered``; a chosen team gets
+    the join application); a rejection needs a reason. A rejected application may be approved later
+    (the applicant supplied what was missing), never the other way round. The applicant is told in
+    their inbox (and by the message service's other channels); each step is audited. The caller checks
+    the permission and the row scope (the admin view does)."""
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise RegistrationError({"reason": _l("A rejection needs a reason.")})
+    if len(reason) > 2000:
+        raise RegistrationError({"reason": _l("At most %(n)s characters.", n=2000)})
+    with transaction():
+        a = for_update(Application.select().where(Application.id == application.id)).get()
+        if a.status == "approved" or (a.status == "rejected" and not approve):
+            raise RegistrationError({"status": APPLICATION_DECIDED})
+        v = for_update(Volunteer.select().where(Volunteer.id == a.volunteer_id)).get()
+        if v.status not in ("pending", "rejected"):
+            raise RegistrationError({"status": APPLICATION_DECIDED})
+        t = now()
+        a.status = "approved" if approve else "rejected"
+        a.reason, a.decided_at, a.decided_by = reason, t, getattr(actor, "id", None)
+        a.save()
+        v.status = "active" if approve else "rejected"
+        v.updated_at = t
+        v.save(only=[Volunteer.status, Volunteer.updated_at])
+        user = None
+        if v.user_id:
+            from core.models import User
+            user = User.get_or_none(User.id == v.user_id)
+        if approve and user is not None:
+            grant_role(user, VOLUNTEER)
+        audit.log("volunteer.application_" + a.status, v,
+                  {"application": a.id, "team": a.team_id, "reason_given": bool(reason)}, user=actor)
+        if approve:
+            audit.log("volunteer.registered", v, {"by": getattr(actor, "username", "review"),
+                                                  "application": a.id}, user=actor)
+            events.emit(VolunteerRegistered(volunteer_id=v.id))
+            _join_chosen_team(v, a.team_id)
+        if user is not None:
+            _tell_application(user, a)
+    application.__data__.update(a.__data__)
+    return a
+
+
+def _join_chosen_team(v: Volunteer, team_id):
+    """The team the applicant chose gets their join application (the team decides on it as on any)."""
+    from flask import current_app
+    if not team_id or "teams" not in current_app.extensions["timebank"].loaded:
+        return
+    from plugins.teams import services as teams
+    from plugins.teams.models import Team
+    team = Team.get_or_none(Team.id == team_id)
+    if team is None:
+        return
+    try:
+        with transaction():
+            teams.apply_to_join(v, team)
+    except teams.TeamError:   # the team closed meanwhile: the approval stands without it
+        pass
+
+
+def _reviewers(a: Application) -> list:
+    """Who reviews an application: the chosen team's admins, else the platform admins."""
+    from flask import current_app
+    from core.models import User, UserRole
+    from core.security import PLATFORM_ADMIN
+    if a.team_id and "teams" in current_app.extensions["timebank"].loaded:
+        from plugins.teams.services import team_admin_users
+        users = team_admin_users(a.team_id)
+        if users:
+            return users
+    return list(User.select().join(UserRole).where((UserRole.role == PLATFORM_ADMIN) & User.is_active)
+                .distinct())
+
+
+def _notify_reviewers(v: Volunteer, a: Application):
+    """The reviewers hear of a new application at once, with where to decide it (no personal data but
+    the name and number)."""
+    from flask import current_app
+    from flask_babel import force_locale, gettext as _
+    from core import messages
+    langs = current_app.config.get("LANGUAGES") or []
+    for user in _reviewers(a):
+        with force_locale(user.locale if user.locale in langs else current_app.config["DEFAULT_LOCALE"]):
+            subject = _("【Registration application】%(name)s (%(number)s) applied to register as a volunteer",
+                        name=v.name, number=v.number)
+            body = _("Review it against the basic conditions in the admin under People → Registration "
+                     "applications.")
+        messages.send(user, subject, body, category="volunteers.application",
+                      dedupe_key=f"volunteers.application:{a.id}:new")
+
+
+def _tell_application(user, a: Application):
+    """The applicant hears the outcome in their own language (not the reviewer's)."""
+    from flask import current_app
+    from flask_babel import force_locale, gettext as _
+    from core import messages
+    langs = current_app.config.get("LANGUAGES") or []
+    with force_locale(user.locale if user.locale in langs else current_app.config["DEFAULT_LOCALE"]):
+        if a.status == "approved":
+            subject = _("Your volunteer registration was approved")
+            body = _("Welcome! Your volunteer file has been created; you can now sign up for activities.")
+            if a.reason:
+                body += "\n" + a.reason
+        else:
+            subject = _("Your volunteer registration was not approved")
+            body = _("Reason: %(reason)s", reason=a.reason)
+    messages.send(user, subject, body, category="volunteers.application",
+                  dedupe_key=f"volunteers.application:{a.id}:{a.status}")
+
+
+def application_of(user) -> Application | None:
+    """The registration application of a logged-in applicant whose file is not (yet) active."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return (Application.select().join(Volunteer)
+            .where((Volunteer.user == user.id) & Volunteer.status.in_(REVIEW_STATUSES)).first())
 
 
 CLAIM_MISMATCH = _l("These details do not match a volunteer record without an account. Check them, or ask "
@@ -408,8 +612,8 @@ def claim_account(data: dict) -> Volunteer:
         fresh = for_update(Volunteer.select().where(Volunteer.id == v.id)).get()
         if fresh.user_id is not None or User.select().where(User.username == v.number).exists():
             raise RegistrationError({"__all__": CLAIM_MISMATCH})
-        user = User.create(username=v.number, display_name=v.name, email=v.email or "",
-                           password_hash=hash_password(password))
+        user = create_user(v.number, system=True, password=password, display_name=v.name,
+                           email=v.email or "")
         grant_role(user, VOLUNTEER)
         Volunteer.update(user=user).where(Volunteer.id == v.id).execute()
         audit.log("volunteer.account_claimed", v, {"username": v.number})
@@ -535,18 +739,20 @@ def find_by_phone(phone: str) -> list[Volunteer]:
 
 @compiled
 def _of_user(user_id):
-    return Volunteer.select().where(Volunteer.user == user_id)
+    return Volunteer.select().where((Volunteer.user == user_id) & Volunteer.status.not_in(REVIEW_STATUSES))
 
 
 @compiled
 def _brief_of_user(user_id):
     return Volunteer.select(Volunteer.id, Volunteer.user, Volunteer.status, Volunteer.number,
-                            Volunteer.name).where(Volunteer.user == user_id)
+                            Volunteer.name).where((Volunteer.user == user_id) &
+                                                  Volunteer.status.not_in(REVIEW_STATUSES))
 
 
 def for_user(user, *, brief: bool = False) -> Volunteer | None:
     """The volunteer record of a logged-in user, or None. ``brief``: only id, user, status, number
-    and name (no personal data decrypted): enough to act as the volunteer on a hot path."""
+    and name (no personal data decrypted): enough to act as the volunteer on a hot path. An application
+    still under review, or rejected, is no volunteer file (R-REG-7): None (see ``application_of``)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return (_brief_of_user if brief else _of_user).first(user_id=user.id)

@@ -53,7 +53,7 @@ def _no_store(resp, code=200):
 def register():
     errors, data = {}, {}
     if request.method == "POST":
-        data = {k: request.form.get(k, "") for k in FORM_FIELDS}
+        data = {k: request.form.get(k, "") for k in FORM_FIELDS + ["team"]}
         security.limit_reveals("volunteers.register")  # 429 once this address had its "already registered"s
         try:
             v = services.register(data)
@@ -62,7 +62,8 @@ def register():
             security.limit_reveals("volunteers.register",
                                    revealed=errors.get("id_number") == str(services.DUPLICATE_ID))
         else:
-            return _no_store(render_template("volunteers/registered.html", volunteer=v), 201)
+            return _no_store(render_template("volunteers/registered.html", volunteer=v,
+                                             pending=v.status == "pending"), 201)
     else:
         data = {"id_type": "cn_id"}
     data.pop("password", None)
@@ -70,7 +71,9 @@ def register():
     open_minor = any(data.get(k) or k in errors for k in MINOR_SECTION)
     return _no_store(render_template(
         "volunteers/register.html", data=data, errors=errors, open_optional=open_optional,
-        open_minor=open_minor, privacy_version=services.setting("privacy_notice_version"), **_options()),
+        open_minor=open_minor, privacy_version=services.setting("privacy_notice_version"),
+        review=services.review_on(), teams=[(str(i), n) for i, n in services.registration_teams()],
+        **_options()),
         400 if errors else 200)
 
 
@@ -103,6 +106,11 @@ def _my_volunteer():
 @bp.route("/me", methods=["GET", "POST"])
 @login_required
 def me():
+    if services.for_user(current_user) is None:
+        a = services.application_of(current_user)
+        if a is not None:   # under review, or not approved: the state and the reason (R-REG-7)
+            return _no_store(render_template("volunteers/application.html", application=a,
+                                             volunteer=a.volunteer))
     v = _my_volunteer()
     errors, data = {}, {}
     if request.method == "POST":
