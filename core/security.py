@@ -528,6 +528,17 @@ def start_session(user):
     user.save(only=[type(user).last_login_at])
 
 
+def log_in(user, *, action: str = "login.success"):
+    """Log ``user`` in for this request with a fresh server-side session (AC4), audited as ``action``: for
+    a plugin that has just verified who the person is — a volunteer who registered with the password they
+    chose is logged in at once instead of being sent to the login page (issue 18 point 4)."""
+    from flask_login import login_user
+    from . import audit
+    start_session(user)
+    login_user(user)
+    audit.log(action, user, user=user)
+
+
 def end_session():
     from .models import LoginSession
     token = session.get("sid")

@@ -679,6 +679,8 @@ def test_retention_is_a_setting_and_zero_disables_it_PR6(vapp, vclient):
     with vapp.app_context():
         stamp = now() - _dt.timedelta(days=365 * 3)
         Volunteer.update(registered_at=stamp, updated_at=stamp).where(Volunteer.number == num).execute()
+        from core.models import User  # registering logged them in: that login is three years old too
+        User.update(last_login_at=stamp).where(User.id == registered(vapp, num).user_id).execute()
         Setting.create(key="volunteers.retention_years", value="0")
         vapp.extensions["timebank"].tasks.enqueue("volunteers.apply_retention")
         assert registered(vapp, num).status == "active"
@@ -759,3 +761,16 @@ def test_organisation_corrects_name_and_id_after_a_correction_request_R_NAT_4(va
         row = AuditLog.select().where(AuditLog.action == "volunteer.updated").order_by(AuditLog.id.desc()).get()
         assert {"name", "id_number", "birth_date"} <= set(json.loads(row.details)["fields"])
         assert new_id not in row.details and "李晓红" not in row.details
+
+
+def test_r_reg_1_the_new_volunteer_is_logged_in_right_after_registering(vapp, vclient):
+    """Issue 18 point 4: no detour through the login page; the login is a fresh session and audited."""
+    r = post_register(vclient)
+    assert r.status_code == 201
+    html = r.get_data(as_text=True)
+    assert "您已登录" in html and 'href="/me"' in html
+    me = vclient.get("/me")
+    assert me.status_code == 200 and "李小红" in me.get_data(as_text=True)
+    from core.models import AuditLog
+    with vapp.app_context():
+        assert AuditLog.select().where(AuditLog.action == "login.registered").count() == 1

@@ -62,8 +62,11 @@ def register():
             security.limit_reveals("volunteers.register",
                                    revealed=errors.get("id_number") == str(services.DUPLICATE_ID))
         else:
+            if v.user_id is not None and v.user.is_active:  # logged in at once: no detour via /login
+                security.log_in(v.user, action="login.registered")
             return _no_store(render_template("volunteers/registered.html", volunteer=v,
-                                             pending=v.status == "pending"), 201)
+                                             pending=v.status == "pending",
+                                             has_activities="activities" in current_app.blueprints), 201)
     else:
         data = {"id_type": "cn_id"}
     data.pop("password", None)
