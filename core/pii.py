@@ -123,6 +123,32 @@ def validate_mobile(value: str) -> str:
     return s
 
 
+def validate_contact_phone(value: str) -> str:
+    """A contact number people call: a mainland mobile (as ``validate_mobile``) or a landline with its area
+    code (020-83331234, (020)8333 1234, 0757-2233445) and an optional extension (转 8 / -8 / ext 8), or a
+    local 7–8 digit number. Returns the mobile, or ``AREA-NUMBER[-EXT]``."""
+    raw = normalize(value)
+    try:
+        return validate_mobile(raw)
+    except PIIError:
+        pass
+    s = re.sub(r"\s*(转|ext\.?|x)\s*", "-", raw, flags=re.I)
+    ext = ""
+    m = re.fullmatch(r"(.*?\d)[-](\d{1,6})", s)
+    if m and len(re.sub(r"\D", "", m.group(1))) >= 10:  # 0XX + 7–8 digits before a trailing extension
+        s, ext = m.group(1), m.group(2)
+    digits = re.sub(r"[\s\-()（）]", "", s)
+    digits = re.sub(r"^(\+86|0086)0?", "0", digits)
+    if re.fullmatch(r"0\d{9,11}", digits):
+        area_len = 3 if digits[1] in "12" else 4  # 010, 020–029 have three digits; the rest four
+        area, number = digits[:area_len], digits[area_len:]
+        if 7 <= len(number) <= 8:
+            return f"{area}-{number}" + (f"-{ext}" if ext else "")
+    elif re.fullmatch(r"[2-9]\d{6,7}", digits):
+        return digits + (f"-{ext}" if ext else "")
+    raise PIIError(_l("Enter a mobile number (11 digits) or a landline with its area code, e.g. 020-83331234."))
+
+
 def redact_identifier(value: str) -> str:
     """A login name or search term as it may be stored (audit log, login throttle): text with fewer
     than 7 digits is kept; anything that may be a mobile or ID number becomes ``redacted:<keyed hash>``

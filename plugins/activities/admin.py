@@ -48,6 +48,9 @@ def _status(view, context, model, name):
     return STATUS.get(getattr(model, name), getattr(model, name))
 
 
+DT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
 class ActivityForm(AdminForm):
     team = SelectField(_l("Team"), coerce=int)
     kind = SelectField(_l("Kind"), choices=[("service", _l("Volunteer activity")), ("training", _l("Training"))])
@@ -65,15 +68,57 @@ class ActivityForm(AdminForm):
     auto_confirm = BooleanField(_l("Confirm automatically, first come first served"), default=True)
     is_party_service = BooleanField(_l("Party-member volunteer service"))
     volunteer_type = StringField(_l("Volunteer type of the first slot"))
-    slot_start = DateTimeLocalField(_l("First slot starts"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    slot_end = DateTimeLocalField(_l("First slot ends"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    slot_start = DateTimeLocalField(_l("First slot starts"), format=DT_FORMATS, validators=[Optional()])
+    slot_end = DateTimeLocalField(_l("First slot ends"), format=DT_FORMATS, validators=[Optional()])
     slot_capacity = IntegerField(_l("Headcount of the first slot"), validators=[Optional()])
 
 
-def _form_errors(form, err):
+# An activity and all its time slots in one form (issue 18 point 4): slots 2..SLOTS_IN_FORM are optional
+# rows (a row left empty is no slot); more can be added later under 活动 → 时段. The browser shows a date
+# and time picker (input type=datetime-local).
+SLOTS_IN_FORM = 4
+SLOT_FIELDS = ("volunteer_type", "slot_start", "slot_end", "slot_capacity")
+
+
+def _slot_names(n: int) -> tuple[str, ...]:
+    return SLOT_FIELDS if n == 1 else tuple(f"{f}_{n}" for f in SLOT_FIELDS)
+
+
+for _n in range(2, SLOTS_IN_FORM + 1):
+    _vt, _st, _en, _cap = _slot_names(_n)
+    setattr(ActivityForm, _vt, StringField(_l("Volunteer type of slot %(n)s", n=_n)))
+    setattr(ActivityForm, _st, DateTimeLocalField(_l("Slot %(n)s starts", n=_n), format=DT_FORMATS,
+                                                  validators=[Optional()]))
+    setattr(ActivityForm, _en, DateTimeLocalField(_l("Slot %(n)s ends", n=_n), format=DT_FORMATS,
+                                                  validators=[Optional()]))
+    setattr(ActivityForm, _cap, IntegerField(_l("Headcount of slot %(n)s", n=_n), validators=[Optional()]))
+
+
+def _slots_from(d: dict) -> tuple[list[dict], list[int]]:
+    """The slots typed in the form, in order (rows left empty skipped), and each one's row number."""
+    slots, rows = [], []
+    for n in range(1, SLOTS_IN_FORM + 1):
+        vt, st, en, cap = _slot_names(n)
+        if n > 1 and not any(d.get(k) not in (None, "") for k in (st, en, cap)):
+            continue
+        slots.append({"starts_at": d.get(st), "ends_at": d.get(en), "capacity": d.get(cap),
+                      "volunteer_type": d.get(vt)})
+        rows.append(n)
+    return slots, rows
+
+
+def _form_errors(form, err, rows=(1,)):
+    """A service's field errors beside the fields; ``shifts.<i>.<field>`` go to the i-th slot row typed."""
     for f, m in err.errors.items():
-        key = {"shifts.0.starts_at": "slot_start", "shifts.0.ends_at": "slot_end",
-               "shifts.0.capacity": "slot_capacity", "shifts": "slot_start"}.get(f, f)
+        key = f
+        if f == "shifts":
+            key = "slot_start"
+        elif f.startswith("shifts."):
+            _s, i, name = (f.split(".") + ["", ""])[:3]
+            row = rows[int(i)] if i.isdigit() and int(i) < len(rows) else 1
+            key = {"starts_at": "slot_start", "ends_at": "slot_end", "capacity": "slot_capacity",
+                   "volunteer_type": "volunteer_type"}.get(name, "slot_start")
+            key = key if row == 1 else f"{key}_{row}"
         if hasattr(form, key):
             getattr(form, key).errors.append(str(m))
         else:
@@ -128,11 +173,20 @@ class ActivityView(PhotoMixin, SecureModelView):
         return form
 
     def create_form(self, obj=None):
-        return self._fill_choices(super().create_form(obj))
+        form = self._fill_choices(super().create_form(obj))
+        if not form.is_submitted():  # the admin's own team first (the root of their tree)
+            own = [int(sc.split(":")[1]) for sc in security.role_scopes(current_user, "team_admin")
+                   if sc.startswith("team:") and sc.split(":")[1].isdigit()]
+            offered = {t for t, _name in form.team.choices}
+            if own and own[0] in offered:
+                form.team.data = own[0]
+            elif len(offered) == 1:
+                form.team.data = next(iter(offered))
+        return form
 
     def edit_form(self, obj=None):
         form = self._fill_choices(super().edit_form(obj))
-        for f in ("team", "kind", "volunteer_type", "slot_start", "slot_end", "slot_capacity"):
+        for f in ("team", "kind") + tuple(x for n in range(1, SLOTS_IN_FORM + 1) for x in _slot_names(n)):
             delattr(form, f)
         if obj is not None and not form.is_submitted():
             form.category.data = obj.category_id
@@ -148,12 +202,11 @@ class ActivityView(PhotoMixin, SecureModelView):
             flash(_("You may not save this record."), "error")
             return False
         d = self._data(form)
-        slot = {"starts_at": d.get("slot_start"), "ends_at": d.get("slot_end"), "capacity": d.get("slot_capacity"),
-                "volunteer_type": d.get("volunteer_type")}
+        slots, rows = _slots_from(d)
         try:
-            return services.create_activity(team, d, [slot], kind=d["kind"], actor=current_user)
+            return services.create_activity(team, d, slots, kind=d["kind"], actor=current_user)
         except services.ActivityError as e:
-            _form_errors(form, e)
+            _form_errors(form, e, rows)
             return False
 
     def update_model(self, form, model):
@@ -163,6 +216,22 @@ class ActivityView(PhotoMixin, SecureModelView):
             _form_errors(form, e)
             return False
         return True
+
+    def render(self, template, **kwargs):
+        kwargs.setdefault("activity_steps", self.steps)
+        return super().render(template, **kwargs)
+
+    def steps(self, a: Activity) -> list[tuple[str, object, str]]:
+        """The workflow steps this user may take on ``a`` now: (action, label, button style)."""
+        out = []
+        if a.status in ("draft", "rejected") and security.can(self.perm("edit"), a):
+            out.append(("submit", _l("Submit for review"), "primary"))
+        if a.status == "approved" and security.can(self.perm("edit"), a):
+            out.append(("publish", _l("Publish"), "success"))
+        if a.status == "submitted" and security.can("activities.activity.review"):
+            out += [("approve", _l("Approve (platform review)"), "success"),
+                    ("reject", _l("Reject with a reason"), "outline-danger")]
+        return out
 
     # ---- workflow actions
     def _each(self, ids, fn):

@@ -141,9 +141,9 @@ def clean_activity(data: dict, kind: str) -> dict:
         elif len(v) > n:
             errors[key] = _l("At most %(n)s characters.", n=n)
         out[key] = v
-    from core.pii import PIIError, validate_mobile
-    try:
-        out["contact_phone"] = validate_mobile(data.get("contact_phone", ""))
+    from core.pii import PIIError, validate_contact_phone
+    try:  # a mobile, or the community centre's landline (issue 18 point 4)
+        out["contact_phone"] = validate_contact_phone(data.get("contact_phone", ""))
     except PIIError as e:
         errors["contact_phone"] = e.args[0]
     d = str(data.get("district") or "")
