@@ -10,6 +10,10 @@ import secrets
 import tomllib
 from pathlib import Path
 
+# The one timezone of the site (issue 11 point 13): business dates, stored times (core.db.TZ), the
+# task schedules and Babel's formatting all use it. Not a setting: times are stored as its wall time, so
+# a site cannot change it without rewriting every stored time, and the rules (Guangzhou, the national
+# calendar of working days) are Beijing time. A configured TIMEZONE must equal it (ConfigError otherwise).
 TIMEZONE = "Asia/Shanghai"
 
 
@@ -43,7 +47,6 @@ SCHEMA = {
     "PLUGIN_PATHS": (None, _list, "extra folders of local plugins (development, tests)"),
     "DEFAULT_LOCALE": ("zh_Hans_CN", str, "default UI language"),
     "LANGUAGES": (["zh_Hans_CN", "en"], _list, "languages a user may switch to"),
-    "TIMEZONE": (TIMEZONE, str, "timezone of all business dates"),
     "CALENDAR_WARN_DAYS": (60, int, "warn on the dashboard when the working-day calendar does not know a "
                            "year within this many days"),
     "HOME_CACHE_SECONDS": (60, int, "the home page's totals and upcoming activities are at most this old"),
@@ -110,7 +113,7 @@ def load_config(overrides: dict | None = None) -> dict:
             data = tomllib.loads(cfg_file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{cfg_file}: not valid TOML ({e})") from e
-        unknown = [k for k in data if k.upper() not in SCHEMA]
+        unknown = [k for k in data if k.upper() not in SCHEMA and k.upper() != "TIMEZONE"]
         if unknown:  # a misspelt key would otherwise be ignored in silence, its default used instead
             import difflib
             k = unknown[0]
@@ -121,7 +124,7 @@ def load_config(overrides: dict | None = None) -> dict:
         for k, v in data.items():
             values[k.upper()] = v
             source[k.upper()] = str(cfg_file)
-    for k in list(SCHEMA) + ["INSTANCE_PATH"]:
+    for k in list(SCHEMA) + ["INSTANCE_PATH", "TIMEZONE"]:
         env = os.environ.get(ENV_PREFIX + k)
         if env is not None and k != "INSTANCE_PATH":
             values[k] = env
@@ -152,6 +155,10 @@ def load_config(overrides: dict | None = None) -> dict:
         raise ConfigError(f"configuration TRUSTED_PROXIES must be 0 or more, got {out['TRUSTED_PROXIES']!r}")
     if out.get("PUBLIC_URL") and not str(out["PUBLIC_URL"]).startswith(("http://", "https://")):
         raise ConfigError(f"configuration PUBLIC_URL = {out['PUBLIC_URL']!r}: use http(s)://host[/path]")
+    if values.get("TIMEZONE") not in (None, TIMEZONE):
+        raise ConfigError(f"configuration TIMEZONE = {values['TIMEZONE']!r} (from {source.get('TIMEZONE')}): the "
+                          f"site's timezone is fixed to {TIMEZONE} (stored times are its wall time); remove the key")
+    out["TIMEZONE"] = TIMEZONE   # read-only, for Babel and anything reading app.config
     out["INSTANCE_PATH"] = str(inst)
     if not out.get("DATABASE_URL"):
         out["DATABASE_URL"] = f"sqlite:///{inst / 'timebank.db'}"

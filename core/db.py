@@ -21,9 +21,11 @@ from zoneinfo import ZoneInfo
 
 import peewee as pw
 
+from .config import TIMEZONE
+
 db = pw.DatabaseProxy()
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = ZoneInfo(TIMEZONE)   # the site's one timezone (issue 11 point 13)
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -39,16 +41,18 @@ class DatabaseError(Exception):
 
 
 def now() -> _dt.datetime:
-    """Timezone-aware current time in Asia/Shanghai."""
+    """Timezone-aware current time in the site's timezone (``core.config.TIMEZONE``, Asia/Shanghai)."""
     return _dt.datetime.now(TZ)
 
 
 def today() -> _dt.date:
+    """Today's date in the site's timezone, whatever the server's clock zone."""
     return now().date()
 
 
 class DateTimeTZField(pw.DateTimeField):
-    """Stores Asia/Shanghai wall time (same column type on both databases), returns aware datetimes."""
+    """Stores the site timezone's wall time (Asia/Shanghai; same column type on both databases), returns
+    aware datetimes."""
 
     def db_value(self, value):
         if isinstance(value, _dt.datetime) and value.tzinfo is not None:

@@ -58,27 +58,40 @@ CORE_EVENTS = [PluginEnabled, PluginDisabled, UserLoggedIn]
 
 def emit(event: Event):
     """Deliver ``event`` to every ``track_event`` hook once the current transaction commits."""
+    emit_many([event])
+
+
+def emit_many(batch: list[Event]):
+    """Deliver each event of ``batch``, in order, to every ``track_event`` hook once the current
+    transaction commits — as ``emit`` one by one would, with one after-commit callback for the batch
+    (a bulk write emitting an event per row: the ledger's batches of 1,000 transfers)."""
+    batch = list(batch)
+    if not batch:
+        return
     app = current_app._get_current_object()
-    if event.actor_id is None:
+    if any(e.actor_id is None for e in batch):
         try:
             from flask_login import current_user
-            if current_user and current_user.is_authenticated:
-                event.actor_id = current_user.id
-        except Exception:  # noqa: BLE001
-            pass
+            actor = current_user.id if current_user and current_user.is_authenticated else None
+        except Exception:  # noqa: BLE001 - no request (CLI, tasks): no current user
+            actor = None
+        if actor is not None:
+            for e in batch:
+                if e.actor_id is None:
+                    e.actor_id = actor
 
     def deliver():
         with app.app_context():
             hook = app.extensions["timebank"].pm.hook.track_event
             # one receiver per call, in pluggy's order, so a receiver that raises is logged and the
             # others still hear of the event (the emitting transaction has committed already)
-            args = {"event": event}
-            for impl in reversed(hook.get_hookimpls()):
-                if impl.hookwrapper or impl.wrapper:
-                    continue
-                try:
-                    impl.function(*[args[a] for a in impl.argnames])
-                except Exception:  # noqa: BLE001
-                    log.exception("track_event of plugin %s failed on %s", impl.plugin_name, event.name)
+            impls = [i for i in reversed(hook.get_hookimpls()) if not (i.hookwrapper or i.wrapper)]
+            for event in batch:
+                args = {"event": event}
+                for impl in impls:
+                    try:
+                        impl.function(*[args[a] for a in impl.argnames])
+                    except Exception:  # noqa: BLE001
+                        log.exception("track_event of plugin %s failed on %s", impl.plugin_name, event.name)
 
     after_commit(deliver)

@@ -79,7 +79,8 @@ def init_babel(app, extra_dirs: list[str]):
     dirs = compile_catalogs([CORE_LOCALE_DIR, *map(Path, extra_dirs)], cache)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
-    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
+    from .db import TZ
+    app.config["BABEL_DEFAULT_TIMEZONE"] = TZ.key   # dates in templates: the zone times are stored in
     Babel(app, locale_selector=select_locale)
 
 

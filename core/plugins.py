@@ -262,14 +262,21 @@ def install_schema(info: PluginInfo, module) -> list[str]:
 def register_hooks(pm, modules: dict, order: list[str]) -> None:
     """Register plugin modules on ``pm`` so that dependencies answer first, after adding the hook
     specifications plugins declare themselves (a module attribute ``HOOKSPECS``: a module or class of
-    ``@hookspec`` functions). A hook that matches no specification, or has arguments its specification
-    lacks, raises PluginError naming the plugin."""
+    ``@hookspec`` functions; one pluggy warns about, such as a class's spec without ``self``, is
+    refused). A hook that matches no specification, or has arguments its specification lacks, raises
+    PluginError naming the plugin."""
+    import warnings
+
     import pluggy
     for n in order:
         specs = getattr(modules[n], "HOOKSPECS", None)
         if specs is not None:
             try:
-                pm.add_hookspecs(specs)
+                # what pluggy only warns about today (a class's spec without ``self``) is an error in
+                # its next versions: refuse it now, naming the plugin, rather than break on an upgrade
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")
+                    pm.add_hookspecs(specs)
             except Exception as e:  # noqa: BLE001
                 raise PluginError(f"plugin {n}: its HOOKSPECS cannot be added: {e}") from e
     # pluggy calls the last registered first: register dependents first so dependencies answer first

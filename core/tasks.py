@@ -4,7 +4,7 @@ Redis when ``REDIS_URL`` is set. ``timebank worker`` runs the consumer.
 Plugins return ``Task`` objects from ``register_tasks``; the kernel binds them to the site's queue and
 runs each inside an application context. ``enqueue("plugin.task", *args)`` defers a call.
 
-Periodic schedules (``crontab``) are evaluated in the site's timezone (``TIMEZONE``, Asia/Shanghai), not
+Periodic schedules (``crontab``) are evaluated in the site's timezone (``core.db.TZ``, Asia/Shanghai), not
 in huey's UTC: ``crontab(hour="3")`` runs at 03:00 Beijing time whatever the server's clock zone. huey
 itself keeps UTC for its internal times (ETAs, retries); only the schedule sees local time.
 """
@@ -42,10 +42,10 @@ def in_timezone(schedule: Callable[[_dt.datetime], bool], tz) -> Callable[[_dt.d
 
 class TaskQueue:
     def __init__(self, app):
-        from zoneinfo import ZoneInfo
+        from .db import TZ
         self.app = app
         cfg = app.config
-        self.timezone = ZoneInfo(cfg.get("TIMEZONE") or "Asia/Shanghai")
+        self.timezone = TZ   # the site's one timezone (core.config.TIMEZONE)
         name = cfg.get("TASKS_QUEUE_NAME") or "timebank"  # sites sharing one Redis need their own
         if cfg.get("REDIS_URL"):
             self.huey: Huey = RedisHuey(name, url=cfg["REDIS_URL"], immediate=cfg["TASKS_IMMEDIATE"])

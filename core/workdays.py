@@ -14,7 +14,7 @@ import datetime as _dt
 import chinese_calendar
 import peewee as pw
 
-from .db import BaseModel
+from .db import BaseModel, db
 
 
 class CalendarDay(BaseModel):
@@ -26,12 +26,30 @@ class CalendarDay(BaseModel):
         table_name = "core_calendar_day"
 
 
+_have_table: set = set()   # the databases (by id) where core_calendar_day is known to exist
+
+
+def _table_ready() -> bool:
+    """Whether the site's calendar table exists (a site whose kernel migration has not run yet has
+    none). Asked of the catalogue, never by a query that fails: on PostgreSQL a failed statement
+    aborts the caller's whole transaction, so catching its error would only move the failure to the
+    caller's next query. Remembered once true (one catalogue query per process)."""
+    key = id(db.obj)
+    if key in _have_table:
+        return True
+    if CalendarDay.table_exists():
+        _have_table.add(key)
+        return True
+    return False
+
+
 def _overrides(start: _dt.date, end: _dt.date) -> dict[_dt.date, bool]:
-    try:
-        rows = CalendarDay.select().where((CalendarDay.day >= start) & (CalendarDay.day <= end))
-        return {r.day: r.is_workday for r in rows}
-    except pw.OperationalError:
+    """The site's own days between ``start`` and ``end``. Any database error propagates: an error
+    swallowed here would leave a PostgreSQL transaction aborted and the deadline silently wrong."""
+    if not _table_ready():
         return {}
+    rows = CalendarDay.select().where((CalendarDay.day >= start) & (CalendarDay.day <= end))
+    return {r.day: r.is_workday for r in rows}
 
 
 def known_year(year: int) -> bool:
@@ -39,7 +57,7 @@ def known_year(year: int) -> bool:
         chinese_calendar.is_workday(_dt.date(year, 1, 1))
         return True
     except NotImplementedError:
-        return CalendarDay.select().where(
+        return _table_ready() and CalendarDay.select().where(
             (CalendarDay.day >= _dt.date(year, 1, 1)) & (CalendarDay.day <= _dt.date(year, 12, 31))).exists()
 
 

@@ -2,7 +2,12 @@
 sequences of hours credits, corrections, replays, redemptions, donations, reversals and settlements,
 with the ledger's invariants checked after every step — ``verify()`` finds nothing, no balance is
 negative or above the cap, every point is where a simple model of the same operations says it is,
-and a replay changes nothing. Runs on SQLite and PostgreSQL (the real database, no mocks)."""
+and a replay changes nothing. Runs on SQLite and PostgreSQL (the real database, no mocks).
+
+Issue 11 point 11 adds the settings dimension: each example draws its own ``points_per_hour`` and cap
+(and may change the cap midway); confirmed hours × points_per_hour = minted + held, the balances sum
+to zero, and ``sync_hours`` (the catch-up the exchange's settle fallback relies on) releases every
+held point the cap has room for."""
 from __future__ import annotations
 
 import pytest
@@ -16,6 +21,8 @@ STOCK = 12
 
 POOL = 12
 CAP = 40
+RATES = st.integers(1, 5)                       # ledger.points_per_hour of one example
+CAPS = st.sampled_from([0, 8, 25, 40, 120])     # ledger.volunteer_cap (0: no cap)
 
 
 @pytest.fixture
@@ -28,7 +35,15 @@ def world(make_app, monkeypatch):
     return app, team, pool
 
 
-def _machine(app, team, pool):
+def _machine(app, team, pool, vary: bool = False):
+    """The state machine. With ``vary`` (the settings dimension of issue 11 point 11) each example
+    draws its own ledger.points_per_hour and ledger.volunteer_cap (``RATES``, ``CAPS``), may change
+    the cap midway and runs the catch-up (``sync_hours``) among its steps."""
+    rates, caps = (RATES, CAPS) if vary else (st.just(1), st.just(CAP))
+    # with vary, three new volunteers per example: its steps then meet the same books whenever
+    # hypothesis replays them (a volunteer shared between examples could have another balance by
+    # then, and hypothesis stops with "flaky data generation")
+    picks = st.just(None) if vary else st.lists(st.sampled_from(pool), min_size=3, max_size=3, unique=True)
     import datetime as _dt
 
     from core.db import today
@@ -40,17 +55,25 @@ def _machine(app, team, pool):
     from plugins.teams.models import Team
 
     class Ledger(RuleBasedStateMachine):
-        """One example: a few volunteers of the pool, a campaign-like account, the system accounts."""
+        """One example: a few volunteers, a campaign-like account, the system accounts."""
         counter = [0]
 
-        @initialize(picks=st.lists(st.sampled_from(pool), min_size=3, max_size=3, unique=True))
-        def setup(self, picks):
+        released_at_rates: set = set()   # points_per_hour of the examples where a sync released points
+        stranded: list = []              # (points_per_hour, cap, balance, held) a sync left behind
+
+        @initialize(picks=picks, pph=rates, cap=caps)
+        def setup(self, picks, pph, cap):
             self.ctx = app.app_context()
             self.ctx.push()
             Ledger.counter[0] += 1
             self.run = Ledger.counter[0]
-            self.vols = picks
-            self.accts = {v: L.volunteer_account(v).id for v in picks}
+            self.vols = picks or volunteers(app, 5_000 + 3 * self.run, 3, account=False)
+            self.pph, self.cap = pph, cap
+            set_setting(app, "ledger.points_per_hour", pph)
+            set_setting(app, "ledger.volunteer_cap", cap)
+            self.accts = {v: L.volunteer_account(v).id for v in self.vols}
+            # the minutes the volunteers had before this example (the pool is shared by the examples)
+            self.base_minutes = {v: Account.get_by_id(a).service_minutes for v, a in self.accts.items()}
             self.sink = L.open_account("campaign", 10_000 + self.run, f"募集{self.run}", team_id=team).id
             self.redemption = L.system_account("redemption").id
             # the model: balances as they should be, from the state at the start of the example
@@ -69,6 +92,9 @@ def _machine(app, team, pool):
             self.events: list[dict] = []
             self.reversible: list[int] = []
             self.seq = 0
+            if picks is None:   # new volunteers start with ten confirmed hours each
+                for v in range(3):
+                    self.confirm_new_record(v, 600)
 
         def _key(self, what):
             self.seq += 1
@@ -84,8 +110,11 @@ def _machine(app, team, pool):
                 self.model[aid] = a.balance
                 iss = L.system_account("issuance").id
                 self.model[iss] = self.model.get(iss, 0) - moved
-                assert 0 <= a.balance <= max(CAP, before[aid])
-                assert a.minted + L.withheld(a) == a.service_minutes // 60
+                assert 0 <= a.balance <= (max(self.cap, before[aid]) if self.cap else a.balance)
+
+        def _minutes_of(self, v):
+            """The volunteer's confirmed minutes by this machine's own count of its records."""
+            return self.base_minutes[v] + sum(m for vid, _ver, m in self.records.values() if vid == v)
 
         def _balances(self):
             return {aid: Account.get_by_id(aid).balance for aid in self.accts.values()}
@@ -236,6 +265,13 @@ def _machine(app, team, pool):
             if not hasattr(self, "ctx"):
                 return
             assert L.verify() == []
+            # LG2: every point minted is somewhere — the balances of all accounts sum to zero
+            assert sum(a.balance for a in Account.select()) == 0
+            # LG5: confirmed hours × points_per_hour = minted + held back (negative: owed)
+            for v, aid in self.accts.items():
+                a = Account.get_by_id(aid)
+                assert a.service_minutes == self._minutes_of(v)
+                assert (a.service_minutes // 60) * self.pph == a.minted + L.withheld(a)
             assert X.verify() == [] and D.verify() == []
             # stock never oversold: what is left plus what is placed is what was offered
             assert Item.get_by_id(self.item).stock == STOCK - sum(self.placed.values()) >= 0
@@ -247,7 +283,37 @@ def _machine(app, team, pool):
             if hasattr(self, "ctx"):
                 self.ctx.pop()
 
-    return Ledger
+    class Varying(Ledger):
+        """Ledger with the settings dimension: the cap changed midway, the catch-up among the steps."""
+
+        @rule(cap=CAPS)
+        def change_the_cap(self, cap):
+            """A platform admin changes ledger.volunteer_cap: nothing moves until hours or a sync."""
+            before = snapshot(app)
+            set_setting(app, "ledger.volunteer_cap", cap)
+            self.cap = cap
+            assert snapshot(app) == before
+
+        @rule()
+        def sync(self):
+            """The hourly catch-up (``timebank ledger sync``): every point the cap held back is released
+            as far as the cap has room, whatever points_per_hour is (issue 11 point 11)."""
+            last = Transfer.select(Transfer.id).order_by(Transfer.id.desc()).scalar() or 0
+            r = L.sync_hours()
+            self._settled_since(last)
+            for aid in self.accts.values():
+                a = Account.get_by_id(aid)
+                # after a sync, points stay held only while the cap is full (collected and asserted
+                # after the run: the examples share one database, so hypothesis cannot replay a
+                # failing one and would only report "flaky")
+                if L.withheld(a) > 0 and not (self.cap and a.balance >= self.cap):
+                    Ledger.stranded.append((self.pph, self.cap, a.balance, L.withheld(a)))
+            if r["released"]:
+                Ledger.released_at_rates.add(self.pph)
+            again = snapshot(app)
+            assert L.sync_hours()["released"] == 0 and snapshot(app) == again   # a second sync moves nothing
+
+    return Varying if vary else Ledger
 
 
 def test_lg2_lg6_random_sequences_keep_every_ledger_invariant(world):
@@ -263,6 +329,27 @@ def test_lg2_lg6_random_sequences_keep_every_ledger_invariant(world):
     from plugins.exchange.models import Redemption
     with app.app_context():
         assert {"placed", "cancelled"} <= {r.status for r in Redemption.select()}
+
+
+def test_lg2_lg5_lg6_random_points_per_hour_and_caps_keep_every_invariant_and_sync_releases_held_points(world):
+    """issue 11 point 11: the same random sequences, each example with its own points_per_hour (1–5)
+    and cap (none, 8 … 120), the cap changed midway, and ``sync_hours`` among the steps: hours ×
+    points_per_hour = minted + held, balances sum to zero, verify() finds nothing, and a sync leaves
+    points held only where the cap is full. Failed before: the sync compared minted points with hours,
+    so with points_per_hour > 1 it left held points stranded under a cap with room."""
+    app, team, pool = world
+    machine = _machine(app, team, pool, vary=True)
+    run_state_machine_as_test(machine, settings=settings(
+        max_examples=40, stateful_step_count=20, deadline=None, derandomize=True,
+        suppress_health_check=list(HealthCheck)))
+    # (points_per_hour, cap, balance, points still held) after a sync with room under the cap
+    assert machine.stranded == []
+    from plugins.ledger.models import Transfer
+    with app.app_context():
+        kinds = {k for (k,) in Transfer.select(Transfer.kind).distinct().tuples()}
+    assert {"hours", "settlement"} <= kinds, kinds
+    # the catch-up released held points at rates other than 1 point an hour
+    assert machine.released_at_rates - {1}, machine.released_at_rates
 
 
 def test_lg5_a_batch_and_the_same_events_one_by_one_give_the_same_books(world, make_app):

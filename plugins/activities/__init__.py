@@ -3,18 +3,11 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from core import hookimpl
-from core.hookspecs import hookspec
 from core.security import Permission, Role
 
+from . import hookspecs
 
-class HOOKSPECS:
-    """Hooks the activities plugin declares for others (added to the site while it is enabled)."""
-
-    @hookspec
-    def activity_admin_links(activity, user):
-        """Buttons on an activity's admin page (e.g. its printable forms): a list of (title, url) the
-        ``user`` may follow for ``activity``. Implement with ``@hookimpl(optionalhook=True)``."""
-
+HOOKSPECS = hookspecs  # hooks this plugin declares for others (activity_admin_links)
 
 OBJECTS = {"activity": _l("activities"), "shift": _l("time slots"), "signup": _l("sign-ups"),
            "service_record": _l("service records"), "feedback": _l("feedback"), "photo": _l("photos")}

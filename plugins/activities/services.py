@@ -177,6 +177,20 @@ def clean_activity(data: dict, kind: str) -> dict:
     return out
 
 
+def _missing_catalogue(a: Activity) -> dict:
+    """R-ACT-2 on a stored activity: one of the 7+1 categories (a training category for a training)
+    and, for a volunteer activity, one of the 11 service fields. {field: message} of what is missing."""
+    errors = {}
+    cat = Category.get_or_none(Category.id == a.category_id) if a.category_id else None
+    if cat is None or cat.kind != ("training" if a.kind == "training" else "category"):
+        errors["category"] = _l("Choose a category.")
+    if a.kind == "service":
+        fld = Category.get_or_none(Category.id == a.field_id) if a.field_id else None
+        if fld is None or fld.kind != "field":
+            errors["field"] = _l("Choose a service field.")
+    return errors
+
+
 def _int(v):
     try:
         return inputs.parse_int(v)  # NS2: a number past 2**63 is no id, not a database overflow
@@ -265,6 +279,9 @@ def submit(a: Activity, *, actor=None) -> Activity:
         raise ActivityError(_l("Only a draft or a rejected activity can be submitted."))
     if not a.shifts.count():
         raise ActivityError({"shifts": _l("Add at least one time slot with a headcount.")})
+    missing = _missing_catalogue(a)
+    if missing:   # R-ACT-2: a row from before the rule, or whose category was removed (SET NULL)
+        raise ActivityError(missing)
     t = now()
     with transaction():
         Activity.update(status="submitted", submitted_at=t, review_reason="",

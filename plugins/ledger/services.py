@@ -453,11 +453,12 @@ def credit_hours_batch(items: list[dict], *, operator=None) -> dict:
         if credits:
             bulk_insert(HoursCredit, credits)
         _store_accounts([accounts[aid] for aid in sorted(touched)])
-        if len(transfers) <= 100:  # a bulk load does not flood the receivers; single events do reach them
-            for t in transfers:
-                tid = ids[t["idempotency_key"]]
-                events.emit(TransferPosted(transfer_id=tid, kind=t["kind"], debit=accounts[t["debit"]].code,
-                                           credit=accounts[t["credit"]].code, amount=t["amount"]))
+        # every transfer is announced, whatever the size of the batch (issue 11 point 12): one
+        # after-commit delivery for the whole batch, in the order the transfers were written
+        events.emit_many([TransferPosted(transfer_id=ids[t["idempotency_key"]], kind=t["kind"],
+                                         debit=accounts[t["debit"]].code, credit=accounts[t["credit"]].code,
+                                         amount=t["amount"], actor_id=t["operator_id"], occurred_at=stamp)
+                          for t in transfers])
     return {"credited": len(credits), "skipped": skipped, "transfers": len(transfers)}
 
 
@@ -503,11 +504,25 @@ def sync_hours(batch: int = 1000) -> dict:
                 for r in rows if have.get(r["id"], 0) < r["version"]]
         posted += credit_hours_batch(todo)["credited"] if todo else 0
     released = 0
-    capped = Account.select(Account.owner_id).where(
-        (Account.kind == "volunteer") & (Account.minted < Account.service_minutes / 60))
-    for (owner,) in capped.tuples():
+    for (owner,) in held_back_accounts().tuples():
         released += settle(owner)
     return {"records": seen, "credited": posted, "released": released}
+
+
+def held_back_accounts(rules: dict | None = None):
+    """The volunteer accounts (owner ids) whose hours convert to more points than were minted and
+    whose cap has room again: what ``settle`` would release. The same arithmetic as ``_convertible``
+    in SQL — whole hours (integer division on both databases) × ``points_per_hour``, training hours
+    only with ``convert_training`` — so no setting leaves held points stranded."""
+    rules = rules or SETTINGS.all()
+    minutes = Account.service_minutes
+    if rules["convert_training"]:
+        minutes = minutes + Account.training_minutes
+    convertible = (minutes / 60) * int(rules["points_per_hour"])
+    cond = (Account.kind == "volunteer") & (Account.minted < convertible)
+    if rules["volunteer_cap"]:
+        cond &= Account.balance < int(rules["volunteer_cap"])
+    return Account.select(Account.owner_id).where(cond).order_by(Account.id)
 
 
 def on_hours_confirmed(event) -> None:

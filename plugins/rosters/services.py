@@ -86,9 +86,8 @@ def cn_date(d) -> str:
     if d is None:
         return ""
     if isinstance(d, _dt.datetime):
-        from core.config import TIMEZONE
-        from zoneinfo import ZoneInfo
-        d = d.astimezone(ZoneInfo(TIMEZONE)).date() if d.tzinfo else d.date()
+        from core.db import TZ
+        d = d.astimezone(TZ).date() if d.tzinfo else d.date()
     return f"{d.year}年{d.month}月{d.day}日"
 
 
