@@ -274,6 +274,13 @@ def register_hooks(pm, modules: dict, order: list[str]) -> None:
             try:
                 # what pluggy only warns about today (a class's spec without ``self``) is an error in
                 # its next versions: refuse it now, naming the plugin, rather than break on an upgrade
+                # (checked here too, since pluggy < 1.7 does not even warn)
+                if isinstance(specs, type):
+                    import inspect
+                    for name, fn in vars(specs).items():
+                        if callable(fn) and hasattr(fn, "timebank_spec") and \
+                                list(inspect.signature(fn).parameters)[:1] != ["self"]:
+                            raise TypeError(f"the hook specification {name} of a class must take self first")
                 with warnings.catch_warnings():
                     warnings.simplefilter("error")
                     pm.add_hookspecs(specs)
