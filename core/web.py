@@ -68,10 +68,67 @@ def refuse_nul_bytes():
     return None
 
 
-def safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+NEXT_MAX_LENGTH = 2048
+_NEXT_SPACE_CATEGORIES = ("Cc", "Cf", "Zs", "Zl", "Zp", "Co", "Cs", "Cn")
+
+
+def _next_text_ok(text: str) -> bool:
+    """A same-site path as a browser would read it: one leading slash, no second one or backslash
+    after it, no control, format or space character anywhere (browsers drop tabs and newlines and
+    read ``\\`` as ``/``, so ``/\t/evil.example`` and ``/\\evil.example`` become ``//evil.example``;
+    a CR/LF would end the Location header), no scheme and no host."""
+    import unicodedata
+    from urllib.parse import urlsplit
+    if not text.startswith("/") or text.startswith("//") or "\\" in text:
+        return False
+    if any(c.isspace() or unicodedata.category(c) in _NEXT_SPACE_CATEGORIES for c in text):
+        return False
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return not parts.scheme and not parts.netloc
+
+
+def is_safe_next(target) -> bool:
+    """Is ``target`` (a ``next``/``url`` value taken from a request) a path on this site? The value
+    is checked as given and after each round of percent-decoding (a proxy or an old browser may
+    decode ``%2F``, ``%5C``, ``%09``, ``%0D%0A`` once more): every form must pass (SECURITY.md NS3)."""
+    from urllib.parse import unquote
+    if not isinstance(target, str) or not target or len(target) > NEXT_MAX_LENGTH:
+        return False
+    text = target
+    for _round in range(4):
+        if not _next_text_ok(text):
+            return False
+        try:
+            decoded = unquote(text, errors="strict") if "%" in text else text
+        except UnicodeDecodeError:
+            return False
+        if decoded == text:
+            return True
+        text = decoded
+    return False  # still encoded after four rounds: refuse rather than guess
+
+
+def safe_next(target, default: str | None = "") -> str | None:
+    """The one safe-redirect check of the site: ``target`` (a ``next`` or return ``url`` taken from
+    the request) when it is a path on this site (``is_safe_next``), else ``default`` — the home page
+    when not given; ``None`` may be asked for to let the caller choose. Every redirect to an address
+    taken from a request goes through here: login, language switch, Flask-Admin's return ``url``
+    (``admin_redirect_target``), the documents plugin's back link (SECURITY.md NS3, issue 11 point 3)."""
+    if is_safe_next(target):
         return target
-    return url_for("site.index")
+    if default == "":
+        return url_for("site.index")
+    return default
+
+
+def admin_redirect_target(param_name: str = "url") -> str | None:
+    """Flask-Admin's ``get_redirect_target`` through ``safe_next``: Flask-Admin's own check accepts
+    an absolute URL on the request's Host and lets a CR/LF through to the Location header (a 500);
+    installed over it by ``core.admin.build_admin``."""
+    return safe_next(request.values.get(param_name), default=None)
 
 
 @bp.route("/")
