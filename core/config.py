@@ -46,7 +46,8 @@ SCHEMA = {
     "TIMEZONE": (TIMEZONE, str, "timezone of all business dates"),
     "DEBUG": (False, _bool, "development mode; never in production"),
     "TESTING": (False, _bool, "test mode"),
-    "SESSION_COOKIE_SECURE": (False, _bool, "send the session cookie over HTTPS only (turn on in production)"),
+    "SESSION_COOKIE_SECURE": (False, _bool, "send the session cookie over HTTPS only (turn on in production; "
+                              "always on when PUBLIC_URL is https)"),
     "SESSION_IDLE_MINUTES": (120, int, "log out after this many idle minutes"),
     "SESSION_ABSOLUTE_HOURS": (12, int, "log out after this many hours whatever happens"),
     "LOGIN_MAX_FAILURES": (5, int, "failed logins per account within the window before it is locked"),
