@@ -194,12 +194,15 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_error_handler(code, web.error_page)
     from flask_wtf.csrf import CSRFError
     app.register_error_handler(CSRFError, web.error_page)
+    app.register_error_handler(web.PublicURLMissing, web.public_url_missing_page)
     app.after_request(web.security_headers)
 
     @app.before_request
     def _conn():
         from .db import ensure_connection
         ensure_connection()
+
+    app.before_request(web.require_password_change)  # after the connection check: it reads the user
 
     from .i18n import LANGUAGE_NAMES, template_gettext
     languages = [(k, LANGUAGE_NAMES.get(k, k)) for k in app.config["LANGUAGES"]]

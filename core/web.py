@@ -44,6 +44,16 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
+# the generated password of the ``admin`` account that ``timebank init`` writes into the instance folder;
+# deleted once that password is changed (SECURITY.md AC3, issue 11 point 10)
+INITIAL_ADMIN_PASSWORD_FILE = "initial_admin_password"
+INITIAL_ADMIN = "admin"
+
+# what an account that must change its password may still reach: the change itself, logging out,
+# the language menu, and static files (any blueprint's ``….static``)
+PASSWORD_CHANGE_ALLOWED = frozenset({"site.change_password", "site.logout", "site.set_language", "static"})
+
+
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
     new = PasswordField(_l("New password"), validators=[DataRequired()])
@@ -131,6 +141,49 @@ def admin_redirect_target(param_name: str = "url") -> str | None:
     return safe_next(request.values.get(param_name), default=None)
 
 
+class PublicURLMissing(RuntimeError):
+    """Something that prints an absolute address of the site (a QR code, a link in an email or a
+    message) was asked for on a site without a configured PUBLIC_URL. Absolute addresses come from
+    the configuration only, never from the request's Host header (SECURITY.md NS3): a forged Host
+    would otherwise put another site's address into an official document. The kernel answers it with
+    a 503 page saying what to configure; services turn it into their own error before writing."""
+
+    message = _l("The site's public address (PUBLIC_URL) is not configured, so nothing that prints a "
+                 "link to the site (certificates, QR codes) can be produced. Ask the system administrator "
+                 "to set public_url in instance/config.toml or TIMEBANK_PUBLIC_URL.")
+
+    def __str__(self):
+        return str(self.message)
+
+
+def public_url(path: str = "") -> str:
+    """The absolute address of ``path`` (a path of the site, without the script root) under the
+    configured PUBLIC_URL; raises ``PublicURLMissing`` when there is none. Public API for plugins
+    (docs/plugins.md): the only way to print an absolute URL (issue 11 point 8)."""
+    base = str(current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    if not base:
+        raise PublicURLMissing()
+    if path and not path.startswith("/"):
+        path = "/" + path
+    return base + path
+
+
+def public_url_for(endpoint: str, **values) -> str:
+    """``url_for(endpoint, **values)`` as an absolute address under PUBLIC_URL (never the Host header;
+    ``_external`` is not used). Raises ``PublicURLMissing`` when PUBLIC_URL is not configured."""
+    from flask import has_request_context
+    values.pop("_external", None)
+    path = url_for(endpoint, **values)
+    root = request.script_root if has_request_context() else ""
+    if root and path.startswith(root):
+        path = path[len(root):]
+    return public_url(path)
+
+
+def public_url_missing_page(e):
+    return render_template("core/error.html", code=503, title=_l("Not configured"), message=str(e)), 503
+
+
 @bp.route("/")
 def index():
     if current_user.is_authenticated and security.can("core.admin.access"):
@@ -183,27 +236,59 @@ def logout():
     return redirect(url_for("site.login"))
 
 
+def require_password_change():
+    """An account flagged ``must_change_password`` (the ``admin`` that ``timebank init`` created with a
+    generated password, an account an admin created) reaches nothing but the password change page,
+    logging out and the language menu until it has chosen its own password (SECURITY.md AC3, issue 11
+    point 10). Registered after the connection check in ``create_app``."""
+    endpoint = request.endpoint or ""
+    if endpoint in PASSWORD_CHANGE_ALLOWED or endpoint.endswith(".static"):
+        return None
+    user = current_user._get_current_object()
+    if getattr(user, "must_change_password", False) and getattr(user, "is_authenticated", False):
+        return redirect(url_for("site.change_password"))
+    return None
+
+
+def forget_initial_password(user) -> bool:
+    """Delete ``instance/initial_admin_password`` once the ``admin`` it was generated for has chosen
+    another password: the generated one stays on disk no longer than it is valid. True if deleted."""
+    from pathlib import Path
+    if user.username != INITIAL_ADMIN:
+        return False
+    f = Path(current_app.instance_path) / INITIAL_ADMIN_PASSWORD_FILE
+    if not f.exists():
+        return False
+    f.unlink()
+    return True
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
     form = PasswordForm()
     user = current_user._get_current_object()
+    forced = bool(user.must_change_password)
     if form.validate_on_submit():
         if not security.verify_password(user, form.current.data):
             form.current.errors.append(_("The current password is wrong."))
+        elif forced and form.new.data == form.current.data:
+            form.new.errors.append(_("Choose a new password, not the one you were given."))
         else:
             problem = security.password_problem(form.new.data, user.username)
             if problem:
                 form.new.errors.append(problem)
             else:
-                security.set_password(user, form.new.data)
-                audit.log("password.changed", user)
+                security.set_password(user, form.new.data)  # clears must_change_password
+                deleted = forget_initial_password(user)
+                audit.log("password.changed", user,
+                          {"forced": True, "initial_password_file_deleted": deleted} if forced else None)
                 from flask_login import login_user
                 security.start_session(user)  # every other session is revoked; keep this one
                 login_user(user)
                 flash(_("Your password was changed."), "success")
                 return redirect(url_for("site.index"))
-    return render_template("core/password.html", form=form)
+    return render_template("core/password.html", form=form, forced=forced)
 
 
 @bp.route("/account/language", methods=["POST"])
