@@ -207,6 +207,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .i18n import LANGUAGE_NAMES, template_gettext
     languages = [(k, LANGUAGE_NAMES.get(k, k)) for k in app.config["LANGUAGES"]]
     app.jinja_env.globals["csrf_token"] = web.csrf_token  # Flask-WTF's, signed once per session token
+    app.jinja_env.globals["csp_nonce"] = web.csp_nonce  # script nonces (SECURITY.md AC10)
     app.jinja_env.globals["page_header"] = web.page_header  # the layout's header, kept per what it shows
     if not app.url_map.host_matching and not app.subdomain_matching:
         app.jinja_env.globals["url_for"] = web.url_for_cached  # URLs are paths under the script root

@@ -620,7 +620,8 @@ def build_admin(app, pm):
 
     _install_safe_redirects()
 
-    admin = Admin(app, name=_l("Time Bank"), url="/admin",
+    from .web import csp_nonce
+    admin = Admin(app, name=_l("Time Bank"), url="/admin", csp_nonce_generator=csp_nonce,
                   theme=Bootstrap4Theme(base_template="admin/tb_base.html", swatch="default"),
                   index_view=DashboardView(name=_l("Dashboard"), url="/admin"))
     admin.add_view(PluginsView(name=_l("Plugins"), endpoint="plugins", category=_l("System")))

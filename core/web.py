@@ -489,19 +489,38 @@ SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "SAMEORIGIN"),
     ("Referrer-Policy", "same-origin"),
-    ("Content-Security-Policy",
-     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-     "script-src 'self' 'unsafe-inline'; frame-ancestors 'self'; form-action 'self'; "
-     "base-uri 'self'; object-src 'none'"),
 )
+# scripts: the site's own files and the inline <script> elements that carry this response's nonce;
+# never 'unsafe-inline' (no inline event handlers, no javascript: URLs) (SECURITY.md AC10)
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+       "script-src 'self'{nonce}; frame-ancestors 'self'; form-action 'self'; "
+       "base-uri 'self'; object-src 'none'")
+CSP_PLAIN = CSP.format(nonce="")
+
+
+def csp_nonce() -> str:
+    """This response's script nonce: templates write ``<script nonce="{{ csp_nonce() }}">`` (Flask-Admin's
+    templates get it through ``csp_nonce_generator``); the Content-Security-Policy header names it. A
+    new random value per request, made on first use; never put it in a kept fragment
+    (``kept``/``kept_html``), which would carry a stale one. Public API for plugins' templates."""
+    from flask import g
+    nonce = g.get("csp_nonce")
+    if nonce is None:
+        import secrets
+        nonce = g.csp_nonce = secrets.token_urlsafe(18)
+    return nonce
 
 
 def security_headers(resp):
+    from flask import g
     h = resp.headers
     present = {k.lower() for k, _ in h.items()}  # one pass instead of one header scan per name
     for name, value in SECURITY_HEADERS:
-        if name.lower() not in present:  # a view may set its own (e.g. a stricter CSP)
+        if name.lower() not in present:  # a view may set its own
             h.add(name, value)
+    if "content-security-policy" not in present:  # a view may set its own (e.g. a stricter CSP)
+        nonce = g.get("csp_nonce")
+        h.add("Content-Security-Policy", CSP.format(nonce=f" 'nonce-{nonce}'") if nonce else CSP_PLAIN)
     user = current_user._get_current_object() if current_user else None
     if user is not None and getattr(user, "is_authenticated", False):
         h["Cache-Control"] = "no-store"
