@@ -118,6 +118,9 @@ def page(server):
             pg.on("response", lambda r: r.status >= 400 and pg.problems.append(f"{r.status} {r.url}"))
             pg.on("requestfailed", lambda r: pg.problems.append(f"failed {r.url} {r.failure}"))
             pg.on("pageerror", lambda e: pg.problems.append(f"script error {e}"))
+            # a script or handler the Content-Security-Policy refused is a broken page too (AC10)
+            pg.on("console", lambda m: m.type == "error" and "Content Security Policy" in m.text
+                  and pg.problems.append(f"CSP: {m.text}"))
             yield pg
         finally:
             browser.close()
