@@ -125,6 +125,12 @@ def create_app(config: dict | None = None) -> Flask:
         FLASK_ADMIN_SWATCH="default",
         FLASK_ADMIN_FLUID_LAYOUT=True,
     )
+    # a site served over HTTPS never sends its cookies over plain HTTP: Secure whenever the public
+    # address is https, whatever SESSION_COOKIE_SECURE says (SECURITY.md AC4, issue 11 point 10)
+    https = str(cfg.get("PUBLIC_URL") or "").lower().startswith("https://")
+    secure = bool(cfg.get("SESSION_COOKIE_SECURE")) or https
+    app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure,
+                      REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax")
     app.debug = cfg["DEBUG"]
     from .security import CookieSessionInterface
     app.session_interface = CookieSessionInterface()
