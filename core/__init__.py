@@ -127,6 +127,12 @@ def create_app(config: dict | None = None) -> Flask:
         FLASK_ADMIN_SWATCH="default",
         FLASK_ADMIN_FLUID_LAYOUT=True,
     )
+    # a site served over HTTPS never sends its cookies over plain HTTP: Secure whenever the public
+    # address is https, whatever SESSION_COOKIE_SECURE says (SECURITY.md AC4, issue 11 point 10)
+    https = str(cfg.get("PUBLIC_URL") or "").lower().startswith("https://")
+    secure = bool(cfg.get("SESSION_COOKIE_SECURE")) or https
+    app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure,
+                      REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax")
     app.debug = cfg["DEBUG"]
     if cfg["TRUSTED_PROXIES"]:
         # behind N reverse proxies: the client's address and scheme from the last N X-Forwarded-For /
@@ -205,6 +211,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_error_handler(CSRFError, web.error_page)
     import peewee
     app.register_error_handler(peewee.IntegrityError, web.integrity_error)  # 409, never a 500
+    app.register_error_handler(web.PublicURLMissing, web.public_url_missing_page)
     app.after_request(web.security_headers)
 
     @app.before_request
@@ -212,9 +219,12 @@ def create_app(config: dict | None = None) -> Flask:
         from .db import ensure_connection
         ensure_connection()
 
+    app.before_request(web.require_password_change)  # after the connection check: it reads the user
+
     from .i18n import LANGUAGE_NAMES, template_gettext
     languages = [(k, LANGUAGE_NAMES.get(k, k)) for k in app.config["LANGUAGES"]]
     app.jinja_env.globals["csrf_token"] = web.csrf_token  # Flask-WTF's, signed once per session token
+    app.jinja_env.globals["csp_nonce"] = web.csp_nonce  # script nonces (SECURITY.md AC10)
     app.jinja_env.globals["page_header"] = web.page_header  # the layout's header, kept per what it shows
     app.jinja_env.filters["due_date"] = web.due_date  # a due date, marked provisional past the calendar
     if not app.url_map.host_matching and not app.subdomain_matching:

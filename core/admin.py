@@ -781,13 +781,27 @@ class PluginsView(BaseView):
         return redirect(url_for(".index"))
 
 
+def _install_safe_redirects():
+    """Flask-Admin reads its return ``url`` through ``get_redirect_target``, imported into the two
+    modules that use it: both get the kernel's one safe-redirect check (SECURITY.md NS3)."""
+    import flask_admin.actions
+    import flask_admin.model.base
+    from .web import admin_redirect_target
+    for module in (flask_admin.model.base, flask_admin.actions):
+        if getattr(module, "get_redirect_target", None) is not admin_redirect_target:
+            module.get_redirect_target = admin_redirect_target
+
+
 def build_admin(app, pm):
     from flask_admin import Admin
     from flask_admin.theme import Bootstrap4Theme
     from .models import AuditLog, Message, User, UserRole
     from .workdays import CalendarDay
 
-    admin = Admin(app, name=_l("Time Bank"), url="/admin",
+    _install_safe_redirects()
+
+    from .web import csp_nonce
+    admin = Admin(app, name=_l("Time Bank"), url="/admin", csp_nonce_generator=csp_nonce,
                   theme=Bootstrap4Theme(base_template="admin/tb_base.html", swatch="default"),
                   index_view=DashboardView(name=_l("Dashboard"), url="/admin"))
     admin.add_view(PluginsView(name=_l("Plugins"), endpoint="plugins", category=_l("System")))

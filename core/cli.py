@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup, shell_command
 
 from . import ConfigError, DatabaseError, PluginError, create_app
 from .config import instance_path
+from .web import INITIAL_ADMIN_PASSWORD_FILE
 
 FAILURES = (ConfigError, DatabaseError, PluginError)
 
@@ -49,11 +50,45 @@ main.add_command(shell_command)
 
 
 # ------------------------------------------------------------------ site set-up
-ADMIN_PASSWORD_FILE = "initial_admin_password"
+ADMIN_PASSWORD_FILE = INITIAL_ADMIN_PASSWORD_FILE  # deleted by the password change page once used
 
 
-def init_site(demo: bool = False) -> dict:
-    """Create or keep the site: schema, default plugins, the platform admin, and demo data once."""
+DEMO_PUBLIC_URL = "http://127.0.0.1:5000"
+
+
+def served_address(host: str, port: int) -> str:
+    """The address a browser on this machine reaches ``timebank demo --host --port`` at."""
+    h = "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host
+    if ":" in h and not h.startswith("["):
+        h = f"[{h}]"
+    return f"http://{h}:{port}"
+
+
+def ensure_public_url(inst: Path, url: str) -> str:
+    """The site's configured PUBLIC_URL; when there is none (neither config.toml nor
+    TIMEBANK_PUBLIC_URL), ``url`` is written into ``instance/config.toml`` and returned. Only the demo
+    does this: certificates and check-in codes print absolute addresses from the configuration only,
+    never from a request's Host header (SECURITY.md NS3, issue 11 point 8)."""
+    from .config import load_config
+    try:
+        configured = load_config({"INSTANCE_PATH": str(inst)}).get("PUBLIC_URL") or ""
+    except ConfigError as e:
+        fail(str(e))
+    if configured:
+        return configured
+    cfg = inst / "config.toml"
+    text = cfg.read_text(encoding="utf-8") if cfg.exists() else ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += f"# written by `timebank demo` / `timebank init --demo`: the address printed in QR codes\n" \
+            f"public_url = {json.dumps(url)}\n"
+    cfg.write_text(text, encoding="utf-8")
+    return url
+
+
+def init_site(demo: bool = False, public_url: str | None = None) -> dict:
+    """Create or keep the site: schema, default plugins, the platform admin, and demo data once. A demo
+    site gets a PUBLIC_URL (``public_url``, by default http://127.0.0.1:5000) unless one is configured."""
     from . import plugins as P
     from .db import transaction
     from .models import PluginState, User
@@ -61,8 +96,10 @@ def init_site(demo: bool = False) -> dict:
 
     inst = instance_path()
     inst.mkdir(parents=True, exist_ok=True)
+    info = {"instance": str(inst), "created": False, "password": None, "public_url": None}
+    if demo:
+        info["public_url"] = ensure_public_url(inst, public_url or DEMO_PUBLIC_URL)
     app = kernel_app()
-    info = {"instance": str(inst), "created": False, "password": None}
     with app.app_context():
         first = not P.enabled_names() and not PluginState.select().exists()
         if first:
@@ -78,8 +115,9 @@ def init_site(demo: bool = False) -> dict:
         if admin is None:
             password = secrets.token_urlsafe(12)
             with transaction():
+                # the generated password must be replaced at the first login (AC3, issue 11 point 10)
                 admin = User.create(username="admin", display_name="平台管理员",
-                                    password_hash=hash_password(password))
+                                    password_hash=hash_password(password), must_change_password=True)
                 grant_role(admin, PLATFORM_ADMIN)
             import os
             fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -91,6 +129,8 @@ def init_site(demo: bool = False) -> dict:
             pw = pw_file.read_text().strip()
             if verify_password(admin, pw):
                 info["password"] = pw
+                if not admin.must_change_password:  # a site set up before the flag existed
+                    User.update(must_change_password=True).where(User.id == admin.id).execute()
             else:
                 pw_file.unlink()
     if demo:
@@ -129,11 +169,13 @@ def load_demo(app):
 
 def print_login(info, host=None, port=None):
     click.echo(f"实例目录 / instance: {info['instance']}")
+    if info.get("public_url"):
+        click.echo(f"公网地址 / public URL (public_url): {info['public_url']}")
     if host:
         click.echo(f"地址 / URL: http://{host}:{port}/login")
     if info["password"]:
         click.secho(f"管理员 / admin login: admin / {info['password']}", fg="green")
-        click.echo("  首次登录后请修改密码 / change it after the first login.")
+        click.echo("  首次登录时必须修改此密码 / you must change it at the first login.")
     else:
         click.echo("管理员 / admin login: admin (password already changed; reset with "
                    "`timebank set-password admin`)")
@@ -153,8 +195,9 @@ def init_cmd(demo):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def demo_cmd(host, port):
-    """Set up the site with demo data and serve it."""
-    info = init_site(demo=True)
+    """Set up the site with demo data and serve it (its address becomes the site's PUBLIC_URL unless
+    one is configured)."""
+    info = init_site(demo=True, public_url=served_address(host, port))
     print_login(info, host, port)
     run_server(host, port, workers=1, threads=8)
 

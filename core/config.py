@@ -52,7 +52,8 @@ SCHEMA = {
     "HOME_CACHE_SECONDS": (60, int, "the home page's totals and upcoming activities are at most this old"),
     "DEBUG": (False, _bool, "development mode; never in production"),
     "TESTING": (False, _bool, "test mode"),
-    "SESSION_COOKIE_SECURE": (False, _bool, "send the session cookie over HTTPS only (turn on in production)"),
+    "SESSION_COOKIE_SECURE": (False, _bool, "send the session cookie over HTTPS only (turn on in production; "
+                              "always on when PUBLIC_URL is https)"),
     "SESSION_IDLE_MINUTES": (120, int, "log out after this many idle minutes"),
     "SESSION_ABSOLUTE_HOURS": (12, int, "log out after this many hours whatever happens"),
     # login limits (core/security.py, README "Login limits"): no hard lock; past a limit each further
@@ -85,9 +86,9 @@ SCHEMA = {
     "SMS_API_KEY": ("", str, "API key sent to the SMS gateway as a Bearer token (sms plugin)"),
     "PLUGIN_RELOAD_SECONDS": (2.0, float, "how often a worker checks whether the plugin set changed"),
     "MAX_CONTENT_LENGTH": (16 * 1024 * 1024, int, "largest accepted request body in bytes"),
-    "PUBLIC_URL": ("", str, "the site's public base URL, e.g. https://timebank.example.org; used in links that "
-                   "leave the site, such as the verification QR code printed on certificates; empty: the "
-                   "address of the current request (http://localhost outside a request)"),
+    "PUBLIC_URL": ("", str, "the site's public base URL, e.g. https://timebank.example.org; the only source of "
+                   "absolute links (certificates' verification QR codes, the check-in screen's code), never "
+                   "the request's Host header: without it those refuse; https also makes cookies Secure"),
     "PDF_FONT_PATH": ("", str, "TrueType font (.ttf/.ttc) with Chinese glyphs embedded in PDFs (documents "
                       "plugin); empty: Debian's fonts-wqy-microhei or whatever fontconfig finds"),
 }

@@ -61,6 +61,16 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
+# the generated password of the ``admin`` account that ``timebank init`` writes into the instance folder;
+# deleted once that password is changed (SECURITY.md AC3, issue 11 point 10)
+INITIAL_ADMIN_PASSWORD_FILE = "initial_admin_password"
+INITIAL_ADMIN = "admin"
+
+# what an account that must change its password may still reach: the change itself, logging out,
+# the language menu, and static files (any blueprint's ``….static``)
+PASSWORD_CHANGE_ALLOWED = frozenset({"site.change_password", "site.logout", "site.set_language", "static"})
+
+
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
     new = PasswordField(_l("New password"), validators=[DataRequired()])
@@ -85,10 +95,110 @@ def refuse_nul_bytes():
     return None
 
 
-def safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+NEXT_MAX_LENGTH = 2048
+_NEXT_SPACE_CATEGORIES = ("Cc", "Cf", "Zs", "Zl", "Zp", "Co", "Cs", "Cn")
+
+
+def _next_text_ok(text: str) -> bool:
+    """A same-site path as a browser would read it: one leading slash, no second one or backslash
+    after it, no control, format or space character anywhere (browsers drop tabs and newlines and
+    read ``\\`` as ``/``, so ``/\t/evil.example`` and ``/\\evil.example`` become ``//evil.example``;
+    a CR/LF would end the Location header), no scheme and no host."""
+    import unicodedata
+    from urllib.parse import urlsplit
+    if not text.startswith("/") or text.startswith("//") or "\\" in text:
+        return False
+    if any(c.isspace() or unicodedata.category(c) in _NEXT_SPACE_CATEGORIES for c in text):
+        return False
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return not parts.scheme and not parts.netloc
+
+
+def is_safe_next(target) -> bool:
+    """Is ``target`` (a ``next``/``url`` value taken from a request) a path on this site? The value
+    is checked as given and after each round of percent-decoding (a proxy or an old browser may
+    decode ``%2F``, ``%5C``, ``%09``, ``%0D%0A`` once more): every form must pass (SECURITY.md NS3)."""
+    from urllib.parse import unquote
+    if not isinstance(target, str) or not target or len(target) > NEXT_MAX_LENGTH:
+        return False
+    text = target
+    for _round in range(4):
+        if not _next_text_ok(text):
+            return False
+        try:
+            decoded = unquote(text, errors="strict") if "%" in text else text
+        except UnicodeDecodeError:
+            return False
+        if decoded == text:
+            return True
+        text = decoded
+    return False  # still encoded after four rounds: refuse rather than guess
+
+
+def safe_next(target, default: str | None = "") -> str | None:
+    """The one safe-redirect check of the site: ``target`` (a ``next`` or return ``url`` taken from
+    the request) when it is a path on this site (``is_safe_next``), else ``default`` — the home page
+    when not given; ``None`` may be asked for to let the caller choose. Every redirect to an address
+    taken from a request goes through here: login, language switch, Flask-Admin's return ``url``
+    (``admin_redirect_target``), the documents plugin's back link (SECURITY.md NS3, issue 11 point 3)."""
+    if is_safe_next(target):
         return target
-    return url_for("site.index")
+    if default == "":
+        return url_for("site.index")
+    return default
+
+
+def admin_redirect_target(param_name: str = "url") -> str | None:
+    """Flask-Admin's ``get_redirect_target`` through ``safe_next``: Flask-Admin's own check accepts
+    an absolute URL on the request's Host and lets a CR/LF through to the Location header (a 500);
+    installed over it by ``core.admin.build_admin``."""
+    return safe_next(request.values.get(param_name), default=None)
+
+
+class PublicURLMissing(RuntimeError):
+    """Something that prints an absolute address of the site (a QR code, a link in an email or a
+    message) was asked for on a site without a configured PUBLIC_URL. Absolute addresses come from
+    the configuration only, never from the request's Host header (SECURITY.md NS3): a forged Host
+    would otherwise put another site's address into an official document. The kernel answers it with
+    a 503 page saying what to configure; services turn it into their own error before writing."""
+
+    message = _l("The site's public address (PUBLIC_URL) is not configured, so nothing that prints a "
+                 "link to the site (certificates, QR codes) can be produced. Ask the system administrator "
+                 "to set public_url in instance/config.toml or TIMEBANK_PUBLIC_URL.")
+
+    def __str__(self):
+        return str(self.message)
+
+
+def public_url(path: str = "") -> str:
+    """The absolute address of ``path`` (a path of the site, without the script root) under the
+    configured PUBLIC_URL; raises ``PublicURLMissing`` when there is none. Public API for plugins
+    (docs/plugins.md): the only way to print an absolute URL (issue 11 point 8)."""
+    base = str(current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    if not base:
+        raise PublicURLMissing()
+    if path and not path.startswith("/"):
+        path = "/" + path
+    return base + path
+
+
+def public_url_for(endpoint: str, **values) -> str:
+    """``url_for(endpoint, **values)`` as an absolute address under PUBLIC_URL (never the Host header;
+    ``_external`` is not used). Raises ``PublicURLMissing`` when PUBLIC_URL is not configured."""
+    from flask import has_request_context
+    values.pop("_external", None)
+    path = url_for(endpoint, **values)
+    root = request.script_root if has_request_context() else ""
+    if root and path.startswith(root):
+        path = path[len(root):]
+    return public_url(path)
+
+
+def public_url_missing_page(e):
+    return render_template("core/error.html", code=503, title=_l("Not configured"), message=str(e)), 503
 
 
 @bp.route("/")
@@ -167,12 +277,40 @@ def logout():
     return redirect(url_for("site.login"))
 
 
+def require_password_change():
+    """An account flagged ``must_change_password`` (the ``admin`` that ``timebank init`` created with a
+    generated password, an account an admin created) reaches nothing but the password change page,
+    logging out and the language menu until it has chosen its own password (SECURITY.md AC3, issue 11
+    point 10). Registered after the connection check in ``create_app``."""
+    endpoint = request.endpoint or ""
+    if endpoint in PASSWORD_CHANGE_ALLOWED or endpoint.endswith(".static"):
+        return None
+    user = current_user._get_current_object()
+    if getattr(user, "must_change_password", False) and getattr(user, "is_authenticated", False):
+        return redirect(url_for("site.change_password"))
+    return None
+
+
+def forget_initial_password(user) -> bool:
+    """Delete ``instance/initial_admin_password`` once the ``admin`` it was generated for has chosen
+    another password: the generated one stays on disk no longer than it is valid. True if deleted."""
+    from pathlib import Path
+    if user.username != INITIAL_ADMIN:
+        return False
+    f = Path(current_app.instance_path) / INITIAL_ADMIN_PASSWORD_FILE
+    if not f.exists():
+        return False
+    f.unlink()
+    return True
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
     form = PasswordForm()
     user = current_user._get_current_object()
     status, wait = 200, 0
+    forced = bool(user.must_change_password)
     if form.validate_on_submit():
         # guessing the current password (a session left open) counts like failed logins (AC2, NS4)
         attempt = security.login_attempt(user.username, user)
@@ -184,19 +322,23 @@ def change_password():
             attempt.failed()
             audit.log("password.change_failed", user)
             form.current.errors.append(_("The current password is wrong."))
+        elif forced and form.new.data == form.current.data:
+            form.new.errors.append(_("Choose a new password, not the one you were given."))
         else:
             problem = security.password_problem(form.new.data, user.username)
             if problem:
                 form.new.errors.append(problem)
             else:
-                security.set_password(user, form.new.data)
-                audit.log("password.changed", user)
+                security.set_password(user, form.new.data)  # clears must_change_password
+                deleted = forget_initial_password(user)
+                audit.log("password.changed", user,
+                          {"forced": True, "initial_password_file_deleted": deleted} if forced else None)
                 from flask_login import login_user
                 security.start_session(user)  # every other session is revoked; keep this one
                 login_user(user)
                 flash(_("Your password was changed."), "success")
                 return redirect(url_for("site.index"))
-    resp = current_app.make_response((render_template("core/password.html", form=form), status))
+    resp = current_app.make_response((render_template("core/password.html", form=form, forced=forced), status))
     if wait:
         resp.headers["Retry-After"] = str(wait)
     return resp
@@ -428,19 +570,38 @@ SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "SAMEORIGIN"),
     ("Referrer-Policy", "same-origin"),
-    ("Content-Security-Policy",
-     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-     "script-src 'self' 'unsafe-inline'; frame-ancestors 'self'; form-action 'self'; "
-     "base-uri 'self'; object-src 'none'"),
 )
+# scripts: the site's own files and the inline <script> elements that carry this response's nonce;
+# never 'unsafe-inline' (no inline event handlers, no javascript: URLs) (SECURITY.md AC10)
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+       "script-src 'self'{nonce}; frame-ancestors 'self'; form-action 'self'; "
+       "base-uri 'self'; object-src 'none'")
+CSP_PLAIN = CSP.format(nonce="")
+
+
+def csp_nonce() -> str:
+    """This response's script nonce: templates write ``<script nonce="{{ csp_nonce() }}">`` (Flask-Admin's
+    templates get it through ``csp_nonce_generator``); the Content-Security-Policy header names it. A
+    new random value per request, made on first use; never put it in a kept fragment
+    (``kept``/``kept_html``), which would carry a stale one. Public API for plugins' templates."""
+    from flask import g
+    nonce = g.get("csp_nonce")
+    if nonce is None:
+        import secrets
+        nonce = g.csp_nonce = secrets.token_urlsafe(18)
+    return nonce
 
 
 def security_headers(resp):
+    from flask import g
     h = resp.headers
     present = {k.lower() for k, _ in h.items()}  # one pass instead of one header scan per name
     for name, value in SECURITY_HEADERS:
-        if name.lower() not in present:  # a view may set its own (e.g. a stricter CSP)
+        if name.lower() not in present:  # a view may set its own
             h.add(name, value)
+    if "content-security-policy" not in present:  # a view may set its own (e.g. a stricter CSP)
+        nonce = g.get("csp_nonce")
+        h.add("Content-Security-Policy", CSP.format(nonce=f" 'nonce-{nonce}'") if nonce else CSP_PLAIN)
     user = current_user._get_current_object() if current_user else None
     if user is not None and getattr(user, "is_authenticated", False):
         h["Cache-Control"] = "no-store"

@@ -72,6 +72,8 @@ def server(tmp_path, site_env):
     assert password and password in r.stdout  # init prints the admin login it created
 
     port = free_port()
+    # the served address is the site's configured public address (QR codes print it, SECURITY.md NS3)
+    env.setdefault("TIMEBANK_PUBLIC_URL", f"http://127.0.0.1:{port}")
     log_path = tmp_path / "server.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(timebank("serve", "--port", str(port), "--workers", "1", "--threads", "4"),
@@ -116,6 +118,9 @@ def page(server):
             pg.on("response", lambda r: r.status >= 400 and pg.problems.append(f"{r.status} {r.url}"))
             pg.on("requestfailed", lambda r: pg.problems.append(f"failed {r.url} {r.failure}"))
             pg.on("pageerror", lambda e: pg.problems.append(f"script error {e}"))
+            # a script or handler the Content-Security-Policy refused is a broken page too (AC10)
+            pg.on("console", lambda m: m.type == "error" and "Content Security Policy" in m.text
+                  and pg.problems.append(f"CSP: {m.text}"))
             yield pg
         finally:
             browser.close()
@@ -144,11 +149,22 @@ def test_admin_logs_in_sees_the_chinese_dashboard_and_plugins_and_logs_out(serve
     assert "/login" in page.url
     page.problems.clear()  # the 401 of the refused login is expected
 
-    # the generated admin password from the instance folder opens the dashboard
+    # the generated admin password from the instance folder must be changed first (AC3, issue 11
+    # point 10): the change page in Chinese, the admin closed until then, the file deleted after it
     page.get_by_label("用户名").fill("admin")
     page.get_by_label("密码").fill(server["password"])
     page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(base + "/account/password")
+    expect(page.locator("h1")).to_have_text("修改密码")
+    page.goto(base + "/admin/")
+    expect(page).to_have_url(base + "/account/password")
+    new_password = server["password"] + "-mine"
+    page.get_by_label("当前密码").fill(server["password"])
+    page.get_by_label("新密码", exact=True).fill(new_password)
+    page.get_by_label("再次输入新密码").fill(new_password)
+    page.locator("main form button[type=submit]").click()
     expect(page).to_have_url(base + "/admin/")
+    assert not (server["instance"] / "initial_admin_password").exists()
     assert html_lang(page) == "zh-CN"
     expect(page.locator("h1")).to_have_text("工作台")
     nav = page.locator("nav")
@@ -193,7 +209,8 @@ def served_app(server):
     services and for the scheduler's steps (tasks run at once here). Import ``served_app`` to use it."""
     from core import create_app
     from core.db import db
-    cfg = {"INSTANCE_PATH": str(server["instance"]), "TASKS_IMMEDIATE": True}
+    cfg = {"INSTANCE_PATH": str(server["instance"]), "TASKS_IMMEDIATE": True,
+           "PUBLIC_URL": server["env"]["TIMEBANK_PUBLIC_URL"]}
     if server["env"].get("TIMEBANK_DATABASE_URL"):
         cfg["DATABASE_URL"] = server["env"]["TIMEBANK_DATABASE_URL"]
     app = create_app(cfg)

@@ -37,8 +37,8 @@ def site(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("TIMEBANK_INSTANCE_PATH", str(tmp / "instance"))
     app = create_app(site_config(INSTANCE_PATH=str(tmp / "instance"), DATABASE_URL=database_url(tmp),
-                                 TESTING=True, TASKS_IMMEDIATE=True,
-                                 PLUGINS=builtin_plugins() + PLUGINS))
+                                 TESTING=True, TASKS_IMMEDIATE=True, PUBLIC_URL="http://localhost",
+                                 PLUGINS=builtin_plugins() + PLUGINS))  # a demo site has one (NS3)
     ids = seed(app)
     from core.cli import load_demo
     with app.app_context():

@@ -56,6 +56,13 @@ class Browser:
     def login(self, username: str, password: str):
         status, html = self.post_form("/login", "/login", {"username": username, "password": password})
         assert status == 200 and "/logout" in html, (status, html[:500])
+        with self.opener.open(self.base + "/", timeout=10) as r:
+            landed = r.geturl()
+        if landed.endswith("/account/password"):  # the generated admin password: change it first (AC3)
+            new = password + "-changed"
+            status, html = self.post_form("/account/password", "/account/password",
+                                          {"current": password, "new": new, "confirm": new})
+            assert status == 200 and "/account/password" not in self.opener.open(self.base + "/").geturl()
 
 
 def wait_until_up(browser: Browser, proc, output, timeout=90):

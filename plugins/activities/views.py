@@ -14,7 +14,7 @@ from markupsafe import Markup
 from flask_login import current_user, login_required
 
 from core import inputs, security
-from core.web import kept_html, url_maker
+from core.web import kept_html, public_url_for, url_maker
 from core.db import TZ, compiled, now, transaction
 from plugins.volunteers import services as volunteers
 from plugins.volunteers.models import DISTRICTS
@@ -213,7 +213,9 @@ def code_screen(activity_id, mode):
     if a is None or mode not in ("in", "out"):
         abort(404)
     security.require("activities.signup.edit", a)
-    url = url_for(".checkin", t=services.site_token(a, mode), _external=True)
+    # the phone's camera opens this address: the configured public one, never the Host header
+    # (SECURITY.md NS3); without PUBLIC_URL the kernel answers with a page saying what to configure
+    url = public_url_for("activities.checkin", t=services.site_token(a, mode))
     return render_template("activities/code_screen.html", a=a, mode=mode, svg=qr_svg(url),
                            refresh=max(10, services.setting("checkin_token_seconds") - 20))
 

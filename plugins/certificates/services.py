@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from core.settings import PluginSettings
@@ -228,6 +228,7 @@ def _require(perm: str, cert: Certificate, actor):
 def approve(cert: Certificate, *, actor=None) -> Certificate:
     """Approve a pending application: the certificate gets its number and verification token."""
     _require("certificates.certificate.review", cert, actor)
+    base_url()  # an issued certificate prints the configured public address: refuse without one
     with transaction():
         c = _locked(cert)
         if c.status != "pending":
@@ -300,6 +301,7 @@ def issue_for_activity(activity: Activity, *, actor=None, purpose: str = "practi
         raise CertificateError(_l("Only volunteer-service activities are certified, not trainings."))
     probe = Certificate(team=activity.team_id)
     _require("certificates.certificate.issue", probe, actor)
+    base_url()  # issued certificates print the configured public address: refuse without one
     issued, skipped = [], 0
     t = now()
     with transaction():
@@ -364,13 +366,15 @@ def find_by_token(token: str) -> Certificate | None:
 
 
 def base_url() -> str:
-    """The site's public base URL: the PUBLIC_URL setting, else the current request's host."""
-    configured = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
-    if configured:
-        return configured
-    if has_request_context():
-        return request.host_url.rstrip("/")
-    return "http://localhost"
+    """The site's public base URL: the kernel's configured PUBLIC_URL, never the request's Host header
+    (a forged Host on the approving request would print another site's address into an official
+    certificate: SECURITY.md NS3, issue 11 point 8). Without one, a CertificateError (503) saying what
+    to configure: approving, batch issuance and printing refuse before anything is written."""
+    from core.web import PublicURLMissing, public_url
+    try:
+        return public_url("")
+    except PublicURLMissing as e:
+        raise CertificateError(e.message, code=503) from None
 
 
 def verify_url(cert: Certificate) -> str:
@@ -401,6 +405,7 @@ def pdf_for(cert: Certificate, user, *, full: bool = False) -> Document:
       name when unmasked (AU1: never the value).
     """
     from . import pdf
+    url = verify_url(cert)  # before anything is audited: no configured public address, no PDF
     own = (user is not None and getattr(user, "is_authenticated", False)
            and cert.volunteer.user_id == user.id)
     if own:
@@ -417,7 +422,7 @@ def pdf_for(cert: Certificate, user, *, full: bool = False) -> Document:
             raise CertificateError(_l("You may not print full ID numbers."), code=403)
         show_full = bool(full)
     seal = seal_bytes(cert.team_id)
-    data = pdf.build(cert, lines_of(cert), full_id=show_full, seal=seal, url=verify_url(cert))
+    data = pdf.build(cert, lines_of(cert), full_id=show_full, seal=seal, url=url)
     if not own:
         details = {"document": "certificate", "number": cert.number}
         if show_full:

@@ -66,7 +66,11 @@ def download(cert_id):
     c = Certificate.get_or_none((Certificate.id == cert_id) & (Certificate.volunteer == (v.id if v else -1)))
     if c is None or c.status != "approved":
         abort(404)
-    doc = services.pdf_for(c, current_user._get_current_object())
+    try:
+        doc = services.pdf_for(c, current_user._get_current_object())
+    except services.CertificateError as e:  # e.g. no configured public address (503)
+        return render_template("core/error.html", code=e.code, title=_("Not available"),
+                               message="; ".join(e.messages())), e.code
     return send(doc.data, doc.filename, fallback=doc.fallback, inline=True)
 
 

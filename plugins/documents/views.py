@@ -9,10 +9,16 @@ bp = Blueprint("documents", __name__, template_folder="templates")
 
 
 def _same_site_referrer() -> str | None:
-    ref = urlsplit(request.referrer or "")
-    if ref.netloc == request.host and ref.path.startswith("/") and not ref.path.startswith("//"):
-        return ref.path + (f"?{ref.query}" if ref.query else "")
-    return None
+    """The page the visitor came from, as a path on this site through the kernel's one
+    safe-redirect check (SECURITY.md NS3): never another host, never ``/\\evil.example``."""
+    from core.web import safe_next
+    try:
+        ref = urlsplit(request.referrer or "")
+    except ValueError:
+        return None
+    if ref.netloc != request.host:
+        return None
+    return safe_next(ref.path + (f"?{ref.query}" if ref.query else ""), default=None)
 
 
 @bp.app_errorhandler(DocumentError)
