@@ -538,7 +538,8 @@ class SecureModelView(ModelView):
         columns into unescaped text and leave headers alone. Audited with the exported columns."""
         from flask import Response, stream_with_context
         from werkzeug.utils import secure_filename
-        return_url = self.get_url(".index_view")
+        from .web import admin_redirect_target
+        return_url = admin_redirect_target() or self.get_url(".index_view")  # a same-site path (NS3)
         if not self.can_export or export_type not in self.export_types or export_type not in ("csv", "xlsx"):
             from flask_admin.babel import gettext as _admin_gettext
             flash(_admin_gettext("Permission denied."), "error")
