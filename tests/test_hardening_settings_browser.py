@@ -52,12 +52,14 @@ def test_r_reg_4_platform_admin_changes_min_age_in_the_browser_and_registration_
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page).to_have_url(base + "/admin/")
+    page.wait_for_load_state("networkidle")  # the menu's scripts (jQuery, Bootstrap) are in place
 
     # 系统 ▸ 系统设置 (on a phone the menu is behind the navbar toggler)
     toggler = page.locator(".navbar-toggler")
     if toggler.is_visible():
         toggler.click()
     page.locator("nav").get_by_text("系统", exact=True).click()
+    expect(page.get_by_role("link", name="系统设置")).to_be_visible()
     page.get_by_role("link", name="系统设置").click()
     expect(page).to_have_url(base + "/admin/settings/")
     page.locator(".nav-pills").get_by_role("link", name="志愿者").click()
