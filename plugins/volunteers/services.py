@@ -124,10 +124,14 @@ def political_standing(volunteer_ids) -> Iterator[tuple[int, str, bool]]:
     from core.db import db
     ids = sorted({int(i) for i in volunteer_ids})
     status_f, reported_f = Volunteer.political_status, Volunteer.in_service_reported_on
+    # the statement by hand: peewee builds an IN list at ~18 µs per id, more than the decryption
+    head = (f'SELECT "id", "{status_f.column_name}", "{reported_f.column_name}" '
+            f'FROM "{Volunteer._meta.table_name}" WHERE "id" IN (')
+    mark = db.obj.param
     for k in range(0, len(ids), STANDING_CHUNK):
-        q = (Volunteer.select(Volunteer.id, status_f, reported_f)
-             .where(Volunteer.id.in_(ids[k:k + STANDING_CHUNK])))
-        for vid, raw_status, raw_reported in db.execute_sql(*q.sql()).fetchall():
+        chunk = ids[k:k + STANDING_CHUNK]
+        sql = head + ", ".join([mark] * len(chunk)) + ")"
+        for vid, raw_status, raw_reported in db.execute_sql(sql, chunk).fetchall():
             status = status_f.python_value(raw_status)
             in_service = status in PARTY_MEMBER_STATUSES and bool(reported_f.python_value(raw_reported))
             yield vid, status, in_service
