@@ -11,8 +11,8 @@ because each target is a personal yearly total. A *Party volunteer service* is a
 record (minutes > 0) of an activity marked 党员志愿服务 (``Activity.is_party_service``), counted once per
 activity. The report is one aggregate query (volunteers LEFT JOIN the activities plugin's
 ``service_totals`` subquery, grouped by volunteer over the year), then the categories of exactly the
-volunteers it returned, from the volunteers plugin (``political_standing``: their political status and
-in-service reporting decrypted in bulk, once). The database holds no index of the political status to
+volunteers it returned: the query also reads their sealed political status and in-service reporting,
+which the volunteers plugin decrypts (``decode_standing``), once per volunteer. The database holds no index of the political status to
 select by (SECURITY.md NS5: a deterministic index of a value shared by all Party members would tell any
 dump or backup who they are).
 """
@@ -121,16 +121,17 @@ def category_of(status: str, in_service: bool) -> str:
 
 
 def categorise(rows) -> list[tuple]:
-    """``report_query`` rows (id, number, name, minutes, party_services) with each volunteer's category
-    inserted after the name: the political statuses of exactly these volunteers, decrypted once."""
-    cats = {vid: category_of(status, in_service)
-            for vid, status, in_service in volunteers.political_standing(r[0] for r in rows)}
-    return [(r[0], r[1], r[2], cats.get(r[0], "registered"), r[3], r[4]) for r in rows]
+    """``report_query`` rows (id, number, name, minutes, party_services, sealed status, sealed
+    in-service date) as (id, number, name, category, minutes, party_services): the political status
+    of exactly these volunteers decrypted once, by the volunteers plugin (``decode_standing``)."""
+    decode = volunteers.decode_standing
+    return [(r[0], r[1], r[2], category_of(*decode(r[5], r[6])), r[3], r[4]) for r in rows]
 
 
 def report_query(year: int, team_ids=None, *, volunteer_ids=None):
     """One row per active volunteer in scope (registered before the year's end): id, number, name,
-    minutes, party_services (the category is added by ``categorise``). ``team_ids`` None = every
+    minutes, party_services and the two sealed columns the category comes from (decrypted by
+    ``categorise``: there is no index of the political status to compute it in SQL, NS5). ``team_ids`` None = every
     volunteer; otherwise the approved members of those teams. One SQL statement: volunteers LEFT JOIN
     one GROUP BY over the year."""
     start, end = year_span(year)
@@ -142,7 +143,8 @@ def report_query(year: int, team_ids=None, *, volunteer_ids=None):
     totals = activities.service_totals(start, end, volunteers=members).alias("totals")
     q = (Volunteer.select(Volunteer.id, Volunteer.number, Volunteer.name,
                           pw.fn.COALESCE(totals.c.minutes, 0).alias("minutes"),
-                          pw.fn.COALESCE(totals.c.party_services, 0).alias("party_services"))
+                          pw.fn.COALESCE(totals.c.party_services, 0).alias("party_services"),
+                          *volunteers.STANDING_COLUMNS)
          .join(totals, pw.JOIN.LEFT_OUTER, on=(totals.c.volunteer_id == Volunteer.id))
          .where((Volunteer.status == "active")
                 & (Volunteer.registered_at < _dt.datetime.combine(end, _dt.time(), tzinfo=TZ))))

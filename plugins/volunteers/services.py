@@ -120,7 +120,9 @@ def political_standing(volunteer_ids) -> Iterator[tuple[int, str, bool]]:
     the in-service reporting are sealed, with no index (SECURITY.md NS5: a deterministic index of a
     value with seven possible values would tell any dump who is a Party member), so they are decrypted
     here, in bulk: one query per ``STANDING_CHUNK`` ids on the plain cursor, each volunteer's status
-    decrypted once and the reporting date only for Party members (a few µs per volunteer)."""
+    decrypted once and the reporting date only for Party members (a few µs per volunteer). A report
+    that reads the volunteers anyway selects ``STANDING_COLUMNS`` itself and calls
+    ``decode_standing``."""
     from core.db import db
     ids = sorted({int(i) for i in volunteer_ids})
     status_f, reported_f = Volunteer.political_status, Volunteer.in_service_reported_on
@@ -132,9 +134,19 @@ def political_standing(volunteer_ids) -> Iterator[tuple[int, str, bool]]:
         chunk = ids[k:k + STANDING_CHUNK]
         sql = head + ", ".join([mark] * len(chunk)) + ")"
         for vid, raw_status, raw_reported in db.execute_sql(sql, chunk).fetchall():
-            status = status_f.python_value(raw_status)
-            in_service = status in PARTY_MEMBER_STATUSES and bool(reported_f.python_value(raw_reported))
-            yield vid, status, in_service
+            yield (vid, *decode_standing(raw_status, raw_reported))
+
+
+STANDING_COLUMNS = (Volunteer.political_status, Volunteer.in_service_reported_on)
+
+
+def decode_standing(raw_status, raw_reported) -> tuple[str, bool]:
+    """(political status, is an in-service Party member) from the stored (sealed) values of the
+    ``STANDING_COLUMNS``, for a report that selects them in its own query, on the plain cursor (so
+    there is no second query of the volunteers): the status decrypted, the reporting date only for
+    Party members."""
+    status = STANDING_COLUMNS[0].python_value(raw_status)
+    return status, status in PARTY_MEMBER_STATUSES and bool(STANDING_COLUMNS[1].python_value(raw_reported))
 
 
 def _text(data, key, maxlen, errors, required=False):
