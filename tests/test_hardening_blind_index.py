@@ -215,7 +215,7 @@ def test_ns5_political_standing_decrypts_in_bulk_for_the_ids_asked(site, monkeyp
 
 
 def test_ns5_migration_seals_an_existing_site(site):
-    """A site from before 0003: the two blind-index columns with their indexes and hashes, unpadded
+    """A site from before 0004: the two blind-index columns with their indexes and hashes, unpadded
     ciphertexts, "" for empty values, the pledge as a plain timestamp. The migration drops the columns,
     seals every value (all still readable), leaves no old hash in the SQLite files, and the targets
     report still counts the Party-track and in-service Party members."""
@@ -247,9 +247,9 @@ def test_ns5_migration_seals_an_existing_site(site):
                  blind_index("reported", "volunteer.in_service") if reported else "",
                  DateTimeTZField().db_value(pledged), vid))
         assert _leaks(site, people)                          # the old schema does leak: the test sees it
-        db.execute_sql('DELETE FROM "migrations_volunteers" WHERE name = %s' % p, ("0003_seal_political_status",))
+        db.execute_sql('DELETE FROM "migrations_volunteers" WHERE name = %s' % p, ("0004_seal_political_status",))
         available, _ = P.discover()
-        assert P.migrate_plugin(available["volunteers"]) == ["0003_seal_political_status"]
+        assert P.migrate_plugin(available["volunteers"]) == ["0004_seal_political_status"]
         assert P.migrate_plugin(available["volunteers"]) == []
         cols = {c.name for c in db.get_columns(T)}
         assert not {"political_hash", "in_service_hash"} & cols

@@ -312,7 +312,7 @@ def test_in_service_reporting_is_validated_sensitive_and_cleared_with_the_status
 
 def test_migrations_bring_an_existing_site_to_the_new_schema(make_app):
     """A site installed before these versions (no in-service columns, the old (volunteer, service_date)
-    index, no migration history) gets them from volunteers 0002 and activities 0002; volunteers 0003
+    index, no migration history) gets them from volunteers 0002 and activities 0002; volunteers 0004
     then drops the blind index 0002 added (issue 11 point 7, tests/test_hardening_blind_index.py)."""
     app = make_app(plugins=PLUGINS)
     from playhouse.migrate import SchemaMigrator, migrate
@@ -328,7 +328,7 @@ def test_migrations_bring_an_existing_site_to_the_new_schema(make_app):
             db.execute_sql(f'DROP TABLE "migrations_{name}"')
         available, _ = P.discover()
         assert P.migrate_plugin(available["volunteers"]) == ["0001_initial", "0002_in_service_party_member",
-                                                              "0003_seal_political_status"]
+                                                              "0004_seal_political_status"]
         assert P.migrate_plugin(available["activities"]) == ["0001_initial", "0002_service_totals_index",
                                                              "0003_listing_index", "0004_search_terms"]
         assert P.migrate_plugin(available["activities"]) == []      # applied once
