@@ -167,8 +167,12 @@ def test_ns5_no_column_of_any_table_groups_the_volunteers_by_political_status(si
         cols = {c.name for c in db.get_columns("volunteers_volunteer")}
         lengths = db.execute_sql("SELECT DISTINCT LENGTH(political_status), LENGTH(in_service_reported_on), "
                                  "LENGTH(pledge_accepted_at), LENGTH(religion) FROM volunteers_volunteer").fetchall()
+        sealed = db.execute_sql("SELECT political_status, in_service_reported_on, pledge_accepted_at, religion "
+                                "FROM volunteers_volunteer").fetchall()
     assert not {"political_hash", "in_service_hash"} & cols
     assert len(lengths) == 1, lengths       # one ciphertext length per sealed column, empty values included
+    for column in zip(*sealed):             # a fresh nonce in every row, also for the bulk import's defaults
+        assert len(set(column)) == len(sealed)
     # ... and the records still read back right
     from plugins.volunteers.models import Volunteer
     with site.app_context():
