@@ -4,12 +4,19 @@
   The keys live outside the database, in ``instance/keys.json`` (generated, mode 600) or
   ``TIMEBANK_DATA_KEYS``; the newest key encrypts, every listed key decrypts, so keys can be rotated:
   add a key (``timebank keys rotate``), re-encrypt, then retire the old one.
+- ``SealedField`` / ``SealedDateTimeField``: an ``EncryptedField`` for a value with few possible values
+  (a status, a yes/no, a date that only some people have): every row holds a ciphertext of the same
+  length, the empty value included, so that neither equality, emptiness nor length of what is stored
+  groups the people it describes (SECURITY.md NS5).
 - ``BlindIndexField``: a keyed HMAC-SHA256 of the normalised value, for uniqueness and exact-match lookup
-  without storing the plain value. Its key is separate and is not rotated with the data keys.
+  without storing the plain value. Its key is separate and is not rotated with the data keys. Only for
+  values that are (nearly) unique per person — an ID or phone number: a blind index of a value shared by
+  many people (a political status) is a label that counts them in any dump (NS5).
 """
 from __future__ import annotations
 
 import base64
+import datetime as _dt
 import hashlib
 import hmac
 import json
@@ -35,6 +42,7 @@ class Keyring:
         self.primary = primary
         self.index_key = index_key
         self.source = source  # "file" (instance/keys.json) or "env" (TIMEBANK_DATA_KEYS)
+        self._aead: dict[str, AESGCM] = {}   # one cipher object per key: bulk decryption ~2x faster
 
     @classmethod
     def from_dict(cls, data: dict) -> "Keyring":
@@ -59,7 +67,10 @@ class Keyring:
         if prefix != PREFIX or kid not in self.keys:
             raise KeyError_(f"no data key {kid!r} to decrypt this value")
         raw = base64.urlsafe_b64decode(data)
-        return AESGCM(self.keys[kid]).decrypt(raw[:12], raw[12:], context.encode()).decode("utf-8")
+        aead = self._aead.get(kid)
+        if aead is None:
+            aead = self._aead[kid] = AESGCM(self.keys[kid])
+        return aead.decrypt(raw[:12], raw[12:], context.encode()).decode("utf-8")
 
     def key_id_of(self, token: str) -> str:
         return token.split(":", 2)[1]
@@ -143,6 +154,62 @@ class EncryptedField(pw.TextField):
         if value is None or value == "":
             return value
         return keyring().decrypt(value, self.context or self.name or "")
+
+
+class SealedField(EncryptedField):
+    """An ``EncryptedField`` for low-cardinality sensitive values (SECURITY.md NS5): the value, the empty
+    one included, is padded with NUL to ``size`` bytes (a longer value to a multiple of it) and always
+    encrypted, so every row holds a ciphertext of the same length and nothing stored tells who has which
+    value, or any value at all. Reads return ``""`` for the empty value (also for rows written before
+    the field was sealed: ``""``, NULL or an unpadded ciphertext). Never filter on it: select the rows
+    by something else and decrypt them (the values of a few thousand rows decrypt in milliseconds)."""
+
+    seals_empty = True  # bulk inserts (core.db.row_tuples) seal a missing or None value in every row anew
+
+    def __init__(self, *args, size: int = 32, **kwargs):
+        self.size = size
+        kwargs.setdefault("default", "")
+        super().__init__(*args, **kwargs)
+
+    def seal(self, plain: str) -> str:
+        plain = plain.replace("\x00", "")
+        n = len(plain.encode("utf-8"))
+        padded = max(self.size, -(-n // self.size) * self.size)
+        return plain + "\x00" * (padded - n)
+
+    def db_value(self, value):
+        return keyring().encrypt(self.seal("" if value is None else str(value)), self.context or self.name or "")
+
+    def python_value(self, value):
+        if value is None or value == "":
+            return ""
+        return keyring().decrypt(value, self.context or self.name or "").rstrip("\x00")
+
+
+def _none():
+    return None
+
+
+class SealedDateTimeField(SealedField):
+    """A ``SealedField`` holding an aware datetime (ISO 8601 with its offset), ``None`` when empty: a
+    timestamp that only some people have (the Party-member pledge) would otherwise mark them by being
+    set."""
+
+    def __init__(self, *args, **kwargs):
+        # a callable default, so that peewee writes the (sealed) empty value instead of leaving NULL
+        kwargs.setdefault("default", _none)
+        kwargs.setdefault("null", True)
+        super().__init__(*args, **kwargs)
+
+    def db_value(self, value):
+        if isinstance(value, _dt.datetime):
+            value = value.isoformat()
+        return super().db_value(value or "")
+
+    def python_value(self, value):
+        from .db import TZ
+        plain = super().python_value(value)
+        return _dt.datetime.fromisoformat(plain).astimezone(TZ) if plain else None
 
 
 class BlindIndexField(pw.CharField):

@@ -465,7 +465,9 @@ def row_tuples(model, records: list[dict]) -> list[tuple]:
         d = f.default
         const = f.db_value(d() if callable(d) else d) if d is not None else None
         plain = type(f) in _PLAIN
-        specs.append((f.name, None if plain else f.db_value, const, callable(d), f))
+        # a sealed field (core.crypto.SealedField) encrypts its default and None anew in every row
+        sealed = getattr(f, "seals_empty", False)
+        specs.append((f.name, None if plain else f.db_value, const, callable(d) or sealed, f))
     out = []
     last: dict = {}  # the same object in every row (a batch's timestamp) is converted once
     for r in records:
@@ -473,7 +475,7 @@ def row_tuples(model, records: list[dict]) -> list[tuple]:
         for name, conv, const, dynamic, f in specs:
             if name in r:
                 v = r[name]
-                if conv is None or v is None:
+                if conv is None or (v is None and not getattr(f, "seals_empty", False)):
                     tup.append(v)
                 else:
                     prev = last.get(name)
@@ -485,7 +487,7 @@ def row_tuples(model, records: list[dict]) -> list[tuple]:
                             last[name] = (v, c)
                         tup.append(c)
             elif dynamic:
-                tup.append(f.db_value(f.default()))
+                tup.append(f.db_value(f.default() if callable(f.default) else f.default))
             else:
                 tup.append(const)
         out.append(tuple(tup))

@@ -162,7 +162,8 @@ def test_r_party_past_year_is_met_or_behind_only(world):
 
 
 def test_the_report_is_one_query_whatever_the_number_of_volunteers(world, monkeypatch):
-    """One aggregate statement (GROUP BY volunteer over the year), not a query per volunteer."""
+    """One aggregate statement (GROUP BY volunteer over the year), not a query per volunteer; it also
+    reads the sealed political status that the categories are decrypted from (issue 11 point 7)."""
     app, teams, v, numbers, admin = world
     from core.db import db
     from plugins.targets import services
@@ -179,6 +180,7 @@ def test_the_report_is_one_query_whatever_the_number_of_volunteers(world, monkey
     reads = [s for s in seen if "activities_service_record" in s]
     assert len(reads) == 1 and "GROUP BY" in reads[0].upper() and len(rep.rows) == 6
     assert not [s for s in seen if "volunteers_volunteer" in s and s not in reads]
+    assert '"political_status"' in reads[0]
 
 
 def test_settings_change_the_targets(world):
@@ -295,43 +297,43 @@ def test_in_service_reporting_is_validated_sensitive_and_cleared_with_the_status
                              "agreement": True, **extra}, create_account=False)
             assert field in e.value.errors
         assert Volunteer.select().where(Volunteer.name == "测试").count() == 0
-        raw = db.execute_sql("SELECT in_service_reported_on, in_service_hash FROM volunteers_volunteer WHERE id = %s"
+        raw = db.execute_sql("SELECT in_service_reported_on FROM volunteers_volunteer WHERE id = %s"
                              % int(v[3])).fetchone()
-        assert "2025-03-01" not in raw[0] and raw[0].startswith("v1:") and len(raw[1]) == 64
+        assert "2025-03-01" not in raw[0] and raw[0].startswith("v1:")
         v3 = Volunteer.get_by_id(v[3])
         assert v3.is_in_service_party_member and v3.in_service_reported_on == "2025-03-01"
         changed = vs.update_profile(v3, {"political_status": "群众"})
         assert "in_service_reported_on" in changed
         v3 = Volunteer.get_by_id(v[3])
-        assert v3.in_service_reported_on == "" and v3.in_service_hash == "" and not v3.is_in_service_party_member
+        assert v3.in_service_reported_on == "" and not v3.is_in_service_party_member
     _, rows = _rows(app, admin, 2026)
     assert rows[v[3]].category == "registered"
 
 
 def test_migrations_bring_an_existing_site_to_the_new_schema(make_app):
     """A site installed before these versions (no in-service columns, the old (volunteer, service_date)
-    index, no migration history) gets them from volunteers 0002 and activities 0002."""
+    index, no migration history) gets them from volunteers 0002 and activities 0002; volunteers 0004
+    then drops the blind index 0002 added (issue 11 point 7, tests/test_hardening_blind_index.py)."""
     app = make_app(plugins=PLUGINS)
     from playhouse.migrate import SchemaMigrator, migrate
     from core import plugins as P
     from core.db import db
     with app.app_context():
         m = SchemaMigrator.from_database(db.obj)
-        migrate(m.drop_index("volunteers_volunteer", "volunteers_volunteer_in_service_hash"),
-                m.drop_column("volunteers_volunteer", "in_service_hash"),
-                m.drop_column("volunteers_volunteer", "in_service_reported_on"),
+        migrate(m.drop_column("volunteers_volunteer", "in_service_reported_on"),
                 m.drop_index("activities_service_record",
                              "activities_service_record_volunteer_id_service_date_kind_3ed2c10"),
                 m.add_index("activities_service_record", ("volunteer_id", "service_date"), False))
         for name in ("volunteers", "activities"):
             db.execute_sql(f'DROP TABLE "migrations_{name}"')
         available, _ = P.discover()
-        assert P.migrate_plugin(available["volunteers"]) == ["0001_initial", "0002_in_service_party_member"]
+        ran = P.migrate_plugin(available["volunteers"])     # (0003_registration_review on main in between)
+        assert ran[:2] == ["0001_initial", "0002_in_service_party_member"] and ran[-1] == "0004_seal_political_status"
         assert P.migrate_plugin(available["activities"]) == ["0001_initial", "0002_service_totals_index",
                                                              "0003_listing_index", "0004_search_terms"]
         assert P.migrate_plugin(available["activities"]) == []      # applied once
         cols = {c.name for c in db.get_columns("volunteers_volunteer")}
-        assert {"in_service_reported_on", "in_service_hash"} <= cols
+        assert "in_service_reported_on" in cols and not {"in_service_hash", "political_hash"} & cols
         idx = [i.columns for i in db.get_indexes("activities_service_record")]   # PostgreSQL cuts names at 63
         assert ["volunteer_id", "service_date", "kind", "minutes", "activity_id"] in idx
         assert ["volunteer_id", "service_date"] not in idx

@@ -548,7 +548,7 @@ def test_withdrawing_consent_erases_sensitive_data_PR6(vapp, volunteer):
     page = c.get("/me").get_data(as_text=True)
     c.post("/me/requests", data={"kind": "withdraw", "csrf_token": csrf_from(page)})
     v = registered(vapp, volunteer)
-    assert (v.political_status, v.religion, v.political_hash) == ("", "", "")
+    assert (v.political_status, v.religion) == ("", "")
     assert v.sensitive_consent_at is None
     assert v.pledge_accepted_at is None          # the pledge belongs to the political status
     with vapp.app_context():

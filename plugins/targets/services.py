@@ -10,8 +10,11 @@ Hours are the volunteer's yearly total of confirmed service records (trainings e
 because each target is a personal yearly total. A *Party volunteer service* is a confirmed service
 record (minutes > 0) of an activity marked 党员志愿服务 (``Activity.is_party_service``), counted once per
 activity. The report is one aggregate query (volunteers LEFT JOIN the activities plugin's
-``service_totals`` subquery, grouped by volunteer over the year); nothing is decrypted: categories come
-from the blind indexes of the political status and of the in-service reporting.
+``service_totals`` subquery, grouped by volunteer over the year), then the categories of exactly the
+volunteers it returned: the query also reads their sealed political status and in-service reporting,
+which the volunteers plugin decrypts (``decode_standing``), once per volunteer. The database holds no index of the political status to
+select by (SECURITY.md NS5: a deterministic index of a value shared by all Party members would tell any
+dump or backup who they are).
 """
 from __future__ import annotations
 
@@ -106,20 +109,29 @@ def status_of(achieved: float, target: float, share: float) -> tuple[str, float]
 
 
 # ----------------------------------------------------------------------------- the query
-def category_expression():
-    """SQL CASE giving each volunteer's category from the blind indexes (no decryption)."""
-    track = volunteers.political_hashes(PARTY_TRACK_STATUSES)
-    members = volunteers.political_hashes(PARTY_MEMBER_STATUSES)
-    return pw.Case(None, [
-        (Volunteer.political_hash.in_(track), "party_track"),
-        (Volunteer.political_hash.in_(members) & (Volunteer.in_service_hash == volunteers.in_service_hash()),
-         "in_service")], "registered")
+def category_of(status: str, in_service: bool) -> str:
+    """A volunteer's category from their political status and in-service reporting (R-PARTY-2…4)."""
+    if status in PARTY_TRACK_STATUSES:
+        return "party_track"
+    if status in PARTY_MEMBER_STATUSES and in_service:
+        return "in_service"
+    return "registered"
 
 
-def report_query(year: int, team_ids=None, *, category: str | None = None, volunteer_ids=None):
+def categorise(rows) -> list[tuple]:
+    """``report_query`` rows (id, number, name, minutes, party_services, sealed status, sealed
+    in-service date) as (id, number, name, category, minutes, party_services): the political status
+    of exactly these volunteers decrypted once, by the volunteers plugin (``decode_standing``)."""
+    decode = volunteers.decode_standing
+    return [(r[0], r[1], r[2], category_of(*decode(r[5], r[6])), r[3], r[4]) for r in rows]
+
+
+def report_query(year: int, team_ids=None, *, volunteer_ids=None):
     """One row per active volunteer in scope (registered before the year's end): id, number, name,
-    category, minutes, party_services. ``team_ids`` None = every volunteer; otherwise the approved
-    members of those teams. One SQL statement: volunteers LEFT JOIN one GROUP BY over the year."""
+    minutes, party_services and the two sealed columns the category comes from (decrypted by
+    ``categorise``: there is no index of the political status to compute it in SQL, NS5). ``team_ids`` None = every
+    volunteer; otherwise the approved members of those teams. One SQL statement: volunteers LEFT JOIN
+    one GROUP BY over the year."""
     start, end = year_span(year)
     members = None
     if team_ids is not None:
@@ -127,17 +139,15 @@ def report_query(year: int, team_ids=None, *, category: str | None = None, volun
     if volunteer_ids is not None:
         members = list(volunteer_ids) or [-1]
     totals = activities.service_totals(start, end, volunteers=members).alias("totals")
-    cat = category_expression()
-    q = (Volunteer.select(Volunteer.id, Volunteer.number, Volunteer.name, cat.alias("category"),
+    q = (Volunteer.select(Volunteer.id, Volunteer.number, Volunteer.name,
                           pw.fn.COALESCE(totals.c.minutes, 0).alias("minutes"),
-                          pw.fn.COALESCE(totals.c.party_services, 0).alias("party_services"))
+                          pw.fn.COALESCE(totals.c.party_services, 0).alias("party_services"),
+                          *volunteers.STANDING_COLUMNS)
          .join(totals, pw.JOIN.LEFT_OUTER, on=(totals.c.volunteer_id == Volunteer.id))
          .where((Volunteer.status == "active")
                 & (Volunteer.registered_at < _dt.datetime.combine(end, _dt.time(), tzinfo=TZ))))
     if members is not None:
         q = q.where(Volunteer.id.in_(members))
-    if category:
-        q = q.where(cat == category)
     # no ORDER BY: sorting by number in SQL makes SQLite walk every volunteer in number order even for
     # one team's members; the caller sorts the rows (build_rows)
     return q
@@ -228,7 +238,10 @@ def report(user, year: int, team=None, *, category: str | None = None, on: _dt.d
         raise TargetError({"category": _l("Unknown category.")})
     on = on or today()
     ids = scope_team_ids(user, team)
-    share, g, rows = build_rows(year, run(report_query(year, ids, category=category)), on)
+    found = categorise(run(report_query(year, ids)))
+    if category:
+        found = [r for r in found if r[3] == category]
+    share, g, rows = build_rows(year, found, on)
     return Report(year, on, share, team, rows, g, summarise(rows))
 
 
@@ -261,7 +274,7 @@ def own_progress(volunteer: Volunteer, year: int | None = None, on: _dt.date | N
     """The volunteer's own row of the yearly report (None when not an active volunteer that year)."""
     on = on or today()
     year = year or on.year
-    found = run(report_query(year, volunteer_ids=[volunteer.id]))
+    found = categorise(run(report_query(year, volunteer_ids=[volunteer.id])))
     return build_rows(year, found, on)[2][0] if found else None
 
 

@@ -669,7 +669,6 @@ class Importer:
             rec = {k: c[k] for k in VOLUNTEER_FIELDS if k in c and c[k] is not None}
             rec.update(number=number, user=None, id_hash=p.id_hash,
                        phone_hash=services.phone_hash(c["phone"]),
-                       political_hash=services.political_hash(c.get("political_status", "")),
                        agreement_version=agreement, agreement_accepted_at=t, registered_at=t,
                        updated_at=t)
             if c.get("sensitive_consent"):
@@ -684,7 +683,8 @@ class Importer:
         audit_rows, memberships = [], []
         for p, rec in zip(rows, records):
             vid = ids[rec["id_hash"]]
-            consents = ["agreement"] + [k for k in ("sensitive_consent", "pledge", "guardian_consent")
+            # the pledge is not named in the audit log (only Party members sign it; NS5)
+            consents = ["agreement"] + [k for k in ("sensitive_consent", "guardian_consent")
                                         if p.clean.get(k)]
             audit_rows.append(self._audit_row("volunteer.registered", "volunteers_volunteer", vid, t, {
                 "by": self.actor_name, "via": "import", "file": self.source[:100], "row": p.row,

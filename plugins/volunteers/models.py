@@ -1,11 +1,16 @@
 """Volunteer records (附录一 党员志愿者注册登记表; R-REG-1…4, R-REG-6, R-NAT-1, R-NAT-6).
 
 Sensitive fields (ID number, phone, political status, religion, guardian data) are encrypted at rest
-(core.crypto.EncryptedField) with keyed-hash blind indexes for exact lookups (SECURITY.md PR1, PR2).
+(core.crypto.EncryptedField, SECURITY.md PR1, PR2). Only the ID and phone numbers, unique or nearly so
+per person, have keyed-hash blind indexes for exact lookups. The political status, the in-service
+reporting, the Party-member pledge and the religion take few values: they are sealed
+(core.crypto.SealedField: the same ciphertext length for every row, the empty value encrypted too) and
+have no index, so that no column of a dump or backup groups the volunteers by them (NS5); who is a
+Party member is found by decrypting the rows in scope (services.political_standing).
 """
 import peewee as pw
 
-from core.crypto import BlindIndexField, EncryptedField
+from core.crypto import BlindIndexField, EncryptedField, SealedDateTimeField, SealedField
 from core.db import BaseModel, DateTimeTZField, now
 from core.models import User
 
@@ -48,14 +53,11 @@ class Volunteer(BaseModel):
     phone = EncryptedField(context="volunteer.phone")            # 手机号码 (ciphertext)
     phone_hash = BlindIndexField(index=True)
     email = pw.CharField(max_length=254, default="")
-    political_status = EncryptedField(context="volunteer.political_status", default="")
-    political_hash = BlindIndexField(index=True, default="")
-    religion = EncryptedField(context="volunteer.religion", default="")
+    political_status = SealedField(context="volunteer.political_status", size=32)  # 政治面貌 (≤ 18 bytes)
+    religion = SealedField(context="volunteer.religion", size=64)
     # 在职党员回社区报到 (篇5 一(三)2(4), R-PARTY-3): the date (ISO text) an in-service Party member
-    # reported to the community; it reveals Party membership, so it is as sensitive as the political
-    # status: encrypted, with a blind index (same value for every reported member) for the yearly report
-    in_service_reported_on = EncryptedField(context="volunteer.in_service", default="")
-    in_service_hash = BlindIndexField(index=True, default="")
+    # reported to the community; it reveals Party membership, so it is sealed like the political status
+    in_service_reported_on = SealedField(context="volunteer.in_service", size=16)
     ethnicity = pw.CharField(max_length=20, default="")          # 民族
     native_place = pw.CharField(max_length=100, default="")      # 籍贯
     household_place = pw.CharField(max_length=100, default="")   # 户籍所在地
@@ -80,7 +82,8 @@ class Volunteer(BaseModel):
     agreement_accepted_at = DateTimeTZField()
     sensitive_consent_version = pw.CharField(max_length=20, default="")
     sensitive_consent_at = DateTimeTZField(null=True)
-    pledge_accepted_at = DateTimeTZField(null=True)              # 党员志愿者承诺
+    # 党员志愿者承诺: only Party members sign it, so its time is sealed too (None when not signed)
+    pledge_accepted_at = SealedDateTimeField(context="volunteer.pledge", size=32, null=True)
     minor_basis = pw.CharField(max_length=10, default="")        # under 16: guardian | group
     guardian_name = EncryptedField(context="volunteer.guardian_name", default="")
     guardian_phone = EncryptedField(context="volunteer.guardian_phone", default="")

@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Iterator
 
 import peewee as pw
 from flask_babel import lazy_gettext as _l
@@ -100,20 +101,52 @@ def phone_hash(phone: str) -> str:
     return blind_index(phone, "volunteer.phone")
 
 
-def political_hash(status: str) -> str:
-    return blind_index(status, "volunteer.political") if status else ""
+# fields whose mere change tells something about a person's political status (only Party members report
+# in service or sign the pledge): the audit log names them together as "sensitive" (NS5)
+SEALED_AUDIT_FIELDS = ("political_status", "in_service_reported_on", "religion", "pledge")
 
 
-def political_hashes(statuses) -> list[str]:
-    """Blind indexes of several political statuses, for queries that select by status without
-    decrypting (e.g. ``Volunteer.political_hash.in_(political_hashes(PARTY_TRACK_STATUSES))``)."""
-    return [political_hash(s) for s in statuses]
+def audit_fields(changed) -> list[str]:
+    """The changed field names for the audit log, the sealed ones folded into one "sensitive"."""
+    return sorted({"sensitive" if f in SEALED_AUDIT_FIELDS else f for f in changed})
 
 
-def in_service_hash(reported_on: str = "reported") -> str:
-    """Blind index of ``in_service_reported_on``: one value for every in-service Party member who
-    reported to the community (the date itself stays encrypted), "" for everyone else."""
-    return blind_index("reported", "volunteer.in_service") if reported_on else ""
+STANDING_CHUNK = 5000   # ids per query of political_standing (SQLite allows 32,766 parameters)
+
+
+def political_standing(volunteer_ids) -> Iterator[tuple[int, str, bool]]:
+    """(volunteer id, political status, is an in-service Party member) for each of ``volunteer_ids``
+    that exists, for reports that count Party members (the targets plugin). The political status and
+    the in-service reporting are sealed, with no index (SECURITY.md NS5: a deterministic index of a
+    value with seven possible values would tell any dump who is a Party member), so they are decrypted
+    here, in bulk: one query per ``STANDING_CHUNK`` ids on the plain cursor, each volunteer's status
+    decrypted once and the reporting date only for Party members (a few µs per volunteer). A report
+    that reads the volunteers anyway selects ``STANDING_COLUMNS`` itself and calls
+    ``decode_standing``."""
+    from core.db import db
+    ids = sorted({int(i) for i in volunteer_ids})
+    status_f, reported_f = Volunteer.political_status, Volunteer.in_service_reported_on
+    # the statement by hand: peewee builds an IN list at ~18 µs per id, more than the decryption
+    head = (f'SELECT "id", "{status_f.column_name}", "{reported_f.column_name}" '
+            f'FROM "{Volunteer._meta.table_name}" WHERE "id" IN (')
+    mark = db.obj.param
+    for k in range(0, len(ids), STANDING_CHUNK):
+        chunk = ids[k:k + STANDING_CHUNK]
+        sql = head + ", ".join([mark] * len(chunk)) + ")"
+        for vid, raw_status, raw_reported in db.execute_sql(sql, chunk).fetchall():
+            yield (vid, *decode_standing(raw_status, raw_reported))
+
+
+STANDING_COLUMNS = (Volunteer.political_status, Volunteer.in_service_reported_on)
+
+
+def decode_standing(raw_status, raw_reported) -> tuple[str, bool]:
+    """(political status, is an in-service Party member) from the stored (sealed) values of the
+    ``STANDING_COLUMNS``, for a report that selects them in its own query, on the plain cursor (so
+    there is no second query of the volunteers): the status decrypted, the reporting date only for
+    Party members."""
+    status = STANDING_COLUMNS[0].python_value(raw_status)
+    return status, status in PARTY_MEMBER_STATUSES and bool(STANDING_COLUMNS[1].python_value(raw_reported))
 
 
 def _text(data, key, maxlen, errors, required=False):
@@ -402,9 +435,8 @@ def register(data: dict, *, actor=None, create_account: bool = True, application
             if not application:
                 grant_role(user, VOLUNTEER)
         clean.pop("password", None)
-        v = Volunteer(number=number, user=user, id_hash=h, status="pending" if application else "active", phone_hash=phone_hash(clean["phone"]),
-                      political_hash=political_hash(clean.get("political_status", "")),
-                      in_service_hash=in_service_hash(clean.get("in_service_reported_on", "")),
+        v = Volunteer(number=number, user=user, id_hash=h, status="pending" if application else "active",
+                      phone_hash=phone_hash(clean["phone"]),
                       agreement_version=setting("agreement_version"), agreement_accepted_at=t)
         for k in ("name", "gender", "id_type", "id_number", "birth_date", "phone", "district",
                   "education", "political_status", "in_service_reported_on", "minor_basis", "guardian_name",
@@ -423,8 +455,9 @@ def register(data: dict, *, actor=None, create_account: bool = True, application
                 v.save(force_insert=True)
         except pw.IntegrityError:
             raise RegistrationError({"id_number": DUPLICATE_ID}) from None
+        # the pledge is not named: only Party members sign it, and the audit log is in every dump (NS5);
+        # its time is kept, sealed, in the record
         consents = ["agreement"] + [name for name, at in (("sensitive_consent", v.sensitive_consent_at),
-                                                          ("pledge", v.pledge_accepted_at),
                                                           ("guardian_consent", v.guardian_consent_at)) if at]
         if application:
             a = Application.create(volunteer=v, team_id=team_id, created_at=t)
@@ -689,12 +722,9 @@ def update_profile(volunteer: Volunteer, data: dict, *, actor=None, by_admin: bo
         if "phone" in changed:
             v.phone_hash = phone_hash(v.phone)
         if "political_status" in changed:
-            v.political_hash = political_hash(v.political_status)
             if v.political_status not in PARTY_MEMBER_STATUSES and v.in_service_reported_on:
                 v.in_service_reported_on = ""   # no longer a Party member: no longer an in-service one
                 changed.append("in_service_reported_on")
-        if "in_service_reported_on" in changed:
-            v.in_service_hash = in_service_hash(v.in_service_reported_on)
         t = now()
         if clean.get("sensitive_consent") and v.sensitive_consent_at is None:
             v.sensitive_consent_at = t
@@ -710,7 +740,7 @@ def update_profile(volunteer: Volunteer, data: dict, *, actor=None, by_admin: bo
                     v.save()
             except pw.IntegrityError:   # the same ID registered meanwhile
                 raise RegistrationError({"id_number": DUPLICATE_ID}) from None
-            audit.log("volunteer.updated", v, {"fields": sorted(changed)}, user=actor)
+            audit.log("volunteer.updated", v, {"fields": audit_fields(changed)}, user=actor)
             if "sensitive_consent" in changed:
                 audit.log("consent.given", v, {"consent": "sensitive",
                                                "version": v.sensitive_consent_version}, user=actor)
@@ -810,12 +840,10 @@ def withdraw_sensitive_consent(volunteer: Volunteer):
     """Withdrawn consent stops processing: the sensitive optional data is erased (PR6), and with the
     political status the Party-member pledge that belonged to it."""
     with transaction():
-        Volunteer.update(political_status="", political_hash="", religion="", in_service_reported_on="",
-                         in_service_hash="", sensitive_consent_at=None, pledge_accepted_at=None,
-                         updated_at=now()).where(Volunteer.id == volunteer.id).execute()
+        Volunteer.update(political_status="", religion="", in_service_reported_on="",
+                         sensitive_consent_at=None, pledge_accepted_at=None, updated_at=now()).where(Volunteer.id == volunteer.id).execute()
         audit.log("consent.withdrawn", volunteer, {"consent": "sensitive"})
     volunteer.political_status = volunteer.religion = volunteer.in_service_reported_on = ""
-    volunteer.in_service_hash = ""
     volunteer.sensitive_consent_at = volunteer.pledge_accepted_at = None
 
 
@@ -877,9 +905,7 @@ def erase(volunteer: Volunteer, *, actor=None, reason: str = "request"):
             setattr(v, f, "")
         v.birth_date = None
         v.political_status = ""
-        v.political_hash = ""
         v.in_service_reported_on = ""
-        v.in_service_hash = ""
         v.guardian_name = ""
         v.guardian_phone = ""
         v.status = "erased"
