@@ -487,12 +487,17 @@ def plugins_disable(name):
 @click.argument("name")
 @click.option("--path", "path", type=click.Path(file_okay=False), default=None,
               help="folder to create (default ./timebank-NAME)")
-@click.option("--title", default=None, help="Chinese title of the plugin")
-def plugins_new(name, path, title):
+@click.option("--title", default=None,
+              help="the manifest title: an English msgid, shown translated through the plugin's catalog "
+                   "(default: NAME in title case)")
+@click.option("--title-zh", "title_zh", default=None,
+              help="the title's Chinese translation, written into the plugin's zh_Hans_CN catalog")
+def plugins_new(name, path, title, title_zh):
     """Scaffold an installable third-party plugin."""
     from .scaffold import scaffold
     try:
-        out = scaffold(name, Path(path) if path else Path(f"timebank-{name.replace('_', '-')}"), title)
+        out = scaffold(name, Path(path) if path else Path(f"timebank-{name.replace('_', '-')}"), title,
+                       title_zh)
     except ValueError as e:
         fail(str(e))
     click.echo(f"created {out}\nnext: pip install -e {out} && timebank plugins enable {name}")
