@@ -7,6 +7,7 @@ import datetime as _dt
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.contrib.peewee.filters import IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -287,7 +288,8 @@ class SignUpView(SecureModelView):
     permission = "activities.signup"
     column_list = ["activity", "shift", "volunteer", "status", "created_at", "check_in_at", "check_out_at",
                    "post", "mentor"]
-    column_filters = ["status", "created_at"]
+    # "activity": the activity page's 报名 button links here with core.admin.list_url(activity=id)
+    column_filters = ["status", "created_at", IntEqualFilter(SignUp.activity, _l("Activity"))]
     column_default_sort = ("created_at", False)
     column_labels = LABELS
     column_formatters = {"status": _status}
