@@ -198,3 +198,48 @@ def test_i12_5_list_url_links_to_a_filtered_list_by_column_name(make_app):
     assert url.replace("&", "&amp;") in dashboard      # the widget "Teams waiting for review" links there
     assert c.get(signups).status_code == 200
     assert "flt0_" in signups and "activities_signup" in signups
+
+
+def test_ac1_i12_4_create_user_in_code_checks_like_the_command_and_writes_nothing_when_refused(app):
+    """issue 12 point 4 (SECURITY.md AC1): ``core.security.create_user`` is the documented way to make an
+    account in code: password policy, a free username and known roles, else FieldErrors per field and no
+    row; the account holds its scoped roles and the creation is audited."""
+    from core.errors import FieldErrors
+    from core.models import AuditLog, User
+    from core.security import create_user, role_scopes
+    with app.test_request_context():
+        with pytest.raises(FieldErrors) as e:
+            create_user("zhang", "12345678", "team_admin", "no_such_role", scope="team:3")
+        assert set(e.value.errors) == {"password", "roles"}
+        assert not User.select().where(User.username == "zhang").exists()
+        u = create_user("zhang", "a long pass phrase", "team_admin", scope="team:3", display_name="张三")
+        assert role_scopes(u, "team_admin") == ["team:3"] and u.display_name == "张三"
+        assert AuditLog.select().where(AuditLog.action == "user.created").count() == 1
+        with pytest.raises(FieldErrors) as e:
+            create_user("zhang", "another long phrase")
+        assert list(e.value.errors) == ["username"]
+
+
+def _public_api_table() -> list[tuple[str, str]]:
+    text = GUIDE.read_text(encoding="utf-8")
+    section = text[text.index("## Public API"):]
+    section = section[:section.index("\n## ", 1)]
+    out = []
+    for line in section.splitlines():
+        m = re.match(r"\| `([\w.]+)` \| (.*) \|$", line)
+        if m:
+            out += [(m.group(1), name) for name in re.findall(r"`(\w+)`", m.group(2))]
+    return out
+
+
+def test_i12_4_the_public_api_table_is_there():
+    """issue 12 point 4: the guide has its Public API table, naming at least the kernel's basics."""
+    table = _public_api_table()
+    assert ("core.errors", "FieldErrors") in table and ("core.models", "User") in table
+    assert ("plugins.teams.services", "admin_team_ids") in table and ("core.admin", "list_url") in table
+
+
+@pytest.mark.parametrize("module,name", _public_api_table())
+def test_i12_4_every_name_of_the_public_api_table_is_importable(module, name):
+    """issue 12 point 4: each name the guide's Public API table lists exists in its module."""
+    assert hasattr(importlib.import_module(module), name), f"docs/plugins.md lists {module}.{name}"
