@@ -98,6 +98,7 @@ def _names_used() -> list[tuple[str, str]]:
     return sorted(out.items())
 
 
+@pytest.mark.once  # reads the guide and imports: no database behaviour
 def test_i12_4_the_guide_names_enough_of_the_api_to_check():
     """issue 12 point 4: the parser finds the kernel's public names (a broken parser would pass all)."""
     used = dict(_names_used())
@@ -109,6 +110,7 @@ def test_i12_4_the_guide_names_enough_of_the_api_to_check():
     assert len(used) > 60
 
 
+@pytest.mark.once  # reads the guide and imports: no database behaviour
 @pytest.mark.parametrize("written,path", _names_used())
 def test_i12_4_every_name_the_guide_uses_is_importable_where_it_says(written, path):
     """issue 12 point 4: a name docs/plugins.md uses in code is importable from where the guide says."""
@@ -232,6 +234,7 @@ def _public_api_table() -> list[tuple[str, str]]:
     return out
 
 
+@pytest.mark.once  # reads the guide and imports: no database behaviour
 def test_i12_4_the_public_api_table_is_there():
     """issue 12 point 4: the guide has its Public API table, naming at least the kernel's basics."""
     table = _public_api_table()
@@ -239,6 +242,7 @@ def test_i12_4_the_public_api_table_is_there():
     assert ("plugins.teams.services", "admin_team_ids") in table and ("core.admin", "list_url") in table
 
 
+@pytest.mark.once  # reads the guide and imports: no database behaviour
 @pytest.mark.parametrize("module,name", _public_api_table())
 def test_i12_4_every_name_of_the_public_api_table_is_importable(module, name):
     """issue 12 point 4: each name the guide's Public API table lists exists in its module."""
