@@ -253,3 +253,43 @@ def test_i12_4_the_public_api_table_is_there():
 def test_i12_4_every_name_of_the_public_api_table_is_importable(module, name):
     """issue 12 point 4: each name the guide's Public API table lists exists in its module."""
     assert hasattr(importlib.import_module(module), name), f"docs/plugins.md lists {module}.{name}"
+
+
+@pytest.mark.once  # runs its own pytest on SQLite
+def test_i12_1_the_fixtures_come_from_the_installed_entry_point(pytestconfig, tmp_path):
+    """issue 12 point 1: the fixtures are timebank's pytest plugin, registered once by the ``pytest11``
+    entry point (not by tests/conftest.py), so a project outside this repository, with no conftest.py,
+    gets ``app``, ``admin_client``, ``make_user``, ``login`` and ``csrf_from``, with CSRF on."""
+    import os
+    import subprocess
+    import sys
+    from importlib.metadata import entry_points
+    import core.testing
+    assert [e.value for e in entry_points(group="pytest11") if e.name == "timebank"] == ["core.testing"]
+    assert pytestconfig.pluginmanager.get_plugin("timebank") is core.testing
+    assert [p for p in pytestconfig.pluginmanager.get_plugins() if p is core.testing] == [core.testing]
+
+    (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntimebank_plugins = ["notices"]\n')
+    (tmp_path / "test_outside.py").write_text('''
+from core.testing import csrf_from, login
+
+
+def test_admin_and_csrf(app, admin_client, make_user, client, timebank_plugins):
+    assert timebank_plugins == ["notices"] and "notices" in app.extensions["timebank"].loaded
+    assert admin_client.get("/admin/").status_code == 200
+    page = admin_client.get("/admin/core_user/new/").get_data(as_text=True)
+    assert csrf_from(page)
+    assert admin_client.post("/admin/core_user/new/", data={"username": "x"}).status_code == 400
+
+
+def test_volunteer(app, make_user):
+    make_user("vol", "volunteer")
+    c = app.test_client()
+    assert login(c, "vol").status_code == 302
+    assert c.get("/admin/core_user/").status_code == 403
+''')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBANK_")}
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 passed" in r.stdout
