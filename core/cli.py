@@ -258,17 +258,25 @@ def set_password_cmd(username, password):
 @click.password_option()
 def create_user_cmd(username, roles, scope, email, password):
     """Create a user with roles."""
-    from .errors import FieldErrors
-    from .security import create_user, registry
+    from . import audit
+    from .db import transaction
+    from .models import User
+    from .security import grant_role, hash_password, password_problem, registry
     app = kernel_app()
     with app.test_request_context():
         unknown = [r for r in roles if r not in registry().roles]
         if unknown:
             fail(f"unknown role(s): {', '.join(unknown)}; known: {', '.join(registry().roles)}")
-        try:
-            create_user(username, password, *roles, scope=scope, email=email)
-        except FieldErrors as e:
-            fail("; ".join(e.messages()))
+        if User.select().where(User.username == username).exists():
+            fail(f"user {username!r} exists")
+        problem = password_problem(password, username)
+        if problem:
+            fail(problem)
+        with transaction():
+            u = User.create(username=username, email=email, password_hash=hash_password(password))
+            for r in roles:
+                grant_role(u, r, scope)
+            audit.log("user.created", u, {"roles": list(roles)})
     click.echo("ok")
 
 

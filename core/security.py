@@ -585,35 +585,3 @@ def load_session_user():
     if t - row.last_seen_at > _dt.timedelta(minutes=1):
         LoginSession.update(last_seen_at=t).where(LoginSession.id == row.id).execute()
     return row.user
-
-
-# ---------------------------------------------------------------- accounts created in code
-def create_user(username: str, password: str, *roles: str, scope: str = "", actor=None, **fields):
-    """Create an active account holding ``roles`` (in ``scope``, e.g. ``"team:12"`` for a scoped role),
-    the way ``timebank create-user`` does; for plugins' services, reference and demo data. The username
-    must be free, the password pass the site's policy (AC1) and the roles exist; otherwise
-    ``core.errors.FieldErrors`` (field → message in the user's language) and nothing is written.
-    ``fields`` are other columns of ``core.models.User`` (``display_name``, ``email``, ``locale``).
-    One transaction; audited as ``user.created`` with the roles."""
-    from . import audit
-    from .errors import FieldErrors
-    from .models import User
-    errors = {}
-    if not username or len(username) > 64:
-        errors["username"] = _l("This field is required.")
-    elif User.select().where(User.username == username).exists():
-        errors["username"] = _l("This username is taken.")
-    problem = password_problem(password or "", username or "")
-    if problem:
-        errors["password"] = problem
-    unknown = [r for r in roles if r not in registry().roles]
-    if unknown:
-        errors["roles"] = _l("Unknown role %(role)s.", role=", ".join(unknown))
-    if errors:
-        raise FieldErrors(errors)
-    with transaction():
-        user = User.create(username=username, password_hash=hash_password(password), **fields)
-        for role in roles:
-            grant_role(user, role, scope)
-        audit.log("user.created", user, {"roles": list(roles), "scope": scope}, user=actor)
-    return user

@@ -208,26 +208,6 @@ def test_i12_5_list_url_links_to_a_filtered_list_by_column_name(make_app):
     assert "list_url('activities_signup', activity=model.id)" in html.read_text(encoding="utf-8")
 
 
-def test_ac1_i12_4_create_user_in_code_checks_like_the_command_and_writes_nothing_when_refused(app):
-    """issue 12 point 4 (SECURITY.md AC1): ``core.security.create_user`` is the documented way to make an
-    account in code: password policy, a free username and known roles, else FieldErrors per field and no
-    row; the account holds its scoped roles and the creation is audited."""
-    from core.errors import FieldErrors
-    from core.models import AuditLog, User
-    from core.security import create_user, role_scopes
-    with app.test_request_context():
-        with pytest.raises(FieldErrors) as e:
-            create_user("zhang", "12345678", "team_admin", "no_such_role", scope="team:3")
-        assert set(e.value.errors) == {"password", "roles"}
-        assert not User.select().where(User.username == "zhang").exists()
-        u = create_user("zhang", "a long pass phrase", "team_admin", scope="team:3", display_name="张三")
-        assert role_scopes(u, "team_admin") == ["team:3"] and u.display_name == "张三"
-        assert AuditLog.select().where(AuditLog.action == "user.created").count() == 1
-        with pytest.raises(FieldErrors) as e:
-            create_user("zhang", "another long phrase")
-        assert list(e.value.errors) == ["username"]
-
-
 def _public_api_table() -> list[tuple[str, str]]:
     text = GUIDE.read_text(encoding="utf-8")
     section = text[text.index("## Public API"):]
