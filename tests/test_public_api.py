@@ -273,3 +273,127 @@ def test_volunteer(app, make_user):
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "2 passed" in r.stdout
+
+
+GUIDE_PLUGIN_MANIFEST = '''{
+    "name": "guide_notes", "version": "0.1.0", "title": "Guide notes", "summary": "The guide's notes",
+    "category": "Testing", "depends": ["teams"], "author": "tests", "license": "AGPL-3.0-or-later",
+}
+'''
+GUIDE_PLUGIN_MODELS = '''import peewee as pw
+from core.db import BaseModel
+from plugins.teams.models import Team
+
+
+class Note(BaseModel):
+    title = pw.CharField(max_length=200)
+    team = pw.ForeignKeyField(Team, null=True, on_delete="SET NULL")
+
+    class Meta:
+        table_name = "guide_notes_note"
+
+    def __str__(self):
+        return self.title
+'''
+GUIDE_PLUGIN_INIT = '''from core import hookimpl
+from core.admin import SecureModelView
+from core.security import Permission, Role
+
+
+class NoteView(SecureModelView):
+    permission = "notes.note"
+    column_list = ["title", "team"]
+    form_columns = ["title"]
+
+
+@hookimpl
+def register_models():
+    from .models import Note
+    return [Note]
+
+
+@hookimpl
+def register_permissions():
+    return [Permission(f"notes.note.{a}", a) for a in ("view", "create", "edit", "delete", "export")]
+
+
+@hookimpl
+def register_roles():
+    return [Role("team_admin", permissions=["notes.note.view", "notes.note.edit"])]
+
+
+@hookimpl
+def register_admin_views(admin):
+    from .models import Note
+    return [NoteView(Note, name="Notes", endpoint="notes_note")]
+
+
+'''
+
+
+def _guide_hook_code(hook: str) -> str:
+    """The guide's example implementation of ``hook`` (the code block of its section that has a body)."""
+    text = GUIDE.read_text(encoding="utf-8")
+    section = text[text.index(f"### {hook}\n"):]
+    section = section[:section.index("\n### ", 1)]
+    blocks = [b for b in _code_blocks(section) if "admin_team_ids" in b or "from .models" in b]
+    assert blocks, f"the guide's '### {hook}' section has no example"
+    return blocks[0]
+
+
+def test_ac6_i12_5_the_guides_team_scoping_examples_work_for_every_role(make_app, tmp_path):
+    """issue 12 point 5 (AC6): the guide's own ``permission_allowed`` and ``scope_query`` examples, run as a
+    plugin: a platform admin sees and opens every note (the old example raised TypeError, since
+    ``admin_team_ids`` is None for them), a team admin only their team's, a note with no team is denied,
+    and the example uses no undeclared permission."""
+    folder = tmp_path / "plugins" / "guide_notes"
+    folder.mkdir(parents=True)
+    (folder / "__manifest__.py").write_text(GUIDE_PLUGIN_MANIFEST)
+    (folder / "models.py").write_text(GUIDE_PLUGIN_MODELS)
+    code = GUIDE_PLUGIN_INIT + _guide_hook_code("permission_allowed") + "\n\n" + _guide_hook_code("scope_query")
+    assert "notes.note.all" not in code
+    (folder / "__init__.py").write_text(code, encoding="utf-8")
+    app = make_app(plugins=["guide_notes"], PLUGIN_PATHS=[str(folder.parent)])
+
+    from core.security import grant_role, hash_password
+    from core.models import User
+    from core.testing import PASSWORD, login
+    from plugins.teams import services as teams
+    import guide_notes.models as m
+    profile = {"leader_name": "王示例", "leader_phone": "13800138000"}
+    with app.test_request_context():
+        a = teams.register_team({"name": "甲队", **profile})
+        b = teams.register_team({"name": "乙队", **profile})
+        notes = {"a": m.Note.create(title="甲队笔记", team=a).id, "b": m.Note.create(title="乙队笔记", team=b).id,
+                 "none": m.Note.create(title="无队笔记", team=None).id}
+        grant_role(User.create(username="boss", password_hash=hash_password(PASSWORD)), "platform_admin")
+        grant_role(User.create(username="ta", password_hash=hash_password(PASSWORD)), "team_admin", f"team:{a.id}")
+
+    boss, ta = app.test_client(), app.test_client()
+    assert login(boss, "boss").status_code == 302 and login(ta, "ta").status_code == 302
+    page = boss.get("/admin/notes_note/").get_data(as_text=True)
+    assert all(t in page for t in ("甲队笔记", "乙队笔记", "无队笔记"))
+    for key, nid in notes.items():
+        assert boss.get(f"/admin/notes_note/edit/?id={nid}").status_code == 200, key
+    from core.testing import csrf_from
+    form = boss.get(f"/admin/notes_note/edit/?id={notes['b']}").get_data(as_text=True)
+    r = boss.post(f"/admin/notes_note/edit/?id={notes['b']}", data={"title": "乙队笔记（改）",
+                                                                   "csrf_token": csrf_from(form)})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    with app.app_context():
+        assert m.Note.get_by_id(notes["b"]).title == "乙队笔记（改）"
+    page = ta.get("/admin/notes_note/").get_data(as_text=True)
+    assert "甲队笔记" in page and "乙队笔记" not in page and "无队笔记" not in page
+    assert ta.get(f"/admin/notes_note/edit/?id={notes['a']}").status_code == 200
+    for key in ("b", "none"):
+        r = ta.get(f"/admin/notes_note/edit/?id={notes[key]}")
+        assert r.status_code in (302, 403, 404) and "笔记" not in r.get_data(as_text=True), key
+    with app.test_request_context():
+        from core.security import can
+        with app.app_context():
+            boss_user = User.get(User.username == "boss")
+            ta_user = User.get(User.username == "ta")
+            for key in notes:   # the old example: `obj.team_id in None` raised TypeError here
+                assert can("notes.note.edit", m.Note.get_by_id(notes[key]), user=boss_user), key
+            assert not can("notes.note.edit", m.Note.get_by_id(notes["none"]), user=ta_user)
+            assert not can("notes.note.edit", m.Note.get_by_id(notes["b"]), user=ta_user)
