@@ -19,6 +19,7 @@ from flask_admin.babel import Translations as _AdminTranslations  # noqa: F401 (
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.model import typefmt as _typefmt
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.peewee.filters import BasePeeweeFilter as _BasePeeweeFilter
 from flask_admin.contrib.peewee.filters import FilterConverter as _PeeweeFilterConverter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -736,6 +737,28 @@ def build_admin(app, pm):
     return admin
 
 
+class RowFilter(_BasePeeweeFilter):
+    """"Equals" on a foreign key, by the related row's id, for ``column_filters`` (peewee's filters have
+    none for a ForeignKeyField): ``column_filters = ["status", RowFilter(SignUp.activity, _l("Activity"))]``,
+    linked with ``list_url(endpoint, activity=id)``. The id goes through ``pk_value`` (NS2): a value that
+    cannot be an id is an ignored filter, never a database error."""
+
+    def __init__(self, column, name, options=None):
+        super().__init__(column, name, options=options)
+
+    def apply(self, query, value):
+        return query.where(self.column == value)
+
+    def validate(self, value):
+        return self.clean(value) is not None
+
+    def clean(self, value):
+        return pk_value(self.column.rel_model, value)
+
+    def operation(self):
+        return _l("equals")
+
+
 def _operation(flt) -> str:
     """A filter's operation as its English msgid in URL form: "equals", "not_equal", "greater_than"."""
     op = flt.operation()
@@ -778,4 +801,4 @@ def list_url(endpoint: str, **filters) -> str:
 
 
 __all__ = ["SecureModelView", "ReadOnlyModelView", "AdminForm", "escape_formula", "default_mask",
-           "Markup", "build_admin", "list_url"]
+           "Markup", "build_admin", "list_url", "RowFilter"]

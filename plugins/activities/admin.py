@@ -7,7 +7,6 @@ import datetime as _dt
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.peewee.filters import IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,6 +17,7 @@ from wtforms.validators import Optional
 from core import security
 from core.admin import AdminForm, ReadOnlyModelView, SecureModelView
 from plugins.teams.models import Team
+from core.admin import RowFilter  # the sign-ups list filtered by activity (list_url)
 from core.web import due_date
 from plugins.teams.services import admin_team_ids
 from plugins.volunteers.models import DISTRICTS
@@ -289,7 +289,7 @@ class SignUpView(SecureModelView):
     column_list = ["activity", "shift", "volunteer", "status", "created_at", "check_in_at", "check_out_at",
                    "post", "mentor"]
     # "activity": the activity page's 报名 button links here with core.admin.list_url(activity=id)
-    column_filters = ["status", "created_at", IntEqualFilter(SignUp.activity, _l("Activity"))]
+    column_filters = ["status", "created_at", RowFilter(SignUp.activity, _l("Activity"))]
     column_default_sort = ("created_at", False)
     column_labels = LABELS
     column_formatters = {"status": _status}
