@@ -57,9 +57,9 @@ def _worker_database(url: str) -> str:
     from urllib.parse import urlparse, urlunparse
     import psycopg2
     u = urlparse(url)
-    name = f"{u.path.lstrip('/') or 'postgres'}_{worker}"
     if u.path.lstrip("/").endswith(f"_{worker}"):
         return url  # already this worker's (a subprocess inherits the rewritten variable)
+    name = f"{u.path.lstrip('/') or 'postgres'}_{worker}"
     conn = psycopg2.connect(url)
     conn.autocommit = True
     with conn.cursor() as cur:
