@@ -19,6 +19,7 @@ from flask_admin.babel import Translations as _AdminTranslations  # noqa: F401 (
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.model import typefmt as _typefmt
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.peewee.filters import BasePeeweeFilter as _BasePeeweeFilter
 from flask_admin.contrib.peewee.filters import FilterConverter as _PeeweeFilterConverter
 from flask_admin.contrib.peewee.form import CustomModelConverter as _PeeweeModelConverter
 from flask_babel import gettext as _
@@ -821,8 +822,72 @@ def build_admin(app, pm):
     for group in pm.hook.register_admin_views(admin=admin):
         for view in group or []:
             admin.add_view(view)
+    app.jinja_env.globals["list_url"] = list_url   # templates link to filtered lists the same way
     return admin
 
 
+class RowFilter(_BasePeeweeFilter):
+    """"Equals" on a foreign key, by the related row's id, for ``column_filters`` (peewee's filters have
+    none for a ForeignKeyField): ``column_filters = ["status", RowFilter(SignUp.activity, _l("Activity"))]``,
+    linked with ``list_url(endpoint, activity=id)``. The id goes through ``pk_value`` (NS2): a value that
+    cannot be an id is an ignored filter, never a database error."""
+
+    def __init__(self, column, name, options=None):
+        super().__init__(column, name, options=options)
+
+    def apply(self, query, value):
+        return query.where(self.column == value)
+
+    def validate(self, value):
+        return self.clean(value) is not None
+
+    def clean(self, value):
+        return pk_value(self.column.rel_model, value)
+
+    def operation(self):
+        return _l("equals")
+
+
+def _operation(flt) -> str:
+    """A filter's operation as its English msgid in URL form: "equals", "not_equal", "greater_than"."""
+    op = flt.operation()
+    op = getattr(op, "_args", (op,))[0]
+    return "_".join(str(op).lower().split())
+
+
+def list_url(endpoint: str, **filters) -> str:
+    """The URL of an admin list filtered by column name, without Flask-Admin's positional ``flt0_3``
+    arguments (which change whenever a view's ``column_filters`` do):
+
+        list_url("teams_team", status="pending")              # a bare column: its "equals" filter
+        list_url("activities_activity", starts_at__greater_than="2026-05-01")
+
+    A key is a column of the view's ``column_filters`` (its field name; its "equals" filter, or its
+    first when it has none), optionally ``__`` and the operation ("equals", "not_equal", "greater_than", "smaller_than", "contains", "empty", …). A column
+    or operation the view cannot filter raises ``ValueError`` naming the ones it can.
+    """
+    from flask import url_for
+    view = next((v for admin in current_app.extensions.get("admin", [])
+                 for v in admin._views if v.endpoint == endpoint), None)
+    if view is None:
+        raise ValueError(f"no admin view with endpoint {endpoint!r}")
+    known = {}
+    for index, flt in enumerate(view._filters or []):
+        column = getattr(getattr(flt, "column", None), "name", None)
+        if column:
+            op = _operation(flt)
+            known.setdefault(f"{column}__{op}", index)
+            if op == "equals" or column not in known:              # a bare column: "equals" if it has one
+                known[column] = index
+    args = {}
+    for pos, (key, value) in enumerate(filters.items()):
+        if key not in known:
+            raise ValueError(f"admin view {endpoint!r} has no filter {key!r}; it has: "
+                             + ", ".join(sorted(known)))
+        index = known[key]
+        args[f"flt{pos}_{view.get_filter_arg(index, view._filters[index])}"] = value
+    return url_for(f"{endpoint}.index_view", **args)
+
+
 __all__ = ["SecureModelView", "ReadOnlyModelView", "AdminForm", "escape_formula", "default_mask",
-           "Markup", "build_admin"]
+           "Markup", "build_admin", "list_url", "RowFilter"]

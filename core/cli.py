@@ -434,6 +434,24 @@ def restore_cmd(source, yes):
     sys.exit(1 if bad else 0)
 
 
+@main.command("events")
+@click.option("--json", "as_json", is_flag=True)
+def events_cmd(as_json):
+    """List the event catalogue: every event the enabled plugins emit, with its module and fields."""
+    from .events import catalogue
+    app = kernel_app()
+    with app.app_context():
+        rows = catalogue(app)
+    if as_json:
+        click.echo(json.dumps({"events": rows}, ensure_ascii=False, indent=2))
+        return
+    for e in rows:
+        click.echo(f"{e['name']}  ({e['plugin']})  from {e['module']} import {e['class']}")
+        for field, kind in e["fields"]:
+            click.echo(f"    {field}: {kind}")
+    click.echo("every event also has occurred_at (aware datetime, Asia/Shanghai) and actor_id (int | None)")
+
+
 # ------------------------------------------------------------------ plugins
 @main.group("plugins", cls=click.Group)  # its commands build only what they need: no full app
 def plugins_grp():
@@ -473,7 +491,8 @@ def plugins_list(as_json):
         click.echo(json.dumps({"plugins": rows, "problems": problems}, ensure_ascii=False, indent=2))
         return
     for r in rows:
-        click.echo(f"{'[x]' if r['enabled'] else '[ ]'} {r['name']:<20} {r['version']:<8} {r['title']}")
+        click.echo(f"{'[x]' if r['enabled'] else '[ ]'} {r['name']:<20} {r['version']:<8} {r['title']:<40} "
+                   f"{r['source']}")
     for n, msg in problems.items():
         click.secho(f"[!] {n}: {msg}", fg="yellow")
 
@@ -537,12 +556,17 @@ def plugins_disable(name):
 @click.argument("name")
 @click.option("--path", "path", type=click.Path(file_okay=False), default=None,
               help="folder to create (default ./timebank-NAME)")
-@click.option("--title", default=None, help="Chinese title of the plugin")
-def plugins_new(name, path, title):
+@click.option("--title", default=None,
+              help="the manifest title: an English msgid, shown translated through the plugin's catalog "
+                   "(default: NAME in title case)")
+@click.option("--title-zh", "title_zh", default=None,
+              help="the title's Chinese translation, written into the plugin's zh_Hans_CN catalog")
+def plugins_new(name, path, title, title_zh):
     """Scaffold an installable third-party plugin."""
     from .scaffold import scaffold
     try:
-        out = scaffold(name, Path(path) if path else Path(f"timebank-{name.replace('_', '-')}"), title)
+        out = scaffold(name, Path(path) if path else Path(f"timebank-{name.replace('_', '-')}"), title,
+                       title_zh)
     except ValueError as e:
         fail(str(e))
     click.echo(f"created {out}\nnext: pip install -e {out} && timebank plugins enable {name}")

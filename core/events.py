@@ -56,6 +56,27 @@ class UserLoggedIn(Event):
 CORE_EVENTS = [PluginEnabled, PluginDisabled, UserLoggedIn]
 
 
+def _type_name(t) -> str:
+    return t if isinstance(t, str) else getattr(t, "__name__", None) or repr(t)
+
+
+def catalogue(app) -> list[dict]:
+    """Every event class the site's plugins register (``register_events``), in dependency order, the
+    kernel's first: ``name``, ``plugin``, ``module`` and ``class`` (where to import it from) and
+    ``fields`` (``[(field, type)]``, without ``occurred_at`` and ``actor_id``, which every event has).
+    ``timebank events`` prints it."""
+    from dataclasses import fields
+    common = {f.name for f in fields(Event)}
+    out = []
+    for impl in reversed(app.extensions["timebank"].pm.hook.register_events.get_hookimpls()):
+        for cls in impl.function() or []:
+            out.append({"name": cls.name, "plugin": impl.plugin_name, "module": cls.__module__,
+                        "class": cls.__qualname__,
+                        "fields": [(f.name, _type_name(f.type)) for f in fields(cls) if f.name not in common]})
+    out.sort(key=lambda e: e["plugin"] != "core")
+    return out
+
+
 def emit(event: Event):
     """Deliver ``event`` to every ``track_event`` hook once the current transaction commits."""
     emit_many([event])

@@ -7,123 +7,22 @@ and logs out, all in Chinese. A screenshot of the dashboard is kept beside the s
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 
 import pytest
 
+from core.testing import CHROMIUM, CHROMIUM_ARGS, _missing, free_port  # noqa: F401 - shared by the browser tests
+from core.testing import timebank_command as timebank  # noqa: F401
+# the served site: fixtures `server` and `site` of the shipped pytest plugin (core/testing.py); imported
+# here too, because other browser test modules take them from this one
+from core.testing import served_app, server  # noqa: F401
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.once]
 
-CHROMIUM = os.environ.get("TIMEBANK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ON_CI = os.environ.get("CI") == "true"
-
-
-def _missing(reason: str):
-    """Without a browser the test cannot run: a clear skip on a developer's machine, a failure on CI,
-    where .ci/run must have installed it."""
-    if ON_CI:
-        pytest.fail(f"{reason} — on CI .ci/run must install it")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def timebank(*args):
-    """The ``timebank`` command of this interpreter's installation."""
-    return [sys.executable, "-m", "core.cli", *args]
-
 
 @pytest.fixture
-def server(tmp_path, site_env):
-    """A site served by ``timebank serve`` (gunicorn, 1 worker, 4 threads); always terminated. Yields
-    ``base`` (the URL), the admin ``password``, the server ``log``, ``tmp``, the ``instance`` folder and
-    the server's ``env``. Extra settings come from the ``site_env`` fixture (tests/conftest.py)."""
-    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-        _missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _missing("the Python package playwright is not installed (pip install -e '.[test]')")
-
-    instance = tmp_path / "instance"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBANK_")}
-    env["TIMEBANK_INSTANCE_PATH"] = str(instance)
-    if os.environ.get("TIMEBANK_TEST_DATABASE_URL"):
-        from conftest import reset_postgres
-        reset_postgres(os.environ["TIMEBANK_TEST_DATABASE_URL"])
-        env["TIMEBANK_DATABASE_URL"] = os.environ["TIMEBANK_TEST_DATABASE_URL"]
-    env.update(site_env)
-    r = subprocess.run(timebank("init"), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, f"timebank init failed:\n{r.stdout}\n{r.stderr}"
-    password = (instance / "initial_admin_password").read_text().strip()
-    assert password and password in r.stdout  # init prints the admin login it created
-
-    port = free_port()
-    # the served address is the site's configured public address (QR codes print it, SECURITY.md NS3)
-    env.setdefault("TIMEBANK_PUBLIC_URL", f"http://127.0.0.1:{port}")
-    log_path = tmp_path / "server.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(timebank("serve", "--port", str(port), "--workers", "1", "--threads", "4"),
-                            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"timebank serve exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(base + "/login", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"timebank serve did not answer within 60 s:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield {"base": base, "password": password, "log": log_path, "tmp": tmp_path, "instance": instance,
-               "env": env}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait(timeout=15)
-        log.close()
-
-
-@pytest.fixture
-def page(server):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
-            pg = context.new_page()
-            pg.set_default_timeout(20_000)
-            pg.problems = []  # failed requests and script errors: the page must load whole
-            pg.on("response", lambda r: r.status >= 400 and pg.problems.append(f"{r.status} {r.url}"))
-            pg.on("requestfailed", lambda r: pg.problems.append(f"failed {r.url} {r.failure}"))
-            pg.on("pageerror", lambda e: pg.problems.append(f"script error {e}"))
-            # a script or handler the Content-Security-Policy refused is a broken page too (AC10)
-            pg.on("console", lambda m: m.type == "error" and "Content Security Policy" in m.text
-                  and pg.problems.append(f"CSP: {m.text}"))
-            yield pg
-        finally:
-            browser.close()
+def page(browser_page):
+    return browser_page
 
 
 def html_lang(page) -> str:
@@ -201,24 +100,6 @@ def test_admin_logs_in_sees_the_chinese_dashboard_and_plugins_and_logs_out(serve
     expect(page.locator("h1")).to_have_text("登录")
     page.goto(base + "/admin/")
     assert "/login" in page.url
-
-
-@pytest.fixture(name="site")
-def served_app(server):
-    """``site``: the served site's database, opened in this process, for a test's setup through the
-    services and for the scheduler's steps (tasks run at once here). Import ``served_app`` to use it."""
-    from core import create_app
-    from core.db import db
-    cfg = {"INSTANCE_PATH": str(server["instance"]), "TASKS_IMMEDIATE": True,
-           "PUBLIC_URL": server["env"]["TIMEBANK_PUBLIC_URL"]}
-    if server["env"].get("TIMEBANK_DATABASE_URL"):
-        cfg["DATABASE_URL"] = server["env"]["TIMEBANK_DATABASE_URL"]
-    app = create_app(cfg)
-    try:
-        yield app
-    finally:
-        if db.obj is not None and not db.obj.is_closed():
-            db.obj.close()
 
 
 def test_a_visitor_browses_without_a_cookie_and_switches_to_english(server, page):

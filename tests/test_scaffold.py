@@ -74,7 +74,7 @@ def test_scaffolded_plugin_installs_with_pip_and_shows_its_admin_screen_in_chine
         return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True,
                               env=environ, timeout=300)
 
-    r = timebank("plugins", "new", name, "--path", str(dest))
+    r = timebank("plugins", "new", name, "--path", str(dest), "--title", "Street notes", "--title-zh", "街道笔记")
     assert r.returncode == 0, r.stderr
     pkg = dest / f"timebank_{name}"
     for rel in ("pyproject.toml", "babel.cfg", "README.md", f"tests/test_{name}.py"):
@@ -83,6 +83,14 @@ def test_scaffolded_plugin_installs_with_pip_and_shows_its_admin_screen_in_chine
                 "locale/zh_Hans_CN/LC_MESSAGES/messages.po"):
         assert (pkg / rel).is_file(), rel
     assert f'{name} = "timebank_{name}"' in (dest / "pyproject.toml").read_text()
+    # the manifest title is an English msgid, its Chinese in the plugin's catalog (issue 12 point 5)
+    assert '"title": "Street notes"' in (pkg / "__manifest__.py").read_text(encoding="utf-8")
+    assert 'msgid "Street notes"\nmsgstr "街道笔记"' in \
+        (pkg / "locale/zh_Hans_CN/LC_MESSAGES/messages.po").read_text(encoding="utf-8")
+    # its tests need no conftest.py: the fixtures come from timebank's pytest plugin (issue 12 point 1)
+    assert not (dest / "tests" / "conftest.py").exists()
+    generated = (dest / f"tests/test_{name}.py").read_text(encoding="utf-8")
+    assert "WTF_CSRF_ENABLED" not in generated and "csrf_from" in generated
     # a second scaffold into the same folder is refused with one clear line
     again = timebank("plugins", "new", name, "--path", str(dest))
     assert again.returncode == 1 and "exists and is not empty" in again.stderr
@@ -116,12 +124,14 @@ def test_scaffolded_plugin_installs_with_pip_and_shows_its_admin_screen_in_chine
         assert status == 200 and "社区笔记" in html and f"/admin/{name}_note/" in html  # in the menu
         status, html = seen["plugins"]
         assert status == 200 and f"<code>{name}</code>" in html and "为社区记录笔记" in html
+        assert "街道笔记" in html         # the manifest title, translated by the plugin's catalog
 
-        # the scaffolded plugin's own tests pass against the installed package
-        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        # the scaffolded plugin's own tests pass against the installed package, with the fixtures of
+        # timebank's pytest plugin (entry point pytest11) and CSRF on (issue 12 point 1)
+        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                            cwd=dest, capture_output=True, text=True, env=env, timeout=300)
         assert r.returncode == 0, r.stdout + r.stderr
-        assert "1 passed" in r.stdout
+        assert "4 passed" in r.stdout
 
         # the generated babel.cfg extracts code strings and the manifest's title and summary
         r = subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
@@ -129,7 +139,7 @@ def test_scaffolded_plugin_installs_with_pip_and_shows_its_admin_screen_in_chine
                            text=True, timeout=120)
         assert r.returncode == 0, r.stderr
         pot = (dest / "messages.pot").read_text(encoding="utf-8")
-        for msgid in ("Notes", "Title", "Keeps notes for the community", "Community"):
+        for msgid in ("Notes", "Title", "Keeps notes for the community", "Community", "Street notes"):
             assert f'msgid "{msgid}"' in pot, msgid
     finally:
         pip("uninstall", "-y", dist)
@@ -146,4 +156,6 @@ def test_scaffold_refuses_bad_names_and_titles(tmp_path):
         scaffold("notices", tmp_path / "x")
     with pytest.raises(ValueError, match="the title must be one line"):
         scaffold("notes", tmp_path / "x", 'say "hi"')
+    with pytest.raises(ValueError, match="English msgid.*--title-zh"):   # issue 12 point 5
+        scaffold("notes", tmp_path / "x", "社区笔记")
     assert not (tmp_path / "x").exists()

@@ -17,6 +17,7 @@ from wtforms.validators import Optional
 from core import inputs, security
 from core.admin import AdminForm, ReadOnlyModelView, SecureModelView
 from plugins.teams.models import Team
+from core.admin import RowFilter  # the sign-ups list filtered by activity (list_url)
 from core.web import due_date
 from plugins.teams.services import admin_team_ids
 from plugins.volunteers.models import DISTRICTS
@@ -355,7 +356,8 @@ class SignUpView(SecureModelView):
     permission = "activities.signup"
     column_list = ["activity", "shift", "volunteer", "status", "created_at", "check_in_at", "check_out_at",
                    "post", "mentor"]
-    column_filters = ["status", "created_at"]
+    # "activity": the activity page's 报名 button links here with core.admin.list_url(activity=id)
+    column_filters = ["status", "created_at", RowFilter(SignUp.activity, _l("Activity"))]
     column_default_sort = ("created_at", False)
     column_labels = LABELS
     column_formatters = {"status": _status}

@@ -111,6 +111,7 @@ def volunteer_panels(volunteer, user):
 def dashboard_widgets(user):
     from markupsafe import Markup
     from core import security
+    from core.admin import list_url
     from core.web import Widget
     from .models import Membership, Team
     out = []
@@ -118,7 +119,7 @@ def dashboard_widgets(user):
         n = Team.select().where(Team.status == "pending").count()
         out.append(Widget(_l("Teams waiting for review"), Markup(
             '<p class="display-4">{}</p><p><a href="{}">{}</a></p>').format(
-                n, url_for("teams_team.index_view", flt1_0="pending"), _l("Review")), order=30, width=4))
+                n, list_url("teams_team", status="pending"), _l("Review")), order=30, width=4))
     if security.can("teams.membership.edit", user=user):
         q = security.scoped(Membership, Membership.select().where(Membership.status == "pending"),
                             "teams.membership.view", user=user)
