@@ -128,3 +128,17 @@ def test_booleans_read_yes_or_no_and_hours_not_minutes_in_the_admin(site):
     assert ">1.5<" in html.replace(" ", "").replace("\n", "") and "志愿服务" in html
     teams = c.get("/admin/activities_activity/").get_data(as_text=True)
     assert ': true"' not in teams and ': false"' not in teams  # Flask-Admin's icon titles, in English
+
+
+def test_r_act_1_the_platform_dashboard_shows_every_activity_waiting_for_review_with_links(site, make_user):
+    """Issue 18 point 5: what is waiting, not only what is overdue, each with a link to do it."""
+    from fixtures.security_plugins.secsupport import logged_in
+    team = new_team(site, "从化青年队", admin="ta9")
+    fresh = new_activity(site, team, status="submitted", title="刚提交的活动")
+    make_user("pa", "platform_admin")
+    html = logged_in(site, "pa").get("/admin/").get_data(as_text=True)
+    assert "待审核的活动" in html and "刚提交的活动" in html
+    assert f"/admin/activities_activity/review/?id={fresh}" in html
+    assert "其中 0 个已超过 2 个工作日" in html
+    # a team admin, who does not review, does not get it
+    assert "待审核的活动" not in logged_in(site, "ta9").get("/admin/").get_data(as_text=True)

@@ -148,13 +148,34 @@ def dashboard_widgets(user):
     if security.can("activities.activity.edit", user=user):
         out.append(_overdue_outcomes_widget(user))
     if security.can("activities.activity.review", user=user):
-        late = overdue_reviews()
-        out.append(Widget(_l("Activity reviews overdue"), Markup(
-            '<p class="display-4 {}">{}</p><p>{}</p>').format(
-                "text-danger" if late else "", len(late),
-                _l("submitted more than %(n)s working days ago", n=setting("review_workdays"))),
-            order=25, width=4))
+        out.append(_waiting_reviews_widget())
     return out
+
+
+def _waiting_reviews_widget():
+    """Every activity waiting for the platform's review (R-ACT-1), not only the late ones: how many, how
+    many are past their due date (red), and the first ones with a link to review each (issue 18 point 5)."""
+    from markupsafe import Markup
+    from core.admin import list_url
+    from core.db import now
+    from core.web import Widget, due_date
+    from .models import Activity
+    from .services import setting
+    q = Activity.select(Activity.id, Activity.title, Activity.review_due).where(Activity.status == "submitted")
+    waiting = list(q.order_by(Activity.review_due, Activity.id).limit(6))
+    total = q.count() if len(waiting) == 6 else len(waiting)
+    t = now()
+    late = sum(1 for a in waiting if a.review_due and a.review_due < t) if total <= 6 else \
+        q.where(Activity.review_due < t).count()
+    items = Markup("").join(Markup('<li><a href="{}">{}</a> <small class="{}">{} {}</small></li>').format(
+        url_for("activities_activity.review_view", id=a.id), a.title,
+        "text-danger" if a.review_due and a.review_due < t else "text-muted", _l("due"),
+        due_date(a.review_due)) for a in waiting[:5])
+    return Widget(_l("Activities waiting for review"), Markup(
+        '<p class="display-4 {}">{}</p><p>{}</p><ul class="list-unstyled">{}</ul><p><a href="{}">{}</a></p>').format(
+            "text-danger" if late else "", total,
+            _l("%(late)s past the %(n)s working days", late=late, n=setting("review_workdays")), items,
+            list_url("activities_activity", status="submitted"), _l("All waiting")), order=25, width=4)
 
 
 def _overdue_outcomes_widget(user):

@@ -183,3 +183,23 @@ def validate_settings(plugin, values):
     if not (prefix.isascii() and prefix.isalpha() and prefix.isupper()):
         errors["number_prefix"] = _l("Use capital letters A–Z only.")
     return errors
+
+
+@hookimpl
+def dashboard_widgets(user):
+    """Registration applications waiting for review (R-REG-7), when the review is on or some still wait."""
+    from markupsafe import Markup
+    from core import security
+    from core.web import Widget
+    from .models import Application
+    from .services import review_on
+    if not security.can("volunteers.application.edit", user=user):
+        return []
+    q = security.scoped(Application, Application.select().where(Application.status == "pending"),
+                        "volunteers.application.view", user=user)
+    n = q.count()
+    if not n and not review_on():
+        return []
+    return [Widget(_l("Registration applications"), Markup(
+        '<p class="display-4">{}</p><p><a href="{}">{}</a></p>').format(
+            n, url_for("volunteers_application.index_view"), _l("Decide")), order=24, width=4)]
