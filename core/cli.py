@@ -449,7 +449,8 @@ def events_cmd(as_json):
         click.echo(f"{e['name']}  ({e['plugin']})  from {e['module']} import {e['class']}")
         for field, kind in e["fields"]:
             click.echo(f"    {field}: {kind}")
-    click.echo("every event also has occurred_at (aware datetime, Asia/Shanghai) and actor_id (int | None)")
+    from .config import TIMEZONE
+    click.echo(f"every event also has occurred_at (aware datetime, {TIMEZONE}) and actor_id (int | None)")
 
 
 # ------------------------------------------------------------------ plugins

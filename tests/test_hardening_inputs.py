@@ -49,7 +49,8 @@ def site(tmp_path_factory):
     mp.setenv("TIMEBANK_INSTANCE_PATH", str(tmp / "instance"))
     quick_hashing(mp)
     app = create_app({"INSTANCE_PATH": str(tmp / "instance"), "DATABASE_URL": database_url(tmp),
-                      "TESTING": True, "TASKS_IMMEDIATE": True, "PLUGINS": builtin_plugins()})
+                      "TESTING": True, "TASKS_IMMEDIATE": True, "PLUGINS": builtin_plugins(),
+                      "PUBLIC_URL": "https://timebank.example.org"})  # the demo issues certificates (NS3)
     from core.cli import load_demo
     with app.app_context():
         load_demo(app)
