@@ -11,7 +11,7 @@ import pytest
 from conftest import csrf_from, login
 from fixtures.ledger_support import TABLES, ledger_site, new_team, set_setting, snapshot, volunteers
 
-ALL_TABLES = TABLES + ("ledger_counter", "exchange_partner", "exchange_item", "exchange_redemption")
+ALL_TABLES = TABLES + ("core_number_sequence", "core_number", "exchange_partner", "exchange_item", "exchange_redemption")
 _record = iter(range(70000, 10 ** 6))
 
 
