@@ -34,7 +34,8 @@ from flask_babel import lazy_gettext as _l
 from .db import BaseModel, DateTimeTZField, for_update, now, today, transaction
 from .errors import FieldErrors
 
-__all__ = ["take", "next_seq", "void", "peek", "seed", "NumberSequence", "IssuedNumber"]
+__all__ = ["take", "next_seq", "void", "status", "peek", "seed", "gaps", "check", "NumberSequence",
+           "IssuedNumber"]
 
 ISSUED, VOIDED = "issued", "voided"
 
@@ -45,6 +46,7 @@ class NumberSequence(BaseModel):
     scope = pw.CharField(max_length=64, default="")
     year = pw.IntegerField(default=0)          # 0: a sequence that never restarts
     value = pw.BigIntegerField(default=0)
+    seeded = pw.BigIntegerField(default=0)    # values up to here were given before the register (seed)
 
     class Meta:
         table_name = "core_number_sequence"
@@ -150,15 +152,40 @@ def seed(kind: str, value: int, *, scope: str = "", year: int = 0) -> int:
         where = (NumberSequence.kind == kind) & (NumberSequence.scope == scope) & (NumberSequence.year == year)
         row = for_update(NumberSequence.select().where(where)).get()
         if value > row.value:
-            NumberSequence.update(value=value).where(NumberSequence.id == row.id).execute()
+            NumberSequence.update(value=value, seeded=value).where(NumberSequence.id == row.id).execute()
             return value
         return row.value
 
 
 def gaps(kind: str, *, scope: str = "", year: int = 0) -> list[int]:
-    """Values of the sequence (up to its last) that the register does not hold, i.e. numbers given
-    before the register existed (seeded by a migration) or lost: empty for a sequence born here."""
-    last = peek(kind, scope=scope, year=year, yearly=bool(year))
+    """Values of the sequence the register does not hold (after those a migration seeded): empty
+    unless a number was lost, which the row lock makes impossible; ``check`` runs it for every one."""
+    row = NumberSequence.get_or_none((NumberSequence.kind == kind) & (NumberSequence.scope == scope)
+                                     & (NumberSequence.year == year))
+    if row is None:
+        return []
     have = {s for (s,) in IssuedNumber.select(IssuedNumber.seq).where(
-        (IssuedNumber.kind == kind) & (IssuedNumber.scope == scope) & (IssuedNumber.year == year)).tuples()}
-    return [s for s in range(1, last + 1) if s not in have]
+        (IssuedNumber.kind == kind) & (IssuedNumber.scope == scope) & (IssuedNumber.year == year)
+        & (IssuedNumber.seq > row.seeded)).tuples()}
+    return [s for s in range(row.seeded + 1, row.value + 1) if s not in have]
+
+
+def check() -> tuple[bool, str]:
+    """``timebank check`` (``core.numbering``): every sequence's register holds each value it gave
+    (after the seeded ones) exactly once and none beyond its last value (LG7)."""
+    held = dict(((k, sc, y), (n, hi)) for k, sc, y, n, hi in IssuedNumber.select(
+        IssuedNumber.kind, IssuedNumber.scope, IssuedNumber.year, pw.fn.COUNT(IssuedNumber.id),
+        pw.fn.MAX(IssuedNumber.seq)).join(NumberSequence, on=(
+            (NumberSequence.kind == IssuedNumber.kind) & (NumberSequence.scope == IssuedNumber.scope)
+            & (NumberSequence.year == IssuedNumber.year) & (IssuedNumber.seq > NumberSequence.seeded)))
+        .group_by(IssuedNumber.kind, IssuedNumber.scope, IssuedNumber.year).tuples())
+    bad, total = [], 0
+    for k, sc, y, value, seeded in NumberSequence.select(NumberSequence.kind, NumberSequence.scope,
+                                                         NumberSequence.year, NumberSequence.value,
+                                                         NumberSequence.seeded).tuples():
+        n, hi = held.get((k, sc, y), (0, None))
+        total += n
+        if n != value - seeded or (hi is not None and hi > value):
+            bad.append(f"{k}/{sc or '-'}/{y or '-'}")
+    return (not bad, f"{total} numbers registered" if not bad else
+            "sequences whose register lacks or exceeds numbers: " + ", ".join(sorted(bad)[:20]))
