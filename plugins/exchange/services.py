@@ -306,6 +306,10 @@ def cancel(redemption, *, reason: str, actor=None) -> Redemption:
             r.refund_transfer_id = refund.id
             audit.log("exchange.cancelled", r, {"number": r.number, "refund": refund.id, "points": r.points,
                                                 "quantity": r.quantity, "reason": reason}, user=_audit_user(actor))
+            # the receipt number stays used, voided in the numbering register too (LG7); numbers given
+            # before the register existed (migration 0002) are not in it
+            if numbering.status(RECEIPT_KIND, r.number) == numbering.ISSUED:
+                numbering.void(RECEIPT_KIND, r.number, reason=reason, actor=_audit_user(actor))
     except ledger.LedgerError as e:
         raise ExchangeError({"__all__": _l("The refund could not be posted: %(error)s",
                                            error="；".join(e.messages()))}) from e
