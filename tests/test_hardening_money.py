@@ -164,3 +164,11 @@ def test_iv8_money_exports_as_a_decimal_number_with_two_decimals(app):
         g = Gift(amount=1230)
         assert show["amount"](None, None, g, "amount") == "¥12.30"
         assert export["amount"](None, None, g, "amount") == Decimal("12.30")
+
+
+@pytest.mark.once
+def test_iv5_templates_show_fen_as_yuan_with_the_money_filter(app):
+    """issue 13 shapes point 3: ``{{ amount|money }}`` in a page shows fen as yuan."""
+    from flask import render_template_string
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert render_template_string("{{ 1230|money }} {{ 5|money(style='yuan') }}") == "¥12.30 0.05 元"
