@@ -227,6 +227,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["csp_nonce"] = web.csp_nonce  # script nonces (SECURITY.md AC10)
     app.jinja_env.globals["page_header"] = web.page_header  # the layout's header, kept per what it shows
     app.jinja_env.filters["due_date"] = web.due_date  # a due date, marked provisional past the calendar
+    from . import money
+    app.jinja_env.filters["money"] = money.fmt  # fen → "¥12.30"; |money(style="yuan") → "12.30 元"
     if not app.url_map.host_matching and not app.subdomain_matching:
         app.jinja_env.globals["url_for"] = web.url_for_cached  # URLs are paths under the script root
 

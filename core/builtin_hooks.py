@@ -80,3 +80,11 @@ def dashboard_widgets(user):
     return out
 
 
+
+
+@hookimpl
+def site_checks():
+    """``timebank check``: the numbered-documents register is complete (core.numbering, LG7)."""
+    from .numbering import check
+    ok, message = check()
+    return [("core.numbering", ok, message)]

@@ -53,7 +53,20 @@ class UserLoggedIn(Event):
     user_id: int = 0
 
 
-CORE_EVENTS = [PluginEnabled, PluginDisabled, UserLoggedIn]
+@dataclass
+class StateChanged(Event):
+    """An item of a reviewed workflow (``core.workflow``) took a step; sent after the commit."""
+    name = "core.state_changed"
+    workflow: str = ""          # "resources.application"
+    object_type: str = ""       # its table
+    object_id: str = ""
+    step: str = ""
+    from_state: str = ""
+    to_state: str = ""
+    reason: str = ""
+
+
+CORE_EVENTS = [PluginEnabled, PluginDisabled, UserLoggedIn, StateChanged]
 
 
 def _type_name(t) -> str:

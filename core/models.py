@@ -131,6 +131,7 @@ class Message(BaseModel):
 
 
 from .workdays import CalendarDay  # noqa: E402
+from .numbering import IssuedNumber, NumberSequence  # noqa: E402
 
 CORE_MODELS = [User, UserRole, LoginSession, LoginFailure, PluginState, Setting, AuditLog, Message,
-               CalendarDay]
+               CalendarDay, NumberSequence, IssuedNumber]

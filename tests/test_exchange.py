@@ -11,7 +11,7 @@ import pytest
 from conftest import csrf_from, login
 from fixtures.ledger_support import TABLES, ledger_site, new_team, set_setting, snapshot, volunteers
 
-ALL_TABLES = TABLES + ("ledger_counter", "exchange_partner", "exchange_item", "exchange_redemption")
+ALL_TABLES = TABLES + ("core_number_sequence", "core_number", "exchange_partner", "exchange_item", "exchange_redemption")
 _record = iter(range(70000, 10 ** 6))
 
 
@@ -521,3 +521,22 @@ def test_lg6_check_finds_a_redemption_the_ledger_refunded_behind_the_exchanges_b
         assert c.refund_transfer_id == Transfer.get(Transfer.reverses == r.transfer_id).id
     assert (balance(app, v), stock(app, rice)) == (10, 5)
     assert problems(app) == []
+
+
+def test_lg7_a_cancelled_exchange_keeps_its_receipt_number_voided_in_the_register(site):
+    """issue 13 shapes point 1 (LG7): the receipt number of a cancelled exchange stays used, with the
+    void status and the reason in core.numbering's register; the next receipt takes the next number."""
+    app, (rice, _c) = site["app"], site["items"]
+    (v,) = volunteers(app, 470, 1, account=False)
+    give(app, v, 10)
+    r = redeem(app, v, rice, 1)
+    from core import numbering
+    from plugins.exchange import services as X
+    with app.app_context():
+        assert numbering.status(X.RECEIPT_KIND, r.number) == "issued"
+        X.cancel(r, reason="商品临时缺货")
+        row = numbering.IssuedNumber.get(numbering.IssuedNumber.number == r.number)
+        assert (row.status, row.reason) == ("voided", "商品临时缺货")
+        r2 = X.redeem(v, rice, 1)
+        assert int(r2.number[-6:]) == int(r.number[-6:]) + 1
+        assert numbering.check()[0]

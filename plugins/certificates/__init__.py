@@ -19,8 +19,8 @@ PERMISSIONS = {
 
 @hookimpl
 def register_models():
-    from .models import Certificate, CertificateLine, Counter, Issuer
-    return [Certificate, CertificateLine, Counter, Issuer]
+    from .models import Certificate, CertificateLine, Issuer
+    return [Certificate, CertificateLine, Issuer]
 
 
 @hookimpl

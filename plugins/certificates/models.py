@@ -5,9 +5,9 @@ volunteer's confirmed service records, all kept by one team: the issuing unit. E
 copied into a CertificateLine when the certificate is applied for, so a printed certificate never
 changes afterwards (a later correction of a record gives a new record version, not a new certificate).
 
-The number (ZM2026000001) and the verification token are given at approval, under a lock on the
-year's counter row (``Counter``): numbers are sequential without gaps, unique, and never reused; a
-revoked certificate keeps its number with status ``revoked`` and is never deleted (LG7).
+The number (ZM2026000001) and the verification token are given at approval from ``core.numbering``
+(one sequence a year, locked while a number is taken; migration 0002 moved the old counter there):
+numbers are sequential without gaps, unique, and never reused; a revoked certificate keeps its number with status ``revoked`` and is never deleted (LG7).
 """
 import peewee as pw
 
@@ -84,16 +84,6 @@ class CertificateLine(BaseModel):
     @property
     def hours(self) -> float:
         return self.minutes / 60
-
-
-class Counter(BaseModel):
-    """The last certificate number given in a year (``certificate:2026``), locked while a number is
-    taken: gapless and sequential because it is taken inside the approving transaction."""
-    name = pw.CharField(max_length=40, primary_key=True)
-    value = pw.BigIntegerField(default=0)
-
-    class Meta:
-        table_name = "certificates_counter"
 
 
 class Issuer(BaseModel):

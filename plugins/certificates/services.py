@@ -24,7 +24,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from core.settings import PluginSettings
-from core import audit, events, inputs, security
+from core import audit, events, inputs, numbering, security
 from core.db import for_update, now, today, transaction
 from core.errors import FieldErrors
 from plugins.activities import services as activities
@@ -32,9 +32,10 @@ from plugins.activities.models import Activity
 from plugins.teams.models import Team
 from plugins.volunteers.models import Volunteer
 
-from .models import PURPOSE_TEXT, PURPOSES, Certificate, CertificateLine, Counter, Issuer
+from .models import PURPOSE_TEXT, PURPOSES, Certificate, CertificateLine, Issuer
 
 SENSITIVE = "volunteers.volunteer.sensitive"
+NUMBER_KIND = "certificates.certificate"   # its core.numbering sequence, one a year
 VERIFY_PATH = "/certificates/verify/"
 
 
@@ -188,16 +189,11 @@ def apply(volunteer: Volunteer, record_ids, *, purpose: str, purpose_other: str 
 
 # ---------------------------------------------------------------- numbers (LG7)
 def next_number() -> str:
-    """The next certificate number, ``ZM2026000001``: prefix + year + 6-digit sequence per year. Call
-    inside the approving transaction: the counter row stays locked until it commits (FOR UPDATE on
-    PostgreSQL, BEGIN IMMEDIATE on SQLite), so numbers are unique, sequential and without gaps."""
-    year = today().year
-    key = f"certificate:{year}"
-    with transaction():
-        Counter.insert(name=key, value=0).on_conflict_ignore().execute()
-        row = for_update(Counter.select().where(Counter.name == key)).get()
-        Counter.update(value=Counter.value + 1).where(Counter.name == key).execute()
-        return f"{setting('number_prefix')}{year}{row.value + 1:06d}"
+    """The next certificate number, ``ZM2026000001``: prefix + year + 6-digit sequence per year, from
+    ``core.numbering`` (kind ``certificates.certificate``). Call inside the approving transaction: the
+    sequence row stays locked until it commits, so numbers are unique, sequential and without gaps, and a
+    rolled-back approval gives its number to the next one."""
+    return numbering.take(NUMBER_KIND, pattern="{prefix}{year}{seq:06d}", prefix=setting("number_prefix"))
 
 
 def _issue(cert_id: int, actor, t) -> Certificate:

@@ -6,7 +6,7 @@
     exchange.cancel(r, reason="…", actor=user)                            # refund by reversal, stock back
 
 ``redeem`` is one transaction: the guarded stock decrement (``UPDATE … SET stock = stock - q WHERE
-id = ? AND stock >= q AND active``), the receipt number (``ledger.next_number``, LG7), the
+id = ? AND stock >= q AND active``), the receipt number (``core.numbering``, LG7), the
 redemption row and the ledger transfer volunteer → system:redemption — all of them or none (CC5).
 The stock guard makes overselling impossible; the ledger refuses a debit below zero under its
 account lock (LG3); the item row lock taken by the decrement serialises the per-volunteer limit
@@ -22,7 +22,7 @@ import peewee as pw
 from flask_babel import lazy_gettext as _l
 
 from core.settings import PluginSettings
-from core import audit, inputs
+from core import audit, inputs, numbering
 from core.db import now, transaction
 from core.errors import FieldErrors
 from plugins.ledger import services as ledger
@@ -141,10 +141,12 @@ def _replayed(key: str, volunteer_id: int, item_id: int, quantity: int) -> Redem
     return r
 
 
+RECEIPT_KIND = "exchange.receipt"   # its core.numbering sequence, one a year
+
+
 def _receipt_number() -> str:
-    year = now().year
-    n = ledger.next_number(f"exchange.receipt.{year}")
-    return f"{setting('receipt_prefix')}{year}{n:06d}"
+    """DH + year + 6 digits, the next of the year's sequence (``core.numbering``, LG7)."""
+    return numbering.take(RECEIPT_KIND, pattern="{prefix}{year}{seq:06d}", prefix=setting("receipt_prefix"))
 
 
 def redeem(volunteer, item, quantity=1, *, key: str | None = None, actor=None) -> Redemption:
@@ -304,6 +306,10 @@ def cancel(redemption, *, reason: str, actor=None) -> Redemption:
             r.refund_transfer_id = refund.id
             audit.log("exchange.cancelled", r, {"number": r.number, "refund": refund.id, "points": r.points,
                                                 "quantity": r.quantity, "reason": reason}, user=_audit_user(actor))
+            # the receipt number stays used, voided in the numbering register too (LG7); numbers given
+            # before the register existed (migration 0002) are not in it
+            if numbering.status(RECEIPT_KIND, r.number) == numbering.ISSUED:
+                numbering.void(RECEIPT_KIND, r.number, reason=reason, actor=_audit_user(actor))
     except ledger.LedgerError as e:
         raise ExchangeError({"__all__": _l("The refund could not be posted: %(error)s",
                                            error="；".join(e.messages()))}) from e

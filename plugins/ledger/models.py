@@ -100,14 +100,5 @@ class HoursCredit(BaseModel):
         indexes = ((("record_id", "version"), True),)
 
 
-class Counter(BaseModel):
-    """Named sequences (receipt numbers, LG7): take the next value under a row lock."""
-    name = pw.CharField(max_length=64, primary_key=True)
-    value = pw.BigIntegerField(default=0)
-
-    class Meta:
-        table_name = "ledger_counter"
-
-
-MODELS = [Account, Transfer, Entry, HoursCredit, Counter]
+MODELS = [Account, Transfer, Entry, HoursCredit]
 APPEND_ONLY = ("ledger_transfer", "ledger_entry", "ledger_hours_credit")

@@ -26,7 +26,7 @@ from core import audit, events
 from core.db import for_update, now, transaction
 from core.errors import FieldErrors
 
-from .models import SYSTEM, Account, Counter, Entry, HoursCredit, Transfer
+from .models import SYSTEM, Account, Entry, HoursCredit, Transfer
 
 KIND_LABELS = {"hours": _l("Service hours credited"), "hours_correction": _l("Hours correction"),
                "settlement": _l("Points released under the cap"), "redemption": _l("Exchange"),
@@ -251,13 +251,12 @@ def transfers(*, kinds=None, reference_prefixes=None) -> list[dict]:
 
 
 def next_number(name: str) -> int:
-    """The next value of a named sequence, taken under a row lock: numbers are sequential and never
-    reused (LG7). Call inside the transaction that uses the number."""
-    with transaction():
-        Counter.insert(name=name, value=0).on_conflict_ignore().execute()
-        row = for_update(Counter.select().where(Counter.name == name)).get()
-        Counter.update(value=Counter.value + 1).where(Counter.name == name).execute()
-        return row.value + 1
+    """The next value of a named sequence that never restarts, taken under a row lock: numbers are
+    sequential and never reused (LG7). Call inside the transaction that uses the number. Kept for
+    existing callers: it is ``core.numbering.next_seq(name, yearly=False)``; new code uses
+    ``core.numbering`` directly (per scope and year, formatted, with a void status)."""
+    from core import numbering
+    return numbering.next_seq(name, yearly=False)
 
 
 # ---------------------------------------------------------------- hours → points (R-TB-1)
