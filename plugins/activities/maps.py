@@ -6,6 +6,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 
+from core.db import compiled
 from core.web import is_csp_origin
 
 # a scheme, a host (with an optional port), a path; nothing that could end the CSP source or the
@@ -36,3 +37,22 @@ def validate(values: dict) -> dict | None:
         return {"map_tile_url": _l("Enter an http:// or https:// address with {z}, {x} and {y}, e.g. "
                                    "https://tile.openstreetmap.org/{z}/{x}/{y}.png.")}
     return None
+
+
+@compiled
+def _stored(tiles_key, credit_key):
+    from core.models import Setting
+    return (Setting.select(Setting.key, Setting.value)
+            .where((Setting.key == tiles_key) | (Setting.key == credit_key)).tuples())
+
+
+def map_settings() -> tuple[str, str]:
+    """The tile URL template and attribution in force: one compiled query (the listing is a hot page,
+    bench/profile_activities.py), the site's values over the manifest's defaults."""
+    from .services import SETTINGS
+    conf = {"map_tile_url": SETTINGS.defaults["map_tile_url"],
+            "map_attribution": SETTINGS.defaults["map_attribution"]}
+    for key, value in _stored(tiles_key="activities.map_tile_url", credit_key="activities.map_attribution"):
+        name = key.partition(".")[2]
+        conf[name] = SETTINGS.convert(name, value)
+    return conf["map_tile_url"], conf["map_attribution"]

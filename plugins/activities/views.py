@@ -14,7 +14,7 @@ from markupsafe import Markup
 from flask_login import current_user, login_required
 
 from core import inputs, security
-from core.web import csp_allow, kept_html, public_url_for, url_maker
+from core.web import csp_allow, kept, kept_html, public_url_for, url_maker
 from core.db import TZ, compiled, now, transaction
 from plugins.volunteers import services as volunteers
 from plugins.volunteers.models import DISTRICTS
@@ -76,13 +76,23 @@ def _service_map(shown):
                for a, link, when, _left in shown if a.latitude is not None and a.longitude is not None]
     if not markers:
         return None
-    conf = services.SETTINGS.all()
-    tiles, origin = conf["map_tile_url"], maps.tile_origin(conf["map_tile_url"])
+    tiles, attribution = maps.map_settings()
+    origin = maps.tile_origin(tiles)
     if origin is None:  # a value stored before it was checked: the markers without map images
         tiles = ""
     else:
         csp_allow("img-src", origin)
-    return {"markers": markers, "tiles": tiles, "attribution": conf["map_attribution"]}
+    # the JSON block: "<", ">", "&" and "'" as \u escapes, so that no title can end the <script> element
+    data = json.dumps(markers, ensure_ascii=False, separators=(",", ":"))
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+    return {"markers": Markup(data), "tiles": tiles, "attribution": attribution,
+            "assets": kept("activities.map_assets", request.script_root, _map_assets)}
+
+
+def _map_assets():
+    return {name: url_for("activities.static", filename=f) for name, f in (
+        ("leaflet_css", "vendor/leaflet/leaflet.css"), ("map_css", "map.css"),
+        ("leaflet_js", "vendor/leaflet/leaflet.js"), ("map_js", "map.js"))}
 
 
 _TYPED = ("q", "from", "to", "lat", "lng")  # what the visitor types: put in per request
