@@ -165,3 +165,26 @@ def test_r_map_1_leaflet_is_vendored_with_its_licence_and_version():
         assert (vendor / name).is_file(), name
     version = re.search(r"Leaflet (\d+\.\d+\.\d+)", (vendor / "leaflet.js").read_text()[:200]).group(1)
     assert f"Leaflet {version}" in (ROOT / "plugins/activities/README.md").read_text()
+
+
+def test_r_map_1_the_admin_settings_page_changes_the_tile_server_in_chinese(make_app, make_user):
+    """issue 18 point 9: 系统设置 ▸ activities shows the two map settings with their Chinese labels; a
+    tile URL that is not a template is refused on the page with the reason in Chinese and nothing saved;
+    a good one is saved and the listing uses it."""
+    from test_hardening_settings import post_settings, settings_form, stored
+    from conftest import login
+    app = make_app(plugins=["volunteers", "teams", "documents", "activities"], DEFAULT_LOCALE="zh_Hans_CN")
+    make_user("admin", "platform_admin")
+    admin = app.test_client()
+    assert login(admin, "admin").status_code == 302
+    html = admin.get("/admin/settings/activities").get_data(True)
+    assert "地图瓦片服务器（URL 模板）" in html and "地图版权说明" in html
+    values, _token = settings_form(admin, "activities")
+    assert values["map_tile_url"] == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    r = post_settings(admin, "activities", map_tile_url="https://tiles.example.org/tile.png")
+    assert r.status_code in (200, 400) and "请输入含 {z}、{x} 和 {y} 的" in r.get_data(True)
+    assert "activities.map_tile_url" not in stored(app)
+    url = "https://t0.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=KEY"
+    r = post_settings(admin, "activities", map_tile_url=url)
+    assert r.status_code == 302, r.get_data(True)[-1500:]
+    assert stored(app)["activities.map_tile_url"] == url
