@@ -592,6 +592,55 @@ def csp_nonce() -> str:
     return nonce
 
 
+# what a page may add to the policy for itself (csp_allow): where images, fetches, fonts or media come
+# from; never scripts, styles, frames or forms
+CSP_EXTENDABLE = ("img-src", "connect-src", "font-src", "media-src")
+# a scheme and a host (a leading "*." allowed), an optional port: no path, no quote, no space, no ";"
+_CSP_SOURCE = re.compile(r"^https?://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*"
+                         r"(:[0-9]{1,5})?$")
+
+
+def is_csp_origin(source) -> bool:
+    """Whether ``source`` is an origin ``csp_allow`` accepts. Public API for plugins."""
+    return isinstance(source, str) and bool(_CSP_SOURCE.match(source))
+
+
+def csp_allow(directive: str, *sources: str) -> None:
+    """Let this response load from ``sources`` for ``directive`` (one of ``CSP_EXTENDABLE``), e.g. a map
+    page's tile server: ``csp_allow("img-src", "https://tile.openstreetmap.org")``. Only the response
+    of the request that calls it carries them; every other page keeps the site's policy. Each source is
+    an origin, ``http(s)://host[:port]`` (``https://*.example.org`` for its subdomains); anything else
+    (a path, a keyword such as ``'unsafe-inline'``, a ``;``) raises ValueError. Public API for plugins."""
+    from flask import g
+    if directive not in CSP_EXTENDABLE:
+        raise ValueError(f"csp_allow: {directive!r} cannot be extended (only {', '.join(CSP_EXTENDABLE)})")
+    for source in sources:
+        if not is_csp_origin(source):
+            raise ValueError(f"csp_allow: {source!r} is not an origin such as https://tiles.example.org")
+    extra = g.get("csp_extra")
+    if extra is None:
+        extra = g.csp_extra = {}
+    extra.setdefault(directive, {}).update(dict.fromkeys(sources))
+
+
+def _policy(nonce, extra) -> str:
+    policy = CSP.format(nonce=f" 'nonce-{nonce}'") if nonce else CSP_PLAIN
+    if not extra:
+        return policy
+    parts = policy.split("; ")
+    names = [p.split(" ", 1)[0] for p in parts]
+    for directive, sources in extra.items():
+        if not sources:
+            continue
+        if directive in names:
+            i = names.index(directive)
+            parts[i] = " ".join([parts[i], *(s for s in sources if s not in parts[i].split(" "))])
+        else:  # not in the policy: default-src 'self' applied to it, and still does
+            parts.insert(1, " ".join([directive, "'self'", *sources]))
+            names.insert(1, directive)
+    return "; ".join(parts)
+
+
 def security_headers(resp):
     from flask import g
     h = resp.headers
@@ -600,8 +649,7 @@ def security_headers(resp):
         if name.lower() not in present:  # a view may set its own
             h.add(name, value)
     if "content-security-policy" not in present:  # a view may set its own (e.g. a stricter CSP)
-        nonce = g.get("csp_nonce")
-        h.add("Content-Security-Policy", CSP.format(nonce=f" 'nonce-{nonce}'") if nonce else CSP_PLAIN)
+        h.add("Content-Security-Policy", _policy(g.get("csp_nonce"), g.get("csp_extra")))
     user = current_user._get_current_object() if current_user else None
     if user is not None and getattr(user, "is_authenticated", False):
         h["Cache-Control"] = "no-store"

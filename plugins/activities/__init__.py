@@ -232,15 +232,18 @@ def app_started(app):
 
 @hookimpl
 def validate_settings(plugin, values):
-    """The activities plugin's rule between its settings: the hard limit for confirming hours (R-NAT-3)
-    is not before the due date of the outcome (R-ACT-8)."""
+    """The activities plugin's rules on its settings: the hard limit for confirming hours (R-NAT-3)
+    is not before the due date of the outcome (R-ACT-8); the map's tile server is an http(s) URL
+    template (R-MAP-1, maps.validate)."""
     if plugin != "activities":
         return None
+    from .maps import validate
+    errors = validate(values) or {}
     if values["outcome_hard_limit_workdays"] < values["outcome_workdays"]:
-        return {"outcome_hard_limit_workdays": _l(
+        errors["outcome_hard_limit_workdays"] = _l(
             "The hard limit cannot come before the due date of the outcome (%(n)s working days).",
-            n=values["outcome_workdays"])}
-    return None
+            n=values["outcome_workdays"])
+    return errors or None
 
 
 @hookimpl

@@ -13,7 +13,9 @@
                  "reminder_hours": 24, "rounding_minutes": 30, "rounding": "down",
                  "checkin_token_seconds": 90, "max_hours_per_record": 24,
                  "checkin_opens_minutes_before": 60, "checkout_closes_minutes_after": 180,
-                 "outcome_hard_limit_workdays": 10, "photo_max_mb": 8, "photo_max_megapixels": 50},
+                 "outcome_hard_limit_workdays": 10, "photo_max_mb": 8, "photo_max_megapixels": 50,
+                 "map_tile_url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                 "map_attribution": "© OpenStreetMap contributors"},
     "settings_meta": {
         "review_workdays": {"label": "Working days for the platform's review of an activity",
                             "help": "An activity submitted for review is flagged after this many working days "
@@ -51,5 +53,13 @@
         "checkout_closes_minutes_after": {"label": "Minutes after a slot that check-out closes",
                                           "help": "Scans outside this window are refused with the reason (R-ACT-7).",
                                           "min": 0, "max": 1440},
+        "map_tile_url": {"label": "Map tile server (URL template)",
+                         "help": "The service map on the activity listing loads its map images from here "
+                                 "(R-MAP-1): an http(s) address with {z}, {x} and {y}, e.g. a 天地图 "
+                                 "(Tianditu) address with your key. The page's security policy allows "
+                                 "images from this server only on the listing.", "max_length": 300},
+        "map_attribution": {"label": "Map attribution",
+                            "help": "The credit the tile server requires, shown in the map's corner as text.",
+                            "max_length": 200},
     },
 }

@@ -1000,7 +1000,7 @@ def _rarest_term(words: list[str]):
 # what the public listing shows of each activity: a plain row, not a model (building 20 Activity and
 # Team objects of ~50 columns and selecting every column cost more than the query; bench/activities.py)
 LISTING_COLUMNS = (Activity.id, Activity.title, Activity.district, Activity.starts_at, Activity.capacity,
-                   Activity.confirmed, Team.name.alias("team_name"))
+                   Activity.confirmed, Activity.latitude, Activity.longitude, Team.name.alias("team_name"))
 
 
 def _listing_query(shape, p):

@@ -14,12 +14,12 @@ from markupsafe import Markup
 from flask_login import current_user, login_required
 
 from core import inputs, security
-from core.web import kept_html, public_url_for, url_maker
+from core.web import csp_allow, kept, kept_html, public_url_for, url_maker
 from core.db import TZ, compiled, now, transaction
 from plugins.volunteers import services as volunteers
 from plugins.volunteers.models import DISTRICTS
 
-from . import services
+from . import maps, services
 from .models import Activity, Feedback, Shift, SignUp
 
 bp = Blueprint("activities", __name__, url_prefix="/activities", template_folder="templates",
@@ -64,7 +64,35 @@ def index():
     args = request.args
     filters = filters_form(kind, sort, args, cats["field"] if kind == "service" else [], cats[cat_kind])
     return render_template("activities/index.html", rows=shown, more=len(rows) == 20, kind=kind,
-                           page=page, filters=filters, args=args)
+                           page=page, filters=filters, args=args, map=_service_map(shown))
+
+
+def _service_map(shown):
+    """The service map of this page's rows (R-MAP-1, issue 18 point 9): the markers of the activities
+    with coordinates (title, time, link: read by static/map.js, which writes them as text) and the tile
+    server of the settings, whose origin this response's CSP allows for images. None when no row has
+    coordinates: then there is no map and no settings query."""
+    markers = [{"lat": a.latitude, "lng": a.longitude, "title": a.title, "when": when, "url": link}
+               for a, link, when, _left in shown if a.latitude is not None and a.longitude is not None]
+    if not markers:
+        return None
+    tiles, attribution = maps.map_settings()
+    origin = maps.tile_origin(tiles)
+    if origin is None:  # a value stored before it was checked: the markers without map images
+        tiles = ""
+    else:
+        csp_allow("img-src", origin)
+    # the JSON block: "<", ">", "&" and "'" as \u escapes, so that no title can end the <script> element
+    data = json.dumps(markers, ensure_ascii=False, separators=(",", ":"))
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+    return {"markers": Markup(data), "tiles": tiles, "attribution": attribution,
+            "assets": kept("activities.map_assets", request.script_root, _map_assets)}
+
+
+def _map_assets():
+    return {name: url_for("activities.static", filename=f) for name, f in (
+        ("leaflet_css", "vendor/leaflet/leaflet.css"), ("map_css", "map.css"),
+        ("leaflet_js", "vendor/leaflet/leaflet.js"), ("map_js", "map.js"))}
 
 
 _TYPED = ("q", "from", "to", "lat", "lng")  # what the visitor types: put in per request
