@@ -183,3 +183,23 @@ def validate_settings(plugin, values):
     if not (prefix.isascii() and prefix.isalpha() and prefix.isupper()):
         errors["number_prefix"] = _l("Use capital letters A–Z only.")
     return errors
+
+
+# ------------------------------------------------------------------ the privacy plugin's contract
+@hookimpl(optionalhook=True)
+def personal_data_declarations():
+    """What personal data this plugin stores (privacy's contract, issue 13 point 1)."""
+    from .privacy import declarations
+    return declarations()
+
+
+@hookimpl(optionalhook=True)
+def personal_data_export(subject):
+    from .privacy import export
+    return export(subject)
+
+
+@hookimpl(optionalhook=True, trylast=True)
+def personal_data_erase(subject, actor):
+    from .privacy import erase
+    return erase(subject, actor)
