@@ -73,8 +73,9 @@ def test_r_priv_1_every_personal_field_is_declared_by_a_plugin_that_answers(worl
 
 
 def test_r_priv_1_a_personal_field_nobody_declares_is_found(world):
-    """issue 13 point 1: a model with an encrypted field that no plugin declares makes the check fail
-    (here a model added to the site's models without a declaration)."""
+    """issue 13 point 1: a model with an encrypted field, or a plain field listed in its
+    ``PERSONAL_FIELDS``, that no plugin declares makes the check fail (here a model added to the site's
+    models without a declaration); an untagged field does not."""
     import peewee as pw
     from core.crypto import EncryptedField
     from core.db import BaseModel
@@ -83,6 +84,8 @@ def test_r_priv_1_a_personal_field_nobody_declares_is_found(world):
     class Stray(BaseModel):
         secret_phone = EncryptedField(context="stray.phone")
         note = pw.CharField(default="")
+        other = pw.CharField(default="")
+        PERSONAL_FIELDS = ("note",)   # a plain field tagged by its model
 
         class Meta:
             table_name = "stray_table"
@@ -91,7 +94,7 @@ def test_r_priv_1_a_personal_field_nobody_declares_is_found(world):
     kernel.models.append(Stray)
     try:
         with app.test_request_context():
-            assert services.undeclared() == [("stray_table", "secret_phone")]
+            assert services.undeclared() == [("stray_table", "secret_phone"), ("stray_table", "note")]
     finally:
         kernel.models.remove(Stray)
 

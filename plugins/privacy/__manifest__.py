@@ -8,7 +8,7 @@
     "depends": [],
     "author": "Time Bank team",
     "license": "AGPL-3.0-or-later",
-    "default_enabled": False,
+    "default_enabled": True,
     "installable": True,
     "settings": {"export_link_minutes": 30},
     "settings_meta": {
