@@ -206,3 +206,33 @@ def test_pr6_erasure_through_the_contract_keeps_the_ledger_and_leaves_no_plain_d
             for table in ("volunteers_volunteer", "ledger_account", "core_message", "core_user"):
                 rows = db.execute_sql(f"SELECT * FROM {table}").fetchall()
                 assert NAME_1 not in repr(rows), table
+
+
+def test_r_priv_5_processing_record_page_and_xlsx_from_the_declarations(world):
+    """issue 13 point 8: the 个人信息处理活动记录 is generated from every plugin's declarations, as an
+    admin page and an XLSX, for those with the permission only; views and exports are audited."""
+    from openpyxl import load_workbook
+    app, ids = world
+    admin = logged_in(app, "admin")
+    page = admin.get("/admin/privacy_record/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "个人信息处理活动记录" in html
+    from plugins.privacy import services
+    with app.test_request_context():
+        tables = [d.model._meta.table_name for d in services.declarations()]
+    for table in tables:
+        assert table in html, table
+    assert "志愿者" in html and "服务对象" in html and "证件号码（敏感）" in html
+    x = admin.get("/admin/privacy_record/export.xlsx")
+    assert x.status_code == 200 and x.headers["Cache-Control"] == "no-store"
+    ws = load_workbook(io.BytesIO(x.data)).active
+    values = [[c.value for c in r] for r in ws.iter_rows()]
+    assert values[0][:3] == ["插件", "数据表", "信息主体"]
+    assert sorted(r[1] for r in values[1:]) == sorted(tables)
+    team_admin = logged_in(app, "ta")
+    assert team_admin.get("/admin/privacy_record/").status_code == 403
+    assert team_admin.get("/admin/privacy_record/export.xlsx").status_code == 403
+    from core.models import AuditLog
+    with app.app_context():
+        actions = {a.action for a in AuditLog.select()}
+    assert {"privacy.record_viewed", "privacy.record_exported"} <= actions

@@ -6,6 +6,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from core import hookimpl
+from core.security import Permission
 
 from . import hookspecs
 
@@ -16,6 +17,18 @@ HOOKSPECS = hookspecs  # personal_data_declarations / _export / _erase, for ever
 def register_models():
     from .models import ExportLink
     return [ExportLink]
+
+
+@hookimpl
+def register_permissions():
+    return [Permission("privacy.record.view", _l("See the processing record of personal data")),
+            Permission("privacy.record.export", _l("Export the processing record of personal data (XLSX)"))]
+
+
+@hookimpl
+def register_admin_views(admin):
+    from .admin import ProcessingRecordView
+    return [ProcessingRecordView(name=_l("Processing record"), endpoint="privacy_record", category=_l("People"))]
 
 
 @hookimpl

@@ -38,6 +38,7 @@ class Declaration:
     legal_basis: Any
     retention: Any
     access: Any = ""
+    labels: dict = dataclasses.field(default_factory=dict)   # field → label for people (optional)
     plugin: str = ""          # filled in by the privacy plugin
 
     def __post_init__(self):

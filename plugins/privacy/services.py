@@ -181,3 +181,43 @@ def use_export_link(token: str, user) -> bytes:
             audit.log("privacy.export_refused", link, {"why": "other user"}, user=user)
         raise PrivacyError(refused)
     return body
+
+
+# ------------------------------------------------------------------ processing record (point 8)
+SUBJECT_LABELS = {"volunteer": _l("Volunteers"), "recipient": _l("Service recipients"), "user": _l("Account holders"),
+                  "contact": _l("Contact persons")}
+SENSITIVITY_LABELS = {"sensitive": _l("sensitive"), "personal": _l("personal"), "public": _l("public")}
+RECORD_HEADERS = (_l("Plugin"), _l("Data table"), _l("Whose data"), _l("Personal data"), _l("Purpose of processing"),
+                  _l("Legal basis"), _l("Retention"), _l("Who can see it"))
+
+
+def processing_record() -> list[list[str]]:
+    """The 个人信息处理活动记录 (PIPL 55–56; issue 13 point 8), one row per declared table, generated
+    from every plugin's declarations (never written by hand): plugin, table, whose data, the fields with
+    their sensitivity, purpose, legal basis, retention, who can see it."""
+    kernel = current_app.extensions["timebank"]
+    rows = []
+    for d in declarations():
+        info = kernel.plugins.get(d.plugin)
+        title = str(_l(info.manifest.get("title", d.plugin))) if info is not None else d.plugin
+        fields = "、".join(f"{d.labels.get(f) or _field_label(d.model, f)}（{SENSITIVITY_LABELS[tag]}）"
+                          for f, tag in d.fields.items())
+        rows.append([title, d.model._meta.table_name, str(SUBJECT_LABELS[d.subject]), fields, str(d.purpose),
+                     str(d.legal_basis), str(d.retention), str(d.access)])
+    return rows
+
+
+def _field_label(model, name: str) -> str:
+    """A field's label for people: the model's ``LABELS`` if it has them, else its verbose name."""
+    labels = getattr(model, "LABELS", None) or {}
+    if name in labels:
+        return str(labels[name])
+    f = model._meta.fields[name]
+    return str(f.verbose_name or name)
+
+
+def processing_record_xlsx(user) -> bytes:
+    from core.exports import xlsx_bytes
+    rows = processing_record()
+    audit.log("privacy.record_exported", ("privacy_record", ""), {"rows": len(rows)}, user=user)
+    return xlsx_bytes([str(h) for h in RECORD_HEADERS], rows, sheet_title=str(_l("Processing record")))

@@ -8,6 +8,7 @@ from .models import SENSITIVITY, Application, DataRequest, Volunteer
 
 def declarations():
     from plugins.privacy.contract import Declaration
+    from .labels import LABELS
     fields = {f: tag for f, tag in SENSITIVITY.items() if tag != "public"}
     fields.update(user="personal", id_hash="sensitive", phone_hash="sensitive", pledge_accepted_at="sensitive",
                   remarks="personal")
@@ -15,7 +16,7 @@ def declarations():
         Declaration(Volunteer, fields, "volunteer", _l("Registering and managing volunteers (附录一, R-REG)"),
                     _l("Contract (PIPL 13(2)); separate consent for sensitive data (PIPL 29)"),
                     _l("Until erased on request, or after the inactivity set in the volunteers settings"),
-                    _l("Platform admins; team admins of the volunteer's teams (masked)")),
+                    _l("Platform admins; team admins of the volunteer's teams (masked)"), labels=LABELS),
         Declaration(DataRequest, {"volunteer": "personal", "details": "personal", "outcome": "personal"},
                     "volunteer", _l("The volunteer's requests about their data (PIPL 44–47)"),
                     _l("Legal obligation (PIPL 50)"), _l("Kept as the record of the request; details removed on erasure"),
