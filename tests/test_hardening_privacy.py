@@ -236,3 +236,31 @@ def test_r_priv_5_processing_record_page_and_xlsx_from_the_declarations(world):
     with app.app_context():
         actions = {a.action for a in AuditLog.select()}
     assert {"privacy.record_viewed", "privacy.record_exported"} <= actions
+
+
+def test_pr6_a_granted_deletion_request_erases_in_every_plugin(world):
+    """issue 13 point 1: the volunteers plugin's own erasure paths (here a granted deletion request; the
+    retention job takes the same path) reach every other plugin through the contract: the inbox is
+    emptied, the points account loses the name, the feedback comments go; audited once."""
+    app, ids = world
+    from core import messages
+    from core.models import AuditLog, Message, User
+    from plugins.activities.models import Feedback
+    from plugins.ledger.models import Account
+    from plugins.volunteers import services as V
+    from plugins.volunteers.models import Volunteer
+    with app.test_request_context():
+        v = Volunteer.get_by_id(ids["v2"])
+        messages.send(User.get_by_id(v.user_id), "活动提醒", "李四您好，明天的活动请准时到达。")
+        Feedback.create(activity=ids["a1"], volunteer=v.id, comments="李四的意见：很好")
+        assert Account.get(Account.code == f"volunteer:{v.id}").name.startswith(NAME_2)
+        req = V.request_action(v, "deletion", "请删除我的信息")
+        V.decide_request(req, done=True, outcome="已删除", actor=User.get(User.username == "admin"))
+    with app.app_context():
+        assert Volunteer.get_by_id(ids["v2"]).status == "erased"
+        assert Message.select().where(Message.recipient == v.user_id).count() == 0
+        assert NAME_2 not in Account.get(Account.code == f"volunteer:{v.id}").name
+        fb = Feedback.get(Feedback.activity == ids["a1"], Feedback.comments == "")
+        assert fb.volunteer_id is None
+        rows = list(AuditLog.select().where(AuditLog.action == "privacy.erased"))
+        assert len(rows) == 1 and json.loads(rows[0].details)["reason"] == "request"

@@ -50,6 +50,15 @@ def volunteer_panels(volunteer, user):
     return [Widget(_l("All my personal data"), body, order=90)]
 
 
+@hookimpl
+def track_event(event):
+    """A volunteer erased by the volunteers plugin's own paths (deletion request, retention job) is erased
+    in every other plugin too, through the contract (PR6, R-PRIV-5)."""
+    if event.name == "volunteers.erased":
+        from .services import volunteer_erased
+        volunteer_erased(event.volunteer_id, getattr(event, "reason", "") or "request")
+
+
 # ------------------------------------------------------------------ the kernel's part of the contract
 @hookimpl
 def personal_data_declarations():

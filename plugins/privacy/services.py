@@ -6,6 +6,7 @@ the subject's own access history in the audit log) through core's public models.
 """
 from __future__ import annotations
 
+import contextvars
 import datetime as _dt
 import hashlib
 import io
@@ -119,15 +120,35 @@ def erase_subject(subject: Subject, *, actor=None, reason: str = "request") -> l
     out = []
     impls = _impls("personal_data_erase")
     impls.sort(key=lambda pf: pf[0] == "volunteers")   # stable: the owner of the record last
-    with transaction():
-        _overwrite_freed_space()
-        for plugin, fn in impls:
-            part = fn(subject=subject, actor=actor)
-            if part is not None:
-                out.append((plugin, part))
-        audit.log("privacy.erased", ("privacy_subject", subject.volunteer_id or subject.user_id or ""),
-                  {"kind": subject.kind, "reason": reason, "plugins": [p for p, _ in out]}, user=actor)
+    token = _erasing.set(subject.volunteer_id)
+    try:
+        with transaction():
+            _overwrite_freed_space()
+            for plugin, fn in impls:
+                part = fn(subject=subject, actor=actor)
+                if part is not None:
+                    out.append((plugin, part))
+            audit.log("privacy.erased", ("privacy_subject", subject.volunteer_id or subject.user_id or ""),
+                      {"kind": subject.kind, "reason": reason, "plugins": [p for p, _ in out]}, user=actor)
+    finally:
+        _erasing.reset(token)
     return out
+
+
+_erasing: contextvars.ContextVar = contextvars.ContextVar("privacy_erasing", default=None)
+
+
+def volunteer_erased(volunteer_id: int, reason: str):
+    """The volunteers plugin erased a record by its own path (a granted deletion request, the retention
+    job, an admin): every other plugin erases its part too, through the contract (PR6). Nothing to do
+    when the erasure came through ``erase_subject`` (its own event, delivered at its commit)."""
+    if _erasing.get() == volunteer_id:
+        return
+    from plugins.volunteers.models import Volunteer
+    v = Volunteer.get_or_none(Volunteer.id == volunteer_id)
+    if v is None:
+        return
+    erase_subject(Subject("volunteer", user_id=v.user_id, volunteer_id=v.id), reason=reason)
 
 
 def _overwrite_freed_space():
