@@ -264,3 +264,16 @@ def test_pr6_a_granted_deletion_request_erases_in_every_plugin(world):
         assert fb.volunteer_id is None
         rows = list(AuditLog.select().where(AuditLog.action == "privacy.erased"))
         assert len(rows) == 1 and json.loads(rows[0].details)["reason"] == "request"
+
+
+def test_r_priv_1_every_builtin_plugin_enabled_no_personal_field_undeclared(make_app):
+    """issue 13 point 1: with every built-in plugin enabled (not only those of the other tests), no field
+    tagged personal is undeclared."""
+    from core import plugins as P
+    available, _ = P.discover()
+    builtin = sorted(n for n, i in available.items() if i.module.startswith("plugins.") and i.manifest.get("installable", True))
+    app = make_app(plugins=builtin)
+    from plugins.privacy import services
+    with app.test_request_context():
+        assert set(builtin) <= set(app.extensions["timebank"].loaded)
+        assert services.undeclared() == []
