@@ -52,6 +52,10 @@ def erase(subject, actor):
     v = Volunteer.get_or_none(Volunteer.id == subject.volunteer_id)
     if v is None:
         return None
+    # failed account claims are counted for the lockout window under the name typed: the number or the mobile
+    from core.models import LoginFailure
+    typed = [f"user:{x.lower()}"[:195] for x in (v.number, v.phone) if x]
+    LoginFailure.delete().where(LoginFailure.key.in_(typed)).execute()
     erase_volunteer(v, actor=actor, reason="request")
     Application.update(reason="").where(Application.volunteer == v.id).execute()
     return ErasePart(_l("Volunteer record"),
