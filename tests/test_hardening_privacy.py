@@ -173,6 +173,12 @@ def test_pr7_an_expired_link_is_refused(world):
     r = c.get(link)
     assert r.status_code == 302
     assert "已过期" in c.get(r.headers["Location"]).get_data(as_text=True)
+    fresh = _prepare_link(c)
+    from plugins.privacy import services
+    with app.app_context():   # the nightly job deletes the expired link, not the fresh one
+        assert services.purge_export_links() == 1
+        assert ExportLink.select().count() == 1
+    assert c.get(fresh).status_code == 200
 
 
 def test_pr6_erasure_through_the_contract_keeps_the_ledger_and_leaves_no_plain_data(world):

@@ -51,6 +51,14 @@ def volunteer_panels(volunteer, user):
 
 
 @hookimpl
+def register_tasks(queue):
+    """Every night: download links that were used or have expired are deleted (they name an account)."""
+    from core.tasks import Task, crontab
+    from .services import purge_export_links
+    return [Task("privacy.purge_export_links", purge_export_links, schedule=crontab(hour="3", minute="41"))]
+
+
+@hookimpl
 def track_event(event):
     """A volunteer erased by the volunteers plugin's own paths (deletion request, retention job) is erased
     in every other plugin too, through the contract (PR6, R-PRIV-5)."""

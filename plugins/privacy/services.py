@@ -204,6 +204,11 @@ def use_export_link(token: str, user) -> bytes:
     return body
 
 
+def purge_export_links() -> int:
+    """Delete the download links that were used or have expired (the nightly job). Returns how many."""
+    return ExportLink.delete().where(ExportLink.used_at.is_null(False) | (ExportLink.expires_at <= now())).execute()
+
+
 # ------------------------------------------------------------------ processing record (point 8)
 SUBJECT_LABELS = {"volunteer": _l("Volunteers"), "recipient": _l("Service recipients"), "user": _l("Account holders"),
                   "contact": _l("Contact persons")}
