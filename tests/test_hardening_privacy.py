@@ -289,3 +289,20 @@ def test_r_priv_1_every_builtin_plugin_enabled_no_personal_field_undeclared(make
     with app.test_request_context():
         assert set(builtin) <= set(app.extensions["timebank"].loaded)
         assert services.undeclared() == []
+
+
+def test_pr5_who_has_seen_my_data_only_mine(world):
+    """issue 13 point 2 ("who has seen my data", from the audit log): a platform admin's audited view of
+    volunteer 1's full phone number is listed on volunteer 1's privacy page, not on volunteer 2's."""
+    app, ids = world
+    from core.models import User
+    from plugins.volunteers import services as V
+    from plugins.volunteers.models import Volunteer
+    with app.test_request_context():
+        V.reveal(Volunteer.get_by_id(ids["v1"]), "phone", viewer=User.get(User.username == "admin"))
+    mine = logged_in(app, ids["u1"]).get("/me/privacy").get_data(as_text=True)
+    other = logged_in(app, ids["u2"]).get("/me/privacy").get_data(as_text=True)
+    assert "谁查看或修改过我的信息" in mine
+    seen = mine.split('id="privacy-seen"')[1]
+    assert "查看了完整的证件号码或手机号码" in seen and "admin" in seen
+    assert "查看了完整的证件号码或手机号码" not in other

@@ -81,6 +81,26 @@ def subject_for_user(user) -> Subject:
     return Subject(kind="volunteer" if vid else "user", user_id=user.id, volunteer_id=vid)
 
 
+ACCESS_LABELS = {"pii.viewed": _l("Saw a full ID or phone number"), "volunteer.updated": _l("Changed the record"),
+                 "volunteer.registered": _l("Registered the record"), "consent.given": _l("Consent given"),
+                 "consent.withdrawn": _l("Consent withdrawn"), "volunteer.applied": _l("Applied to register"),
+                 "pii.exported_by_owner": _l("Downloaded by the person")}
+
+
+def seen_by_others(subject: Subject, limit: int = 200) -> list[dict]:
+    """Who has seen or changed my data (PIPL 45; issue 13 point 2): the audit rows about the subject's
+    volunteer record made by another account, newest first."""
+    from core.models import AuditLog
+    if not subject.volunteer_id:
+        return []
+    q = (AuditLog.select().where((AuditLog.object_type == "volunteers_volunteer")
+                                 & (AuditLog.object_id == str(subject.volunteer_id))
+                                 & (AuditLog.user_id.is_null() | (AuditLog.user_id != subject.user_id)))
+         .order_by(AuditLog.id.desc()).limit(limit))
+    return [{"at": a.at, "by": a.username or str(_l("The system")), "action": ACCESS_LABELS.get(a.action, a.action)}
+            for a in q]
+
+
 def export_parts(subject: Subject) -> list[tuple[str, ExportPart]]:
     """(plugin, part) of every plugin's answer for ``subject``."""
     out = []

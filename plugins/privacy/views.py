@@ -21,7 +21,8 @@ def mine():
     token = None
     if request.method == "POST":
         token = services.create_export_link(current_user._get_current_object())
-    return _no_store(render_template("privacy/mine.html", token=token,
+    seen = services.seen_by_others(services.subject_for_user(current_user._get_current_object()))
+    return _no_store(render_template("privacy/mine.html", token=token, seen=seen,
                                      minutes=services.SETTINGS.get("export_link_minutes")))
 
 
