@@ -267,3 +267,23 @@ def home_sections(authenticated):
     return [HomeAction(_l("Find an activity"), url_for("activities.index"), order=5, primary=authenticated),
             HomeStat(_l("Service hours given"), total_service_hours(), order=30),
             Widget(_l("Upcoming activities"), body, order=10)]
+
+
+# ------------------------------------------------------------------ the privacy plugin's contract
+@hookimpl(optionalhook=True)
+def personal_data_declarations():
+    """What personal data this plugin stores (privacy's contract, issue 13 point 1)."""
+    from .privacy import declarations
+    return declarations()
+
+
+@hookimpl(optionalhook=True)
+def personal_data_export(subject):
+    from .privacy import export
+    return export(subject)
+
+
+@hookimpl(optionalhook=True)
+def personal_data_erase(subject, actor):
+    from .privacy import erase
+    return erase(subject, actor)

@@ -68,6 +68,8 @@ class Activity(BaseModel):
     created_at = DateTimeTZField(default=now)
     created_by = pw.IntegerField(null=True)
 
+    PERSONAL_FIELDS = ("contact_name", "contact_phone")   # the privacy plugin's tag (issue 13 point 1)
+
     class Meta:
         table_name = "activities_activity"
         # (status, district, field, starts_at): the public listing filtered by district and field

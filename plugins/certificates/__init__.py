@@ -139,3 +139,23 @@ def home_sections(authenticated):
         "Every service certificate carries a QR code. Scan it with a phone camera: it opens this site's "
         "verification page, which shows the certificate's number, the holder's name (partly hidden), the "
         "hours and whether it is still valid.")), order=50)]
+
+
+# ------------------------------------------------------------------ the privacy plugin's contract
+@hookimpl(optionalhook=True)
+def personal_data_declarations():
+    """What personal data this plugin stores (privacy's contract, issue 13 point 1)."""
+    from .privacy import declarations
+    return declarations()
+
+
+@hookimpl(optionalhook=True)
+def personal_data_export(subject):
+    from .privacy import export
+    return export(subject)
+
+
+@hookimpl(optionalhook=True)
+def personal_data_erase(subject, actor):
+    from .privacy import erase
+    return erase(subject, actor)

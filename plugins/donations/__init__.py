@@ -151,3 +151,23 @@ def home_sections(authenticated):
     from core.web import HomeStat
     from .services import total_donated
     return [HomeStat(_l("Time points donated"), total_donated(), order=40)]
+
+
+# ------------------------------------------------------------------ the privacy plugin's contract
+@hookimpl(optionalhook=True)
+def personal_data_declarations():
+    """What personal data this plugin stores (privacy's contract, issue 13 point 1)."""
+    from .privacy import declarations
+    return declarations()
+
+
+@hookimpl(optionalhook=True)
+def personal_data_export(subject):
+    from .privacy import export
+    return export(subject)
+
+
+@hookimpl(optionalhook=True)
+def personal_data_erase(subject, actor):
+    from .privacy import erase
+    return erase(subject, actor)

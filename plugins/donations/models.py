@@ -38,6 +38,8 @@ class Beneficiary(BaseModel):
     created_by = pw.IntegerField(null=True)
     created_at = DateTimeTZField(default=now)
 
+    PERSONAL_FIELDS = ("name", "description")   # a service recipient (privacy plugin's tag)
+
     class Meta:
         table_name = "donations_beneficiary"
 

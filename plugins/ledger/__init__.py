@@ -162,3 +162,23 @@ def app_started(app):
         from .services import setting
         return setting(key)
     app.jinja_env.globals["ledger_setting"] = ledger_setting
+
+
+# ------------------------------------------------------------------ the privacy plugin's contract
+@hookimpl(optionalhook=True)
+def personal_data_declarations():
+    """What personal data this plugin stores (privacy's contract, issue 13 point 1)."""
+    from .privacy import declarations
+    return declarations()
+
+
+@hookimpl(optionalhook=True)
+def personal_data_export(subject):
+    from .privacy import export
+    return export(subject)
+
+
+@hookimpl(optionalhook=True)
+def personal_data_erase(subject, actor):
+    from .privacy import erase
+    return erase(subject, actor)

@@ -32,6 +32,8 @@ class Account(BaseModel):
     minted = pw.BigIntegerField(default=0)
     created_at = DateTimeTZField(default=now)
 
+    PERSONAL_FIELDS = ("name",)   # a volunteer's name (privacy plugin's tag, issue 13 point 1)
+
     class Meta:
         table_name = "ledger_account"
         constraints = [pw.SQL("CHECK (allow_negative OR balance >= 0)")]  # LG3, in the database too

@@ -146,3 +146,23 @@ def home_sections(authenticated):
     if not authenticated:
         out.append(HomeAction(_l("Register a team"), url_for("teams.register"), order=20))
     return out
+
+
+# ------------------------------------------------------------------ the privacy plugin's contract
+@hookimpl(optionalhook=True)
+def personal_data_declarations():
+    """What personal data this plugin stores (privacy's contract, issue 13 point 1)."""
+    from .privacy import declarations
+    return declarations()
+
+
+@hookimpl(optionalhook=True)
+def personal_data_export(subject):
+    from .privacy import export
+    return export(subject)
+
+
+@hookimpl(optionalhook=True)
+def personal_data_erase(subject, actor):
+    from .privacy import erase
+    return erase(subject, actor)

@@ -32,6 +32,8 @@ class Team(BaseModel):
     created_at = DateTimeTZField(default=now)
     created_by = pw.IntegerField(null=True)
 
+    PERSONAL_FIELDS = ("leader_name",)   # the privacy plugin's tag (issue 13 point 1)
+
     class Meta:
         table_name = "teams_team"
 

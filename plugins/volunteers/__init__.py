@@ -203,3 +203,23 @@ def dashboard_widgets(user):
     return [Widget(_l("Registration applications"), Markup(
         '<p class="display-4">{}</p><p><a href="{}">{}</a></p>').format(
             n, url_for("volunteers_application.index_view"), _l("Decide")), order=24, width=4)]
+
+
+# ------------------------------------------------------------------ the privacy plugin's contract
+@hookimpl(optionalhook=True)
+def personal_data_declarations():
+    """What personal data this plugin stores (privacy's contract, issue 13 point 1)."""
+    from .privacy import declarations
+    return declarations()
+
+
+@hookimpl(optionalhook=True)
+def personal_data_export(subject):
+    from .privacy import export
+    return export(subject)
+
+
+@hookimpl(optionalhook=True, trylast=True)
+def personal_data_erase(subject, actor):
+    from .privacy import erase
+    return erase(subject, actor)

@@ -1,0 +1,153 @@
+"""Privacy (隐私保护): the contract every plugin that stores personal data answers (issue 13 point 1),
+and the volunteer's one-ZIP download of everything held about them (point 2). It answers itself for the
+kernel's records (the login account, the inbox, the subject's own access history) through core's public
+models. Logic in services.py; the shapes in contract.py; the hooks in hookspecs.py."""
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from core import hookimpl
+from core.security import Permission
+
+from . import hookspecs
+
+HOOKSPECS = hookspecs  # personal_data_declarations / _export / _erase, for every plugin to answer
+
+
+@hookimpl
+def register_models():
+    from .models import ExportLink
+    return [ExportLink]
+
+
+@hookimpl
+def register_permissions():
+    return [Permission("privacy.record.view", _l("See the processing record of personal data")),
+            Permission("privacy.record.export", _l("Export the processing record of personal data (XLSX)"))]
+
+
+@hookimpl
+def register_admin_views(admin):
+    from .admin import ProcessingRecordView
+    return [ProcessingRecordView(name=_l("Processing record"), endpoint="privacy_record", category=_l("People"))]
+
+
+@hookimpl
+def register_blueprints(app):
+    from .views import bp
+    return [bp]
+
+
+@hookimpl
+def volunteer_panels(volunteer, user):
+    """On /me: download everything held about me, from every plugin (PIPL 45)."""
+    from markupsafe import Markup
+    from core.web import Widget
+    if user is None or getattr(user, "id", None) != volunteer.user_id:
+        return []
+    body = Markup('<p>{}</p><p><a class="button" href="{}">{}</a></p>').format(
+        _l("One ZIP file with everything every part of this site holds about you: a readable page and a "
+           "JSON file."), url_for("privacy.mine"), _l("Download all my data"))
+    return [Widget(_l("All my personal data"), body, order=90)]
+
+
+@hookimpl
+def register_tasks(queue):
+    """Every night: download links that were used or have expired are deleted (they name an account)."""
+    from core.tasks import Task, crontab
+    from .services import purge_export_links
+    return [Task("privacy.purge_export_links", purge_export_links, schedule=crontab(hour="3", minute="41"))]
+
+
+@hookimpl
+def track_event(event):
+    """A volunteer erased by the volunteers plugin's own paths (deletion request, retention job) is erased
+    in every other plugin too, through the contract (PR6, R-PRIV-5)."""
+    if event.name == "volunteers.erased":
+        from .services import volunteer_erased
+        volunteer_erased(event.volunteer_id, getattr(event, "reason", "") or "request")
+
+
+# ------------------------------------------------------------------ the kernel's part of the contract
+@hookimpl
+def personal_data_declarations():
+    from core.models import LoginFailure, LoginSession, Message, User, UserRole, AuditLog
+    from .contract import Declaration
+    from .models import ExportLink
+    account = _l("Logging in and sending messages to the person")
+    return [
+        Declaration(User, {"username": "personal", "display_name": "personal", "email": "personal"}, "user",
+                    account, _l("Contract (PIPL 13(2))"), _l("While the account exists; emptied on erasure"),
+                    _l("Platform admins")),
+        Declaration(UserRole, {"user": "personal"}, "user", _l("What the person may do on the site"),
+                    _l("Contract (PIPL 13(2))"), _l("While the account exists"), _l("Platform admins")),
+        Declaration(LoginSession, {"user": "personal", "ip": "personal", "user_agent": "personal"}, "user",
+                    _l("Keeping the person logged in; security"), _l("Contract (PIPL 13(2))"),
+                    _l("Until logout or expiry; ended on erasure"), _l("The person; platform admins")),
+        Declaration(LoginFailure, {"key": "personal"}, "user", _l("Stopping password guessing"),
+                    _l("Legal obligation (Cybersecurity Law 21)"), _l("Until the lockout window has passed"),
+                    _l("Nobody (automatic)")),
+        Declaration(Message, {"recipient": "personal", "subject": "personal", "body": "personal"}, "user",
+                    account, _l("Contract (PIPL 13(2))"), _l("While the account exists; deleted on erasure"),
+                    _l("The recipient")),
+        Declaration(AuditLog, {"user_id": "personal", "username": "personal", "ip": "personal"}, "user",
+                    _l("Accountability: who did what and who saw personal data"),
+                    _l("Legal obligation (Cybersecurity Law 21, PIPL 51)"),
+                    _l("At least six months; kept on erasure"), _l("Platform admins")),
+        Declaration(ExportLink, {"user": "personal"}, "user", _l("The person's download of their own data"),
+                    _l("Legal obligation (PIPL 45)"), _l("Until used or expired"), _l("The person")),
+    ]
+
+
+@hookimpl
+def personal_data_export(subject):
+    from core.models import AuditLog, LoginSession, Message, User
+    from .contract import ExportPart
+    if not subject.user_id:
+        return None
+    u = User.get_or_none(User.id == subject.user_id)
+    if u is None:
+        return None
+    parts = [ExportPart(_l("Login account"), [_l("Login name"), _l("Name shown"), _l("Email"), _l("Created"),
+                                             _l("Last login")],
+                        [[u.username, u.display_name, u.email, u.created_at, u.last_login_at]],
+                        {"username": u.username, "display_name": u.display_name, "email": u.email,
+                         "created_at": u.created_at, "last_login_at": u.last_login_at})]
+    msgs = list(Message.select().where(Message.recipient == u.id).order_by(Message.id))
+    parts.append(ExportPart(_l("Inbox"), [_l("Time"), _l("Subject"), _l("Text"), _l("Read")],
+                            [[m.created_at, m.subject, m.body, m.read_at] for m in msgs],
+                            [{"created_at": m.created_at, "subject": m.subject, "body": m.body,
+                              "read_at": m.read_at, "category": m.category} for m in msgs]))
+    sessions = list(LoginSession.select().where(LoginSession.user == u.id).order_by(LoginSession.id))
+    parts.append(ExportPart(_l("Logins"), [_l("Logged in"), _l("Last seen"), _l("IP address"), _l("Browser")],
+                            [[s.created_at, s.last_seen_at, s.ip, s.user_agent] for s in sessions],
+                            [{"created_at": s.created_at, "last_seen_at": s.last_seen_at, "ip": s.ip,
+                              "user_agent": s.user_agent, "revoked_at": s.revoked_at} for s in sessions]))
+    # the subject's own access history: what they did, and what was done with their volunteer record
+    cond = AuditLog.user_id == u.id
+    if subject.volunteer_id:
+        cond |= (AuditLog.object_type == "volunteers_volunteer") & (AuditLog.object_id == str(subject.volunteer_id))
+    rows = list(AuditLog.select().where(cond).order_by(AuditLog.id))
+    parts.append(ExportPart(_l("Access history"), [_l("Time"), _l("By"), _l("Action"), _l("Record")],
+                            [[a.at, a.username, a.action, f"{a.object_type} {a.object_id}".strip()] for a in rows],
+                            [{"at": a.at, "by": a.username, "action": a.action, "object_type": a.object_type,
+                              "object_id": a.object_id} for a in rows]))
+    return parts
+
+
+@hookimpl
+def personal_data_erase(subject, actor):
+    from core.db import now
+    from core.models import LoginSession, Message, User
+    from .contract import ErasePart
+    from .models import ExportLink
+    if not subject.user_id:
+        return None
+    Message.delete().where(Message.recipient == subject.user_id).execute()
+    ExportLink.delete().where(ExportLink.user == subject.user_id).execute()
+    LoginSession.update(revoked_at=now(), ip="", user_agent="").where(LoginSession.user == subject.user_id).execute()
+    User.update(is_active=False, display_name="已注销", email="").where(User.id == subject.user_id).execute()
+    return ErasePart(_l("Login account, inbox and logins"),
+                     removed=[_l("Inbox messages deleted; name and email removed from the account; "
+                                 "logins ended and their addresses removed")],
+                     kept=[_l("The audit log, at least six months (Cybersecurity Law 21): it names the "
+                              "account, not the person")])
