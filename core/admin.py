@@ -169,6 +169,19 @@ class SecureModelView(ModelView):
         finally:
             self.form_args = saved
 
+    def search_placeholder(self):
+        """The search box names what it searches: the labels of ``column_searchable_list`` (Flask-Admin's
+        peewee backend answers None, which the list page shows as the word "None"); "搜索" when a
+        searched column has no label (issue 12 point 6)."""
+        labels = self.column_labels or {}
+        names = []
+        for col in self.column_searchable_list or ():
+            name = col if isinstance(col, str) else getattr(col, "name", None)
+            if name not in labels:
+                return _("Search")
+            names.append(str(labels[name]))
+        return ", ".join(names) if names else _("Search")
+
     # ---------------------------------------------------------------- permissions
     def perm(self, action: str) -> str:
         return f"{self.permission}.{action}"
@@ -714,6 +727,7 @@ def build_admin(app, pm):
     from .workdays import CalendarDay
 
     admin = Admin(app, name=_l("Time Bank"), url="/admin",
+                  translations_path=app.config.get("ADMIN_TRANSLATIONS_PATH"),  # core/i18n.py
                   theme=Bootstrap4Theme(base_template="admin/tb_base.html", swatch="default"),
                   index_view=DashboardView(name=_l("Dashboard"), url="/admin"))
     admin.add_view(PluginsView(name=_l("Plugins"), endpoint="plugins", category=_l("System")))
