@@ -29,6 +29,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from . import audit, exports, security
+from .errors import FieldErrors
 
 # The escaping of export cells lives in core.exports (IV8, NS6); re-exported here for older imports.
 from .exports import FORMULA_PREFIXES, escape_formula  # noqa: E402,F401
@@ -116,6 +117,17 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
                 stmt = c if stmt is None else (stmt | c)
             q = q.where(stmt)
         return list(q.offset(offset or 0).limit(limit))
+
+
+def _transactional(fn):
+    """``fn`` (a view's create/update/delete_model) run through ``SecureModelView._in_transaction``."""
+    @functools.wraps(fn)
+    def wrapper(self, *args):
+        call = functools.partial(fn, self)
+        call.__name__ = fn.__name__
+        return self._in_transaction(call, *args, check_scope=False)
+    wrapper._tb_wrapped = True
+    return wrapper
 
 
 class SecureModelView(ModelView):
@@ -356,18 +368,43 @@ class SecureModelView(ModelView):
             audit.log("record.created" if is_created else "record.updated", model,
                       {"fields": sorted(names)})
 
-    def _in_transaction(self, fn, *args):
+    # ---------------------------------------------------------------- service errors on the form
+    field_error_map: dict = {}   # a service's field name -> this form's field, e.g. {"reason": "time_note"}
+
+    def put_field_errors(self, form, error: FieldErrors) -> None:
+        """Each message of ``error`` beside its field of ``form`` (inside the field's form-group, where
+        Flask-Admin shows its own validation errors); a message for no field of the form (``__all__``, a
+        field the form leaves out) is flashed at the top. Messages are translated when shown."""
+        fields = getattr(form, "_fields", {}) if form is not None else {}
+        for key, message in error.errors.items():
+            name = self.field_error_map.get(key, key)
+            field = fields.get(name) if name != "csrf_token" else None
+            if field is None:
+                flash(str(message), "error")
+            else:
+                field.errors = list(field.errors or ()) + [str(message)]
+
+    def _in_transaction(self, fn, *args, check_scope=True):
         """Run a create/update/delete in one transaction and roll it back when the saved row would
-        leave the user's scope (a team admin cannot move a record to another team)."""
+        leave the user's scope (a team admin cannot move a record to another team), or when a service or
+        ``on_model_change`` raises ``core.errors.FieldErrors``: then nothing is written and each message
+        is shown beside its field (issue 12 point 2). A view's ``create_model``/``update_model`` simply
+        calls its service and lets ``FieldErrors`` through; no view catches it or overrides
+        ``validate_form`` for it."""
+        from flask import g
         from .db import transaction
 
         class _Undo(Exception):
             pass
         result = None
+        deleting = getattr(fn, "__name__", "") == "delete_model"
+        form = None if deleting else args[0]
+        saved_form = g.get("_tb_admin_form")
+        g._tb_admin_form = form  # for handle_view_exception: Flask-Admin catches on_model_change's errors
         try:
             with transaction():
                 result = fn(*args)
-                if result and fn.__name__ != "delete_model":
+                if result and check_scope and not deleting:
                     row = result if result is not True else args[-1]
                     if self.get_one(getattr(row, self._primary_key)) is None:
                         raise _Undo()
@@ -378,6 +415,21 @@ class SecureModelView(ModelView):
             if result:
                 flash(_("You may not save this record."), "error")
             return False
+        except FieldErrors as e:
+            self.put_field_errors(form, e)
+            return False
+        finally:
+            g._tb_admin_form = saved_form
+
+    def __init_subclass__(cls, **kwargs):
+        """A view's own ``create_model``/``update_model``/``delete_model`` (one that saves through its
+        plugin's service) runs in the same transaction with the same ``FieldErrors`` handling as the
+        default ones: the view just calls the service (issue 12 point 2)."""
+        super().__init_subclass__(**kwargs)
+        for name in ("create_model", "update_model", "delete_model"):
+            fn = cls.__dict__.get(name)
+            if fn is not None and not getattr(fn, "_tb_wrapped", False):
+                setattr(cls, name, _transactional(fn))
 
     def create_model(self, form):
         return self._in_transaction(super().create_model, form)
@@ -395,6 +447,10 @@ class SecureModelView(ModelView):
             audit.log("record.deleted", model)
 
     def handle_view_exception(self, exc):
+        if isinstance(exc, FieldErrors):  # raised in on_model_change/on_model_delete: see _in_transaction
+            from flask import g
+            self.put_field_errors(g.get("_tb_admin_form"), exc)
+            return True
         if isinstance(exc, ValidationError):
             flash(str(exc), "error")
             return True

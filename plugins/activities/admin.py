@@ -70,16 +70,6 @@ class ActivityForm(AdminForm):
     slot_capacity = IntegerField(_l("Headcount of the first slot"), validators=[Optional()])
 
 
-def _form_errors(form, err):
-    for f, m in err.errors.items():
-        key = {"shifts.0.starts_at": "slot_start", "shifts.0.ends_at": "slot_end",
-               "shifts.0.capacity": "slot_capacity", "shifts": "slot_start"}.get(f, f)
-        if hasattr(form, key):
-            getattr(form, key).errors.append(str(m))
-        else:
-            flash(str(m), "error")
-
-
 class PhotoMixin:
     @expose("/photo/<int:photo_id>")
     def photo(self, photo_id):
@@ -94,6 +84,9 @@ class PhotoMixin:
 
 
 class ActivityView(PhotoMixin, SecureModelView):
+    field_error_map = {"shifts.0.starts_at": "slot_start", "shifts.0.ends_at": "slot_end",
+                       "shifts.0.capacity": "slot_capacity", "shifts.0.volunteer_type": "volunteer_type",
+                       "shifts": "slot_start"}
     permission = "activities.activity"
     column_list = ["title", "team", "kind", "status", "starts_at", "review_due", "capacity", "confirmed"]
     column_searchable_list = ["title"]
@@ -150,18 +143,11 @@ class ActivityView(PhotoMixin, SecureModelView):
         d = self._data(form)
         slot = {"starts_at": d.get("slot_start"), "ends_at": d.get("slot_end"), "capacity": d.get("slot_capacity"),
                 "volunteer_type": d.get("volunteer_type")}
-        try:
-            return services.create_activity(team, d, [slot], kind=d["kind"], actor=current_user)
-        except services.ActivityError as e:
-            _form_errors(form, e)
-            return False
+        # an ActivityError (FieldErrors) reaches the fields through SecureModelView (field_error_map)
+        return services.create_activity(team, d, [slot], kind=d["kind"], actor=current_user)
 
     def update_model(self, form, model):
-        try:
-            services.update_activity(model, self._data(form), actor=current_user)
-        except services.ActivityError as e:
-            _form_errors(form, e)
-            return False
+        services.update_activity(model, self._data(form), actor=current_user)
         return True
 
     # ---- workflow actions
@@ -261,6 +247,9 @@ class ActivityView(PhotoMixin, SecureModelView):
 
 
 class ShiftView(SecureModelView):
+    field_error_map = {"shifts.0.starts_at": "starts_at", "shifts.0.ends_at": "ends_at",
+                       "shifts.0.capacity": "capacity", "shifts.0.volunteer_type": "volunteer_type",
+                       "shifts": "starts_at"}
     permission = "activities.shift"
     column_list = ["activity", "volunteer_type", "starts_at", "ends_at", "capacity", "confirmed"]
     column_labels = LABELS
@@ -272,11 +261,8 @@ class ShiftView(SecureModelView):
         from wtforms.validators import ValidationError
         if model.activity.status not in ("draft", "rejected"):
             raise ValidationError(_("Only a draft or a rejected activity can be edited."))
-        try:
-            services.clean_shifts([{"starts_at": model.starts_at, "ends_at": model.ends_at,
-                                    "capacity": model.capacity, "volunteer_type": model.volunteer_type}])
-        except services.ActivityError as e:
-            raise ValidationError("; ".join(str(m) for m in e.errors.values())) from None
+        services.clean_shifts([{"starts_at": model.starts_at, "ends_at": model.ends_at,
+                                "capacity": model.capacity, "volunteer_type": model.volunteer_type}])
 
     def after_model_change(self, form, model, is_created):
         super().after_model_change(form, model, is_created)
@@ -296,17 +282,13 @@ class SignUpView(SecureModelView):
     allow_create = False
     allow_delete = False
 
+    field_error_map = {"reason": "time_note"}
+
     def update_model(self, form, model):
-        try:
-            if (form.check_in_at.data, form.check_out_at.data) != (model.check_in_at, model.check_out_at):
-                services.correct_times(model, form.check_in_at.data, form.check_out_at.data,
-                                       reason=form.time_note.data or "", actor=current_user)
-            services.assign(model, post=form.post.data or "", mentor=form.mentor.data, actor=current_user)
-        except services.ActivityError as e:
-            for f, m in e.errors.items():
-                (getattr(form, "time_note" if f == "reason" else f).errors.append(str(m))
-                 if hasattr(form, "time_note" if f == "reason" else f) else flash(str(m), "error"))
-            return False
+        if (form.check_in_at.data, form.check_out_at.data) != (model.check_in_at, model.check_out_at):
+            services.correct_times(model, form.check_in_at.data, form.check_out_at.data,
+                                   reason=form.time_note.data or "", actor=current_user)
+        services.assign(model, post=form.post.data or "", mentor=form.mentor.data, actor=current_user)
         return True
 
     @action("confirm", _l("Confirm selected (in order of arrival)"))

@@ -204,20 +204,9 @@ class TeamView(MemberCounts, DecisionPage, SecureModelView):
             return False
         return super().is_action_allowed(name)
 
-    def _form_errors(self, form, error):
-        for f, m in error.errors.items():
-            if hasattr(form, f):
-                getattr(form, f).errors = list(getattr(form, f).errors) + [str(m)]
-            else:
-                flash(str(m), "error")
-
     def create_model(self, form):
-        try:
-            team = services.register_team({k: v for k, v in form.data.items() if k != "csrf_token"},
-                                          actor=current_user)
-        except services.TeamError as e:
-            self._form_errors(form, e)
-            return False
+        team = services.register_team({k: v for k, v in form.data.items() if k != "csrf_token"},
+                                      actor=current_user)
         self.after_model_change(form, team, True)
         return team
 
@@ -232,11 +221,7 @@ class TeamView(MemberCounts, DecisionPage, SecureModelView):
         data = {k: v for k, v in form.data.items() if k in self.form_columns}
         if data.get("leader_phone") == mask_phone(model.leader_phone):
             data.pop("leader_phone")
-        try:
-            services.update_team(model, data, actor=current_user)
-        except services.TeamError as e:
-            self._form_errors(form, e)
-            return False
+        services.update_team(model, data, actor=current_user)
         return True
 
     @action("submit", _l("Submit for review"))
@@ -487,8 +472,5 @@ class PositionView(ScopedTeamFilters, SecureModelView):
         super().on_model_change(form, model, is_created)
         if model.kind not in POSITION_KINDS:
             raise ValidationError(_("Unknown position."))
-        try:
-            services.check_holder(model.team_id, model.holder_id)
-        except services.TeamError as e:
-            raise ValidationError(str(e.errors["holder"])) from None
+        services.check_holder(model.team_id, model.holder_id)  # a TeamError reaches the holder field
         model.rating = rating_for(model.important, model.heavy)
