@@ -605,9 +605,25 @@ class UserView(SecureModelView):
                 (LoginSession.user == model.id) & LoginSession.revoked_at.is_null()).execute()
 
 
+def audit_actor(username: str) -> str:
+    """The audit log's actor as a person reads it: the kernel's "system" (no user) is 系统."""
+    return _("System") if username == "system" else username
+
+
+def _role_title(view, context, model, name):
+    role = security.registry().roles.get(model.role)
+    return str(role.title) if role is not None and role.title else model.role
+
+
+def _plugin_title(view, context, model, name):
+    info = current_app.extensions["timebank"].plugins.get(model.category)
+    return _(info.title) if info is not None and info.title else model.category
+
+
 class UserRoleView(SecureModelView):
     permission = "core.users"
     column_list = ["user", "role", "scope"]
+    column_formatters = {"role": _role_title}
     form_columns = ["user", "role", "scope"]
     column_labels = {"user": _l("User"), "role": _l("Role"), "scope": _l("Scope")}
 
@@ -627,6 +643,7 @@ class AuditLogView(ReadOnlyModelView):
     column_filters = ["action", "object_type", "username"]
     column_default_sort = ("at", True)
     simple_list_pager = True
+    column_formatters = {"username": lambda v, c, m, n: audit_actor(m.username)}
     column_labels = {"at": _l("Time"), "username": _l("User"), "action": _l("Action"),
                      "object_type": _l("Object type"), "object_id": _l("Object"), "ip": _l("Address"),
                      "details": _l("Details")}
@@ -642,6 +659,7 @@ class MessageView(ReadOnlyModelView):
     column_default_sort = ("created_at", True)
     column_labels = {"created_at": _l("Time"), "recipient": _l("Recipient"), "subject": _l("Subject"),
                      "category": _l("Category"), "read_at": _l("Read"), "email_status": _l("Email")}
+    column_formatters = {"category": _plugin_title}  # a message's category is the plugin that sent it
 
     def perm(self, action):
         return "core.messages.send"

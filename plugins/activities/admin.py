@@ -278,7 +278,7 @@ class SignUpView(SecureModelView):
     column_labels = LABELS
     column_formatters = {"status": _status}
     form_columns = ["post", "mentor", "check_in_at", "check_out_at", "time_note"]
-    form_labels = {"time_note": _l("Reason for changing the times")}
+    form_args = {"time_note": {"label": _l("Reason for changing the times")}}
     allow_create = False
     allow_delete = False
 
@@ -336,6 +336,8 @@ class CategoryView(SecureModelView):
     form_columns = ["name", "description", "order"]
     column_labels = {"kind": _l("Category list"), "name": _l("Name"), "description": _l("Explanation"),
                      "order": _l("Display order")}
+    column_choices = {"kind": [("category", _l("Category")), ("field", _l("Service field")),
+                               ("training", _l("Training"))]}
     allow_create = False
     allow_delete = False
 

@@ -90,6 +90,7 @@ class HoursCreditView(ReadOnlyModelView):
     column_filters = ["kind", "service_date", "record_id"]
     column_default_sort = ("id", True)
     column_labels = LABELS
+    column_choices = {"kind": [("service", _l("Volunteer service")), ("training", _l("Training"))]}
     simple_list_pager = True
 
 
