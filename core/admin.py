@@ -376,6 +376,8 @@ class SecureModelView(ModelView):
         Flask-Admin shows its own validation errors); a message for no field of the form (``__all__``, a
         field the form leaves out) is flashed at the top. Messages are translated when shown."""
         fields = getattr(form, "_fields", {}) if form is not None else {}
+        if "list_form_pk" in fields:  # an inline edit: Flask-Admin answers with the flashed messages
+            fields = {}
         for key, message in error.errors.items():
             name = self.field_error_map.get(key, key)
             field = fields.get(name) if name != "csrf_token" else None

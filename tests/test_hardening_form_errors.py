@@ -99,3 +99,22 @@ def test_iv5_field_error_while_deleting_is_flashed_and_the_row_stays(site):
     assert r.status_code == 200
     assert "此项为必填项。" in r.get_data(as_text=True)
     assert grants(app) == [("Keep me", 3, 10)]
+
+
+def test_iv5_field_error_in_an_inline_edit_is_the_answer_and_nothing_is_written(make_app, make_user, monkeypatch):
+    """issue 12 point 2: an inline edit (x-editable, ``column_editable_list``) whose save raises FieldErrors
+    answers 400 with the Chinese message (not a 500, not a lost message) and the row is unchanged."""
+    from fx_formerrors import Grant, GrantView
+    monkeypatch.setattr(GrantView, "column_editable_list", ["amount"], raising=False)
+    app = make_app(plugins=["fx_formerrors"], PLUGIN_PATHS=[str(PLUGIN_DIR)])
+    make_user("admin", "platform_admin")
+    c = app.test_client()
+    assert login(c, "admin").status_code == 302
+    with app.app_context():
+        gid = Grant.create(title="Soup", amount=5, budget=10).id
+    page = c.get("/admin/fx_grant/").get_data(as_text=True)
+    r = c.post("/admin/fx_grant/ajax/update/", data={"list_form_pk": str(gid), "amount": "99",
+                                                      "csrf_token": csrf_from(page)})
+    assert r.status_code == 400, r.status_code
+    assert MESSAGE in r.get_data(as_text=True)
+    assert grants(app) == [("Soup", 5, 10)]

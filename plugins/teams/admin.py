@@ -413,11 +413,7 @@ class SubTeamRequestView(DecisionPage, SecureModelView):
             t.intro)
 
     def create_model(self, form):
-        try:
-            r = services.apply_subteam(form.child.data, form.parent.data, actor=current_user)
-        except services.TeamError as e:
-            flash("; ".join(str(m) for m in e.errors.values()), "error")
-            return False
+        r = services.apply_subteam(form.child.data, form.parent.data, actor=current_user)  # TeamError: on the form
         self.after_model_change(form, r, True)
         return r
 
