@@ -145,6 +145,7 @@ class SecureModelView(ModelView):
     filter_converter = FilterConverter()
     column_type_formatters = _type_formatters(_typefmt.BASE_FORMATTERS)
     column_type_formatters_export = _type_formatters(_typefmt.EXPORT_FORMATTERS)
+    column_type_formatters_detail = _type_formatters(_typefmt.DETAIL_FORMATTERS)  # 是/否 on details too
     export_types = ["csv", "xlsx"]
     page_size = 50
     can_view_details = True
@@ -589,7 +590,9 @@ class UserView(SecureModelView):
     column_export_exclude_list = ["password_hash"]
     column_labels = {"username": _l("Username"), "display_name": _l("Name"), "email": _l("Email"),
                      "is_active": _l("Active"), "last_login_at": _l("Last login"),
-                     "created_at": _l("Created"), "locale": _l("Language")}
+                     "created_at": _l("Created"), "locale": _l("Language"),
+                     "must_change_password": _l("Must change password"),
+                     "password_changed_at": _l("Password changed at")}
 
     def perm(self, action):
         return "core.users.manage"
@@ -648,7 +651,7 @@ class AuditLogView(ReadOnlyModelView):
     column_formatters = {"username": lambda v, c, m, n: audit_actor(m.username)}
     column_labels = {"at": _l("Time"), "username": _l("User"), "action": _l("Action"),
                      "object_type": _l("Object type"), "object_id": _l("Object"), "ip": _l("Address"),
-                     "details": _l("Details")}
+                     "details": _l("Details"), "user_id": _l("User")}
 
     def perm(self, action):
         return "core.audit.view"
@@ -660,7 +663,8 @@ class MessageView(ReadOnlyModelView):
     column_searchable_list = ["subject"]
     column_default_sort = ("created_at", True)
     column_labels = {"created_at": _l("Time"), "recipient": _l("Recipient"), "subject": _l("Subject"),
-                     "category": _l("Category"), "read_at": _l("Read"), "email_status": _l("Email")}
+                     "category": _l("Category"), "read_at": _l("Read"), "email_status": _l("Email"),
+                     "body": _l("Content"), "channel_log": _l("Delivery log"), "dedupe_key": _l("Duplicate key")}
     column_formatters = {"category": _plugin_title}  # a message's category is the plugin that sent it
 
     def perm(self, action):

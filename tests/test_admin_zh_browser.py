@@ -2,7 +2,7 @@
 
 ``timebank init`` creates the site with every built-in plugin and the demo data of each (``load_demo``, as
 ``timebank init --demo``); headless Chromium in zh-CN logs in as the platform admin and opens every admin
-page: each list, each create page and the edit page of a row of each model. On every page it reads what a
+page: each list, each create page and the edit and details pages of a row of each model. On every page it reads what a
 person sees or hears of the UI — visible text, placeholders, titles, aria-labels, button values — and fails
 on any English word. Data values that are no words (usernames, audit action names, e-mail addresses, codes)
 and short tokens (QQ, PDF, XLSX, CSV, ID …) are allowed.
@@ -61,10 +61,14 @@ def english(items, data=frozenset()):
     return bad
 
 
-def pages(app):
-    """(label, url) of every admin list, create and edit page (a row of each model, from the demo data)."""
+def pages(app, username):
+    """(label, url) of every admin list, create, edit and details page (the edit and details pages of the
+    newest row each view lists to ``username``, from the demo data)."""
+    from flask_login import login_user
+    from core.models import User
     out = []
     with app.test_request_context():
+        login_user(User.get(User.username == username))
         admin = app.extensions["admin"][0]
         for view in admin._views:
             if not view.url.startswith("/admin") or view.url == "/admin":
@@ -74,15 +78,19 @@ def pages(app):
                 continue
             if view.allow_create:
                 out.append((f"{view.endpoint} create", view.url + "/new/"))
+            row = view.get_query().order_by(view.model._meta.primary_key.desc()).first()
+            if row is None:
+                continue
+            pk = view.get_pk_value(row)
             if view.allow_edit:
-                row = view.model.select().order_by(view.model._meta.primary_key.desc()).first()
-                if row is not None:
-                    out.append((f"{view.endpoint} edit", f"{view.url}/edit/?id={view.get_pk_value(row)}"))
+                out.append((f"{view.endpoint} edit", f"{view.url}/edit/?id={pk}"))
+            if view.can_view_details:
+                out.append((f"{view.endpoint} details", f"{view.url}/details/?id={pk}"))
     return out
 
 
 def test_i18n_every_admin_page_of_every_builtin_plugin_speaks_chinese(server, site):  # noqa: F811
-    """issue 12 point 6: no English word of the UI chrome on any admin list, create or edit page."""
+    """issue 12 point 6: no English word of the UI chrome on any admin list, create, edit or details page."""
     from playwright.sync_api import sync_playwright
     from core.cli import load_demo
     from core.models import User
@@ -92,7 +100,7 @@ def test_i18n_every_admin_page_of_every_builtin_plugin_speaks_chinese(server, si
         u = User.create(username="zh_admin", password_hash=hash_password(PASSWORD))
         grant_role(u, "platform_admin", "")
         data = frozenset(u.username for u in User.select())
-    todo = pages(site)
+    todo = pages(site, "zh_admin")
     loaded = set(site.extensions["timebank"].loaded)
     assert {"teams", "activities", "volunteers", "exchange", "donations", "certificates"} <= loaded
     assert len(todo) > 40, todo

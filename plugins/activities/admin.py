@@ -38,6 +38,8 @@ LABELS = {"title": _l("Title"), "team": _l("Team"), "kind": _l("Kind"), "status"
           "volunteer": _l("Volunteer"), "volunteer_type": _l("Volunteer type"),
           "check_in_at": _l("Check-in"), "check_out_at": _l("Check-out"), "post": _l("Post"),
           "mentor": _l("Paired with (experienced volunteer)"), "reason": _l("Reason"),
+          "decided_at": _l("Decided at"), "time_note": _l("Reason for changing the times"),
+          "confirmed_at": _l("Confirmed at"), "confirmed_by": _l("Confirmed by"), "signup": _l("Sign-up"),
           "created_at": _l("Signed up at"), "service_date": _l("Date"), "minutes": _l("Minutes"),
           "version": _l("Version"), "change_reason": _l("Reason of change"), "served_count": _l("People served"),
           "beneficiary_types": _l("Types of people served"), "summary": _l("Summary"),
@@ -278,7 +280,6 @@ class SignUpView(SecureModelView):
     column_labels = LABELS
     column_formatters = {"status": _status}
     form_columns = ["post", "mentor", "check_in_at", "check_out_at", "time_note"]
-    form_args = {"time_note": {"label": _l("Reason for changing the times")}}
     allow_create = False
     allow_delete = False
 
@@ -335,7 +336,7 @@ class CategoryView(SecureModelView):
     column_filters = ["kind"]
     form_columns = ["name", "description", "order"]
     column_labels = {"kind": _l("Category list"), "name": _l("Name"), "description": _l("Explanation"),
-                     "order": _l("Display order")}
+                     "code": _l("Code"), "order": _l("Display order")}
     column_choices = {"kind": [("category", _l("Category")), ("field", _l("Service field")),
                                ("training", _l("Training"))]}
     allow_create = False

@@ -45,7 +45,7 @@ TEAM_LABELS = {"name": _l("Team name"), "leader_name": _l("Leader"), "leader_pho
                "title": _l("Title"), "important": _l("Important"), "heavy": _l("Heavy workload"),
                "rating": _l("Rating"), "holder": _l("Holder"), "duties": _l("Duties"),
                "members": _l("Members"), "squad": LazyString(lambda: _("Squad (%(n)s+ members)", n=_squad_min())),
-               "child_profile": _l("Applying team")}
+               "child_profile": _l("Applying team"), "decided_by": _l("Decided by")}
 MAX_DECIDE = 1000  # rows on one decision page
 
 
