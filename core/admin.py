@@ -430,8 +430,8 @@ class SecureModelView(ModelView):
         default ones: the view just calls the service (issue 12 point 2)."""
         super().__init_subclass__(**kwargs)
         for name in ("create_model", "update_model", "delete_model"):
-            fn = cls.__dict__.get(name)
-            if fn is not None and not getattr(fn, "_tb_wrapped", False):
+            fn = getattr(cls, name)  # the class's own, or a mixin's placed before SecureModelView
+            if not getattr(fn, "_tb_wrapped", False):
                 setattr(cls, name, _transactional(fn))
 
     def create_model(self, form):
@@ -442,6 +442,8 @@ class SecureModelView(ModelView):
 
     def delete_model(self, model):
         return self._in_transaction(super().delete_model, model)
+
+    create_model._tb_wrapped = update_model._tb_wrapped = delete_model._tb_wrapped = True
 
     def on_model_delete(self, model):
         if not security.can(self.perm("delete"), model):

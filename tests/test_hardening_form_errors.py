@@ -43,10 +43,11 @@ def post(c, url, **data):
     return c.post(url, data={"csrf_token": csrf_from(page), **data})
 
 
-@pytest.mark.parametrize("endpoint", ["fx_grant", "fx_grant_service"])
+@pytest.mark.parametrize("endpoint", ["fx_grant", "fx_grant_service", "fx_grant_mixin"])
 def test_iv5_service_field_error_is_shown_beside_its_field_and_nothing_is_written(site, endpoint):
-    """issue 12 point 2: on_model_change (fx_grant) or the view's service (fx_grant_service, which writes the
-    row before it finds the rule broken) raises FieldErrors({"amount": ...}); the page shows the Chinese
+    """issue 12 point 2: on_model_change (fx_grant) or the view's service (fx_grant_service, fx_grant_mixin
+    where a mixin saves; the service writes the row before it finds the rule broken) raises
+    FieldErrors({"amount": ...}); the page shows the Chinese
     message inside the amount field's form-group, the typed values stay in the form, no row is left and
     no English "Failed to create record" is flashed. On main the first answered with a generic flash at the
     top and the second with a 500."""
@@ -62,7 +63,7 @@ def test_iv5_service_field_error_is_shown_beside_its_field_and_nothing_is_writte
     assert grants(app) == []
 
 
-@pytest.mark.parametrize("endpoint", ["fx_grant", "fx_grant_service"])
+@pytest.mark.parametrize("endpoint", ["fx_grant", "fx_grant_service", "fx_grant_mixin"])
 def test_iv5_field_error_on_edit_keeps_the_stored_row(site, endpoint):
     """issue 12 point 2: the same on the edit page; the stored row is unchanged."""
     app, c = site
