@@ -90,7 +90,7 @@ def test_i18n_edit_and_details_pages_label_every_field_in_chinese(make_app, make
     from core.cli import load_demo
     from core.models import User
     quick_hashing(monkeypatch)
-    app = make_app(plugins=ALL)
+    app = make_app(plugins=ALL, PUBLIC_URL="http://127.0.0.1:5000")  # demo certificates carry the site's URL
     make_user("admin", "platform_admin")
     with app.app_context():
         load_demo(app)
