@@ -6,7 +6,9 @@ delete, bulk actions, inline edits, export, ajax lookups and relation pickers al
 - row-level scoping through ``security.scoped`` (AC6: the Flask-Admin traps of SECURITY.md);
 - CSRF on every POST (Flask-WTF's global protection; forms carry the token) (AC5);
 - sensitive columns left out of lists and exports and masked on screen (AC9, PR5);
-- export as CSV and XLSX with formula escaping (IV8); every change audited.
+- export as CSV and XLSX with formula escaping (IV8); every change audited;
+- every create, edit and delete in one transaction: a service's ``core.errors.FieldErrors`` undoes it
+  and shows each message beside its field (``put_field_errors``).
 """
 from __future__ import annotations
 
