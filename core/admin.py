@@ -6,7 +6,9 @@ delete, bulk actions, inline edits, export, ajax lookups and relation pickers al
 - row-level scoping through ``security.scoped`` (AC6: the Flask-Admin traps of SECURITY.md);
 - CSRF on every POST (Flask-WTF's global protection; forms carry the token) (AC5);
 - sensitive columns left out of lists and exports and masked on screen (AC9, PR5);
-- export as CSV and XLSX with formula escaping (IV8); every change audited.
+- export as CSV and XLSX with formula escaping (IV8); every change audited;
+- every create, edit and delete in one transaction: a service's ``core.errors.FieldErrors`` undoes it
+  and shows each message beside its field (``put_field_errors``).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from . import audit, exports, security
+from .errors import FieldErrors
 
 # The escaping of export cells lives in core.exports (IV8, NS6); re-exported here for older imports.
 from .exports import FORMULA_PREFIXES, escape_formula  # noqa: E402,F401
@@ -174,6 +177,17 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return list(q.offset(offset or 0).limit(limit))
 
 
+def _transactional(fn):
+    """``fn`` (a view's create/update/delete_model) run through ``SecureModelView._in_transaction``."""
+    @functools.wraps(fn)
+    def wrapper(self, *args):
+        call = functools.partial(fn, self)
+        call.__name__ = fn.__name__
+        return self._in_transaction(call, *args, check_scope=False)
+    wrapper._tb_wrapped = True
+    return wrapper
+
+
 class SecureModelView(ModelView):
     """Base admin view: subclass it, set ``permission`` (e.g. ``"volunteers.volunteer"``)."""
 
@@ -190,6 +204,7 @@ class SecureModelView(ModelView):
     filter_converter = FilterConverter()
     column_type_formatters = _type_formatters(_typefmt.BASE_FORMATTERS)
     column_type_formatters_export = _type_formatters(_typefmt.EXPORT_FORMATTERS)
+    column_type_formatters_detail = _type_formatters(_typefmt.DETAIL_FORMATTERS)  # 是/否 on details too
     export_types = ["csv", "xlsx"]
     page_size = 50
     can_view_details = True
@@ -225,6 +240,19 @@ class SecureModelView(ModelView):
             return super().scaffold_form()
         finally:
             self.form_args = saved
+
+    def search_placeholder(self):
+        """The search box names what it searches: the labels of ``column_searchable_list`` (Flask-Admin's
+        peewee backend answers None, which the list page shows as the word "None"); "搜索" when a
+        searched column has no label (issue 12 point 6)."""
+        labels = self.column_labels or {}
+        names = []
+        for col in self.column_searchable_list or ():
+            name = col if isinstance(col, str) else getattr(col, "name", None)
+            if name not in labels:
+                return _("Search")
+            names.append(str(labels[name]))
+        return ", ".join(names) if names else _("Search")
 
     # ---------------------------------------------------------------- permissions
     def perm(self, action: str) -> str:
@@ -408,18 +436,45 @@ class SecureModelView(ModelView):
             audit.log("record.created" if is_created else "record.updated", model,
                       {"fields": sorted(names)})
 
-    def _in_transaction(self, fn, *args):
+    # ---------------------------------------------------------------- service errors on the form
+    field_error_map: dict = {}   # a service's field name -> this form's field, e.g. {"reason": "time_note"}
+
+    def put_field_errors(self, form, error: FieldErrors) -> None:
+        """Each message of ``error`` beside its field of ``form`` (inside the field's form-group, where
+        Flask-Admin shows its own validation errors); a message for no field of the form (``__all__``, a
+        field the form leaves out) is flashed at the top. Messages are translated when shown."""
+        fields = getattr(form, "_fields", {}) if form is not None else {}
+        if "list_form_pk" in fields:  # an inline edit: Flask-Admin answers with the flashed messages
+            fields = {}
+        for key, message in error.errors.items():
+            name = self.field_error_map.get(key, key)
+            field = fields.get(name) if name != "csrf_token" else None
+            if field is None:
+                flash(str(message), "error")
+            else:
+                field.errors = list(field.errors or ()) + [str(message)]
+
+    def _in_transaction(self, fn, *args, check_scope=True):
         """Run a create/update/delete in one transaction and roll it back when the saved row would
-        leave the user's scope (a team admin cannot move a record to another team)."""
+        leave the user's scope (a team admin cannot move a record to another team), or when a service or
+        ``on_model_change`` raises ``core.errors.FieldErrors``: then nothing is written and each message
+        is shown beside its field (issue 12 point 2). A view's ``create_model``/``update_model`` simply
+        calls its service and lets ``FieldErrors`` through; no view catches it or overrides
+        ``validate_form`` for it."""
+        from flask import g
         from .db import transaction
 
         class _Undo(Exception):
             pass
         result = None
+        deleting = getattr(fn, "__name__", "") == "delete_model"
+        form = None if deleting else args[0]
+        saved_form = g.get("_tb_admin_form")
+        g._tb_admin_form = form  # for handle_view_exception: Flask-Admin catches on_model_change's errors
         try:
             with transaction():
                 result = fn(*args)
-                if result and fn.__name__ != "delete_model":
+                if result and check_scope and not deleting:
                     row = result if result is not True else args[-1]
                     if self.get_one(getattr(row, self._primary_key)) is None:
                         raise _Undo()
@@ -430,6 +485,21 @@ class SecureModelView(ModelView):
             if result:
                 flash(_("You may not save this record."), "error")
             return False
+        except FieldErrors as e:
+            self.put_field_errors(form, e)
+            return False
+        finally:
+            g._tb_admin_form = saved_form
+
+    def __init_subclass__(cls, **kwargs):
+        """A view's own ``create_model``/``update_model``/``delete_model`` (one that saves through its
+        plugin's service) runs in the same transaction with the same ``FieldErrors`` handling as the
+        default ones: the view just calls the service (issue 12 point 2)."""
+        super().__init_subclass__(**kwargs)
+        for name in ("create_model", "update_model", "delete_model"):
+            fn = getattr(cls, name)  # the class's own, or a mixin's placed before SecureModelView
+            if not getattr(fn, "_tb_wrapped", False):
+                setattr(cls, name, _transactional(fn))
 
     def create_model(self, form):
         return self._in_transaction(super().create_model, form)
@@ -440,6 +510,8 @@ class SecureModelView(ModelView):
     def delete_model(self, model):
         return self._in_transaction(super().delete_model, model)
 
+    create_model._tb_wrapped = update_model._tb_wrapped = delete_model._tb_wrapped = True
+
     def on_model_delete(self, model):
         if not security.can(self.perm("delete"), model):
             raise ValidationError(_("You may not delete this record."))
@@ -447,6 +519,10 @@ class SecureModelView(ModelView):
             audit.log("record.deleted", model)
 
     def handle_view_exception(self, exc):
+        if isinstance(exc, FieldErrors):  # raised in on_model_change/on_model_delete: see _in_transaction
+            from flask import g
+            self.put_field_errors(g.get("_tb_admin_form"), exc)
+            return True
         if isinstance(exc, ValidationError):
             flash(str(exc), "error")
             return True
@@ -584,7 +660,9 @@ class UserView(SecureModelView):
     column_export_exclude_list = ["password_hash"]
     column_labels = {"username": _l("Username"), "display_name": _l("Name"), "email": _l("Email"),
                      "is_active": _l("Active"), "last_login_at": _l("Last login"),
-                     "created_at": _l("Created"), "locale": _l("Language")}
+                     "created_at": _l("Created"), "locale": _l("Language"),
+                     "must_change_password": _l("Must change password"),
+                     "password_changed_at": _l("Password changed at")}
 
     def perm(self, action):
         return "core.users.manage"
@@ -612,9 +690,25 @@ class UserView(SecureModelView):
                 (LoginSession.user == model.id) & LoginSession.revoked_at.is_null()).execute()
 
 
+def audit_actor(username: str) -> str:
+    """The audit log's actor as a person reads it: the kernel's "system" (no user) is 系统."""
+    return _("System") if username == "system" else username
+
+
+def _role_title(view, context, model, name):
+    role = security.registry().roles.get(model.role)
+    return str(role.title) if role is not None and role.title else model.role
+
+
+def _plugin_title(view, context, model, name):
+    info = current_app.extensions["timebank"].plugins.get(model.category)
+    return _(info.title) if info is not None and info.title else model.category
+
+
 class UserRoleView(SecureModelView):
     permission = "core.users"
     column_list = ["user", "role", "scope"]
+    column_formatters = {"role": _role_title}
     form_columns = ["user", "role", "scope"]
     column_labels = {"user": _l("User"), "role": _l("Role"), "scope": _l("Scope")}
 
@@ -634,9 +728,10 @@ class AuditLogView(ReadOnlyModelView):
     column_filters = ["action", "object_type", "username"]
     column_default_sort = ("at", True)
     simple_list_pager = True
+    column_formatters = {"username": lambda v, c, m, n: audit_actor(m.username)}
     column_labels = {"at": _l("Time"), "username": _l("User"), "action": _l("Action"),
                      "object_type": _l("Object type"), "object_id": _l("Object"), "ip": _l("Address"),
-                     "details": _l("Details")}
+                     "details": _l("Details"), "user_id": _l("User")}
 
     def perm(self, action):
         return "core.audit.view"
@@ -648,7 +743,9 @@ class MessageView(ReadOnlyModelView):
     column_searchable_list = ["subject"]
     column_default_sort = ("created_at", True)
     column_labels = {"created_at": _l("Time"), "recipient": _l("Recipient"), "subject": _l("Subject"),
-                     "category": _l("Category"), "read_at": _l("Read"), "email_status": _l("Email")}
+                     "category": _l("Category"), "read_at": _l("Read"), "email_status": _l("Email"),
+                     "body": _l("Content"), "channel_log": _l("Delivery log"), "dedupe_key": _l("Duplicate key")}
+    column_formatters = {"category": _plugin_title}  # a message's category is the plugin that sent it
 
     def perm(self, action):
         return "core.messages.send"
@@ -804,6 +901,7 @@ def build_admin(app, pm):
 
     from .web import csp_nonce
     admin = Admin(app, name=_l("Time Bank"), url="/admin", csp_nonce_generator=csp_nonce,
+                  translations_path=app.config.get("ADMIN_TRANSLATIONS_PATH"),  # core/i18n.py
                   theme=Bootstrap4Theme(base_template="admin/tb_base.html", swatch="default"),
                   index_view=DashboardView(name=_l("Dashboard"), url="/admin"))
     admin.add_view(PluginsView(name=_l("Plugins"), endpoint="plugins", category=_l("System")))

@@ -47,6 +47,7 @@ def register_menu(user):
 @hookimpl
 def dashboard_widgets(user):
     from . import messages
+    from .admin import audit_actor
     from .models import AuditLog, User
     from .security import can
     from .web import Widget
@@ -73,8 +74,8 @@ def dashboard_widgets(user):
                 order=5, width=6))
     if can("core.audit.view", user=user):
         rows = AuditLog.select().order_by(AuditLog.id.desc()).limit(5)
-        items = Markup("").join(Markup("<li><small>{t}</small> {u} · {a}</li>").format(
-            t=r.at.strftime("%m-%d %H:%M"), u=r.username, a=r.action) for r in rows)
+        items = Markup("").join(Markup("<li><small>{t}</small> {u} · <code>{a}</code></li>").format(
+            t=r.at.strftime("%m-%d %H:%M"), u=audit_actor(r.username), a=r.action) for r in rows)
         out.append(Widget(_l("Recent activity"), Markup('<ul class="list-unstyled">') + items
                           + Markup("</ul>"), order=92, width=4))
     return out

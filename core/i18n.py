@@ -74,9 +74,50 @@ def _select_locale_code():
     return cfg["DEFAULT_LOCALE"]
 
 
+ADMIN_DOMAIN = "admin"
+
+
+def compile_admin_catalogs(languages, cache_root: Path, ours: Path = CORE_LOCALE_DIR) -> str:
+    """Flask-Admin's own strings (its gettext domain ``admin``: buttons, flashes, the search box, the
+    page-size menu) compiled from Flask-Admin's ``admin.po`` merged with ours, ``locale/<lang>/LC_MESSAGES/
+    admin.po`` (ours wins), into ``cache_root``; the folder is given to ``Admin(translations_path=...)``.
+
+    Flask-Admin 2.2 ships a zh_Hans_CN ``admin.mo`` older than its ``admin.po`` ("Failed to create
+    record." is missing from it), and its page-size menu asks for msgids such as "20 items" that no
+    catalogue has: compiling the .po ourselves and adding the rest in ours puts every string in Chinese
+    (issue 12 point 6)."""
+    import flask_admin.translations as fa_translations
+    theirs = Path(fa_translations.__path__[0])
+    for lang in languages:
+        sources = [src / lang / "LC_MESSAGES" / f"{ADMIN_DOMAIN}.po" for src in (theirs, Path(ours))]
+        sources = [s for s in sources if s.exists()]
+        if not sources:
+            continue
+        mo = cache_root / lang / "LC_MESSAGES" / f"{ADMIN_DOMAIN}.mo"
+        if mo.exists() and all(mo.stat().st_mtime >= s.stat().st_mtime for s in sources):
+            continue
+        catalog = None
+        for src in sources:
+            with src.open("rb") as fh:
+                part = read_po(fh, locale=lang)
+            if catalog is None:
+                catalog = part
+                continue
+            for message in part:
+                if message.id and message.string:
+                    catalog[message.id] = message
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = mo.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            write_mo(fh, catalog)
+        tmp.replace(mo)
+    return str(cache_root)
+
+
 def init_babel(app, extra_dirs: list[str]):
     cache = Path(app.config["INSTANCE_PATH"]) / ".cache" / "locale"
     dirs = compile_catalogs([CORE_LOCALE_DIR, *map(Path, extra_dirs)], cache)
+    app.config["ADMIN_TRANSLATIONS_PATH"] = compile_admin_catalogs(app.config["LANGUAGES"], cache / ADMIN_DOMAIN)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
     from .db import TZ

@@ -3,7 +3,8 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from core import hookimpl
-from core.security import Permission, Role
+from core.security import Permission, Role, crud_permissions
+from plugins.teams.scoping import team_scoped
 
 from . import hookspecs
 
@@ -28,8 +29,7 @@ def load_reference_data():
 
 @hookimpl
 def register_permissions():
-    perms = [Permission(f"activities.{o}.{a}", t) for o, t in OBJECTS.items()
-             for a in ("view", "create", "edit", "delete", "export")]
+    perms = [p for o, noun in OBJECTS.items() for p in crud_permissions(f"activities.{o}", noun)]
     perms += [Permission("activities.activity.review", _l("Review activities (platform)")),
               Permission("activities.category.view", _l("View service categories")),
               Permission("activities.category.edit", _l("Edit service categories"))]
@@ -46,18 +46,15 @@ def register_roles():
     return [Role("team_admin", permissions=organiser)]
 
 
-@hookimpl
-def scope_query(model, query, user, permission):
-    from .access import SCOPED, scope_expression
-    return scope_expression(model, user) if model in SCOPED else None
+def _scoped_models():
+    from .models import Activity, Feedback, Photo, ServiceRecord, Shift, SignUp
+    return {Activity: "team", ServiceRecord: "team", Shift: "activity.team", SignUp: "activity.team",
+            Feedback: "activity.team", Photo: "activity.team"}
 
 
-@hookimpl
-def permission_allowed(user, permission, obj):
-    if obj is None:
-        return None
-    from .access import object_allowed
-    return object_allowed(user, obj)
+# organisers reach only their own team tree's activities, slots, sign-ups, records, feedback and photos
+# (SECURITY.md AC6); an object with no team is denied to them
+scope_query, permission_allowed = team_scoped(_scoped_models)
 
 
 @hookimpl

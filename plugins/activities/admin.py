@@ -39,6 +39,8 @@ LABELS = {"title": _l("Title"), "team": _l("Team"), "kind": _l("Kind"), "status"
           "volunteer": _l("Volunteer"), "volunteer_type": _l("Volunteer type"),
           "check_in_at": _l("Check-in"), "check_out_at": _l("Check-out"), "post": _l("Post"),
           "mentor": _l("Paired with (experienced volunteer)"), "reason": _l("Reason"),
+          "decided_at": _l("Decided at"), "time_note": _l("Reason for changing the times"),
+          "confirmed_at": _l("Confirmed at"), "confirmed_by": _l("Confirmed by"), "signup": _l("Sign-up"),
           "created_at": _l("Signed up at"), "service_date": _l("Date"), "minutes": _l("Minutes"),
           "version": _l("Version"), "change_reason": _l("Reason of change"), "served_count": _l("People served"),
           "beneficiary_types": _l("Types of people served"), "summary": _l("Summary"),
@@ -140,6 +142,9 @@ class PhotoMixin:
 
 
 class ActivityView(PhotoMixin, SecureModelView):
+    field_error_map = {"shifts.0.starts_at": "slot_start", "shifts.0.ends_at": "slot_end",
+                       "shifts.0.capacity": "slot_capacity", "shifts.0.volunteer_type": "volunteer_type",
+                       "shifts": "slot_start"}
     permission = "activities.activity"
     column_list = ["title", "team", "kind", "status", "starts_at", "review_due", "capacity", "confirmed"]
     column_searchable_list = ["title"]
@@ -211,11 +216,7 @@ class ActivityView(PhotoMixin, SecureModelView):
             return False
 
     def update_model(self, form, model):
-        try:
-            services.update_activity(model, self._data(form), actor=current_user)
-        except services.ActivityError as e:
-            _form_errors(form, e)
-            return False
+        services.update_activity(model, self._data(form), actor=current_user)
         return True
 
     def render(self, template, **kwargs):
@@ -330,6 +331,9 @@ class ActivityView(PhotoMixin, SecureModelView):
 
 
 class ShiftView(SecureModelView):
+    field_error_map = {"shifts.0.starts_at": "starts_at", "shifts.0.ends_at": "ends_at",
+                       "shifts.0.capacity": "capacity", "shifts.0.volunteer_type": "volunteer_type",
+                       "shifts": "starts_at"}
     permission = "activities.shift"
     column_list = ["activity", "volunteer_type", "starts_at", "ends_at", "capacity", "confirmed"]
     column_labels = LABELS
@@ -341,11 +345,8 @@ class ShiftView(SecureModelView):
         from wtforms.validators import ValidationError
         if model.activity.status not in ("draft", "rejected"):
             raise ValidationError(_("Only a draft or a rejected activity can be edited."))
-        try:
-            services.clean_shifts([{"starts_at": model.starts_at, "ends_at": model.ends_at,
-                                    "capacity": model.capacity, "volunteer_type": model.volunteer_type}])
-        except services.ActivityError as e:
-            raise ValidationError("; ".join(str(m) for m in e.errors.values())) from None
+        services.clean_shifts([{"starts_at": model.starts_at, "ends_at": model.ends_at,
+                                "capacity": model.capacity, "volunteer_type": model.volunteer_type}])
 
     def after_model_change(self, form, model, is_created):
         super().after_model_change(form, model, is_created)
@@ -362,21 +363,16 @@ class SignUpView(SecureModelView):
     column_labels = LABELS
     column_formatters = {"status": _status}
     form_columns = ["post", "mentor", "check_in_at", "check_out_at", "time_note"]
-    form_labels = {"time_note": _l("Reason for changing the times")}
     allow_create = False
     allow_delete = False
 
+    field_error_map = {"reason": "time_note"}
+
     def update_model(self, form, model):
-        try:
-            if (form.check_in_at.data, form.check_out_at.data) != (model.check_in_at, model.check_out_at):
-                services.correct_times(model, form.check_in_at.data, form.check_out_at.data,
-                                       reason=form.time_note.data or "", actor=current_user)
-            services.assign(model, post=form.post.data or "", mentor=form.mentor.data, actor=current_user)
-        except services.ActivityError as e:
-            for f, m in e.errors.items():
-                (getattr(form, "time_note" if f == "reason" else f).errors.append(str(m))
-                 if hasattr(form, "time_note" if f == "reason" else f) else flash(str(m), "error"))
-            return False
+        if (form.check_in_at.data, form.check_out_at.data) != (model.check_in_at, model.check_out_at):
+            services.correct_times(model, form.check_in_at.data, form.check_out_at.data,
+                                   reason=form.time_note.data or "", actor=current_user)
+        services.assign(model, post=form.post.data or "", mentor=form.mentor.data, actor=current_user)
         return True
 
     @action("confirm", _l("Confirm selected (in order of arrival)"))
@@ -427,7 +423,9 @@ class CategoryView(SecureModelView):
     column_filters = ["kind"]
     form_columns = ["name", "description", "order"]
     column_labels = {"kind": _l("Category list"), "name": _l("Name"), "description": _l("Explanation"),
-                     "order": _l("Display order")}
+                     "code": _l("Code"), "order": _l("Display order")}
+    column_choices = {"kind": [("category", _l("Category")), ("field", _l("Service field")),
+                               ("training", _l("Training"))]}
     allow_create = False
     allow_delete = False
 

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from core import hookimpl
 from core.security import Permission, Role
+from plugins.teams.scoping import team_scoped
 
 PERMISSIONS = {
     "certificates.certificate.view": _l("View service certificates"),
@@ -35,18 +36,13 @@ def register_roles():
     return [Role("team_admin", permissions=list(PERMISSIONS))]
 
 
-@hookimpl
-def scope_query(model, query, user, permission):
-    from .access import SCOPED, scope_expression
-    return scope_expression(model, user) if model in SCOPED else None
+def _scoped_models():
+    from .models import Certificate, CertificateLine, Issuer
+    return {Certificate: "team", Issuer: "team", CertificateLine: "certificate.team"}
 
 
-@hookimpl
-def permission_allowed(user, permission, obj):
-    if obj is None:
-        return None
-    from .access import object_allowed
-    return object_allowed(user, obj)
+# a team admin reaches only the certificates, lines and issuer settings of their own team tree (AC6)
+scope_query, permission_allowed = team_scoped(_scoped_models)
 
 
 @hookimpl

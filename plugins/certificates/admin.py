@@ -227,8 +227,7 @@ class IssuerView(SecureModelView):
         except services.CertificateError as e:
             if e.code == 403:
                 abort(403)
-            flash(_errors(e), "error")
-            return None
+            raise  # SecureModelView shows each message beside its field and writes nothing
 
     def create_model(self, form):
         team = Team.get_or_none(Team.id == form.team.data)

@@ -4,7 +4,8 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from core import hookimpl
-from core.security import Permission, Role
+from core.security import Permission, Role, crud_permissions
+from plugins.teams.scoping import team_scoped
 
 OBJECTS = {"campaign": _l("points campaigns"), "beneficiary": _l("people in need (donations)"),
            "donation": _l("points donations")}
@@ -27,8 +28,8 @@ def load_reference_data():
 
 @hookimpl
 def register_permissions():
-    perms = [Permission(f"donations.{o}.{a}", t) for o, t in OBJECTS.items()
-             for a in ("view", "create", "edit", "export")]
+    perms = [p for o, noun in OBJECTS.items()
+             for p in crud_permissions(f"donations.{o}", noun, ("view", "create", "edit", "export"))]
     perms += [Permission("donations.campaign.use", _l("Use the points a campaign raised")),
               Permission("donations.beneficiary.use", _l("Use the points donated to a person in need")),
               Permission("donations.donation.refund", _l("Refund points donations (platform)"))]
@@ -43,18 +44,16 @@ def register_roles():
     return [Role("team_admin", permissions=team)]
 
 
-@hookimpl
-def scope_query(model, query, user, permission):
-    from .access import SCOPED, scope_expression
-    return scope_expression(model, user) if model in SCOPED else None
+def _scoped_models():
+    from .models import Beneficiary, Campaign, Donation, Refund, Spend
+    return {Campaign: "team", Beneficiary: "team",
+            Donation: ("campaign.team", "beneficiary.team"), Spend: ("campaign.team", "beneficiary.team"),
+            Refund: ("donation.campaign.team", "donation.beneficiary.team")}
 
 
-@hookimpl
-def permission_allowed(user, permission, obj):
-    if obj is None or not permission.startswith("donations."):
-        return None
-    from .access import object_allowed
-    return object_allowed(user, obj)
+# a team admin reaches the campaigns and people in need of its own team tree and the donations, refunds and
+# uses of points that belong to them; the platform reaches everything (AC6)
+scope_query, permission_allowed = team_scoped(_scoped_models, prefix="donations")
 
 
 @hookimpl

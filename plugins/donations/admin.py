@@ -49,14 +49,6 @@ def _team_choices():
     return [(t.id, t.name) for t in q.order_by(Team.name)]
 
 
-def _errors_to_form(form, err):
-    for f, m in err.errors.items():
-        if hasattr(form, f) and f != "csrf_token":
-            getattr(form, f).errors.append(str(m))
-        else:
-            flash(str(m), "error")
-
-
 def _flash_error(e):
     flash("；".join(e.messages()), "error")
 
@@ -111,20 +103,12 @@ class CampaignView(TeamChosenOnCreate, SecureModelView):
         if team is None or not security.can(self.perm("create"), Campaign(team=team)):
             flash(_("You may not save this record."), "error")
             return False
-        try:
-            return services.create_campaign(team, title=form.title.data, purpose=form.purpose.data,
-                                            goal=form.goal.data, deadline=form.deadline.data, actor=_user())
-        except services.DonationError as e:
-            _errors_to_form(form, e)
-            return False
+        return services.create_campaign(team, title=form.title.data, purpose=form.purpose.data,
+                                        goal=form.goal.data, deadline=form.deadline.data, actor=_user())
 
     def update_model(self, form, model):
-        try:
-            services.update_campaign(model, title=form.title.data, purpose=form.purpose.data, goal=form.goal.data,
-                                     deadline=form.deadline.data, actor=_user())
-        except services.DonationError as e:
-            _errors_to_form(form, e)
-            return False
+        services.update_campaign(model, title=form.title.data, purpose=form.purpose.data, goal=form.goal.data,
+                                 deadline=form.deadline.data, actor=_user())
         return True
 
     def _each(self, ids, fn):
@@ -248,24 +232,16 @@ class BeneficiaryView(TeamChosenOnCreate, SecureModelView):
         if team is None or not security.can(self.perm("create"), Beneficiary(team=team)):
             flash(_("You may not save this record."), "error")
             return False
-        try:
-            b = services.create_beneficiary(team, name=form.name.data, category=form.category.data,
-                                            description=form.description.data or "", actor=_user())
-            if not form.active.data:
-                services.update_beneficiary(b, active=False, actor=_user())
-            return b
-        except services.DonationError as e:
-            _errors_to_form(form, e)
-            return False
+        b = services.create_beneficiary(team, name=form.name.data, category=form.category.data,
+                                        description=form.description.data or "", actor=_user())
+        if not form.active.data:
+            services.update_beneficiary(b, active=False, actor=_user())
+        return b
 
     def update_model(self, form, model):
-        try:
-            services.update_beneficiary(model, name=form.name.data, category=form.category.data,
-                                        description=form.description.data or "", active=form.active.data,
-                                        actor=_user())
-        except services.DonationError as e:
-            _errors_to_form(form, e)
-            return False
+        services.update_beneficiary(model, name=form.name.data, category=form.category.data,
+                                    description=form.description.data or "", active=form.active.data,
+                                    actor=_user())
         return True
 
     @expose("/details/")

@@ -4,7 +4,8 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from core import hookimpl
-from core.security import Permission, Role
+from core.security import Permission, Role, crud_permissions
+from plugins.teams.scoping import team_scoped
 
 OBJECTS = {"partner": _l("exchange partners"), "item": _l("exchange items")}
 
@@ -17,8 +18,7 @@ def register_models():
 
 @hookimpl
 def register_permissions():
-    perms = [Permission(f"exchange.{o}.{a}", t) for o, t in OBJECTS.items()
-             for a in ("view", "create", "edit", "delete", "export")]
+    perms = [p for o, noun in OBJECTS.items() for p in crud_permissions(f"exchange.{o}", noun)]
     perms += [Permission("exchange.redemption.view", _l("View exchanges")),
               Permission("exchange.redemption.export", _l("Export exchanges")),
               Permission("exchange.redemption.fulfil", _l("Mark exchanges fulfilled")),
@@ -34,18 +34,14 @@ def register_roles():
     return [Role("team_admin", permissions=perms)]
 
 
-@hookimpl
-def scope_query(model, query, user, permission):
-    from .access import SCOPED, scope_expression
-    return scope_expression(model, user) if model in SCOPED else None
+def _scoped_models():
+    from .models import Item, Partner, Redemption
+    return {Partner: "team", Item: "partner.team", Redemption: "item.partner.team"}
 
 
-@hookimpl
-def permission_allowed(user, permission, obj):
-    if obj is None or not permission.startswith("exchange."):
-        return None
-    from .access import object_allowed
-    return object_allowed(user, obj)
+# a team admin manages the partners of its own team tree, their items and the redemptions of those items;
+# a partner without a team belongs to the platform (AC6)
+scope_query, permission_allowed = team_scoped(_scoped_models, prefix="exchange")
 
 
 @hookimpl

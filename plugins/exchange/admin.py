@@ -36,14 +36,6 @@ def _user():
     return current_user._get_current_object()
 
 
-def _form_errors(form, err: services.ExchangeError):
-    for f, m in err.errors.items():
-        if hasattr(form, f) and f != "__all__":
-            getattr(form, f).errors = list(getattr(form, f).errors or []) + [str(m)]
-        else:
-            flash(str(m), "error")
-
-
 # ---------------------------------------------------------------- partners
 class PartnerForm(AdminForm):
     name = StringField(_l("Name"))
@@ -97,11 +89,7 @@ class PartnerView(SecureModelView):
             return False
         data = {"name": form.name.data, "contact": form.contact.data, "description": form.description.data,
                 "active": form.active.data, "team_id": team_id}
-        try:
-            return services.save_partner(data, model, actor=_user())
-        except services.ExchangeError as e:
-            _form_errors(form, e)
-            return False
+        return services.save_partner(data, model, actor=_user())
 
     def create_model(self, form):
         return self._save(form, None)
@@ -162,11 +150,7 @@ class ItemView(SecureModelView):
         if partner is None or not security.can(self.perm("create"), partner):
             flash(_("You may not save this record."), "error")
             return False
-        try:
-            return services.save_item({**self._data(form), "partner_id": partner.id}, actor=_user())
-        except services.ExchangeError as e:
-            _form_errors(form, e)
-            return False
+        return services.save_item({**self._data(form), "partner_id": partner.id}, actor=_user())
 
     def update_model(self, form, model):
         if not security.can(self.perm("edit"), model):
@@ -178,11 +162,7 @@ class ItemView(SecureModelView):
                 int(data["stock_seen"])
         except ValueError:
             data["stock_seen"] = None
-        try:
-            services.save_item(data, model, actor=_user())
-        except services.ExchangeError as e:
-            _form_errors(form, e)
-            return False
+        services.save_item(data, model, actor=_user())
         return True
 
 

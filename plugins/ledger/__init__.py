@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from core import hookimpl
 from core.security import Permission, Role
+from plugins.teams.scoping import team_scoped
 
 OBJECTS = {"account": _l("points accounts"), "transfer": _l("points transfers"),
            "hours_credit": _l("hours credited as points")}
@@ -43,18 +44,27 @@ def register_roles():
                  + ["ledger.totals.view", "ledger.totals.export"])]
 
 
-@hookimpl
-def scope_query(model, query, user, permission):
-    from .access import SCOPED, scope_expression
-    return scope_expression(model, user) if model in SCOPED else None
+def _account_ids(ids):
+    """The accounts of the teams ``ids`` (team and campaign accounts) and of their approved members."""
+    from plugins.teams.models import Membership
+    from .models import Account
+    members = Membership.select(Membership.volunteer).where(
+        Membership.team.in_(ids) & (Membership.status == "approved"))
+    return Account.select(Account.id).where(
+        Account.team_id.in_(ids) | ((Account.kind == "volunteer") & Account.owner_id.in_(members)))
 
 
-@hookimpl
-def permission_allowed(user, permission, obj):
-    if obj is None or not permission.startswith("ledger."):
-        return None
-    from .access import object_allowed
-    return object_allowed(user, obj)
+def _scoped_models():
+    from .models import Account, Entry, HoursCredit, Transfer
+    return {Account: lambda ids: Account.id.in_(_account_ids(ids)),
+            Transfer: lambda ids: Transfer.debit.in_(_account_ids(ids)) | Transfer.credit.in_(_account_ids(ids)),
+            Entry: lambda ids: Entry.account.in_(_account_ids(ids)),
+            HoursCredit: "team_id"}
+
+
+# a team admin sees the accounts of its own team tree and of its members, and the transfers and hours
+# credits that touch them; the platform everything (AC6)
+scope_query, permission_allowed = team_scoped(_scoped_models, prefix="ledger")
 
 
 @hookimpl

@@ -24,7 +24,8 @@ LABELS = {"code": _l("Account"), "kind": _l("Kind"), "name": _l("Holder"), "bala
           "reason": _l("Reason"), "reference": _l("Reference"), "record_id": _l("Service record"),
           "version": _l("Version"), "account": _l("Account"), "team_id": _l("Team"),
           "service_date": _l("Service date"), "minutes": _l("Minutes"), "delta_minutes": _l("Change (minutes)"),
-          "points": _l("Points"), "transfer": _l("Transfer")}
+          "points": _l("Points"), "transfer": _l("Transfer"), "allow_negative": _l("May go below zero"),
+          "owner_id": _l("Owner")}
 ACCOUNT_KINDS = {"volunteer": _l("Volunteer"), "team": _l("Team"), "campaign": _l("Campaign"),
                  "beneficiary": _l("Beneficiary"), "system": _l("System")}
 
@@ -90,6 +91,7 @@ class HoursCreditView(ReadOnlyModelView):
     column_filters = ["kind", "service_date", "record_id"]
     column_default_sort = ("id", True)
     column_labels = LABELS
+    column_choices = {"kind": [("service", _l("Volunteer service")), ("training", _l("Training"))]}
     simple_list_pager = True
 
 

@@ -12,7 +12,7 @@ class NoticeView(SecureModelView):
     column_default_sort = ("published_at", True)
     form_columns = ["title", "body", "published", "published_at"]
     column_labels = {"title": _l("Title"), "body": _l("Content"), "published": _l("Published"),
-                     "published_at": _l("Published at")}
+                     "published_at": _l("Published at"), "author_id": _l("Author")}
 
     def on_model_change(self, form, model, is_created):
         super().on_model_change(form, model, is_created)

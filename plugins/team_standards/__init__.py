@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 from core import hookimpl
 from core.security import Permission, Role
+from plugins.teams.scoping import team_scoped
 
 
 @hookimpl
@@ -31,12 +32,13 @@ def register_roles():
                                             "team_standards.assessment.create"])]
 
 
-@hookimpl
-def scope_query(model, query, user, permission):
-    from .access import SCOPED_MODELS, scope_expression
-    if model in SCOPED_MODELS:
-        return scope_expression(model, user)
-    return None
+def _scoped_models():
+    from .models import Assessment, Result
+    return {Assessment: "team", Result: "assessment.team"}
+
+
+# a team admin reaches only the assessments of teams in their tree (AC6)
+scope_query, permission_allowed = team_scoped(_scoped_models, prefix="team_standards")
 
 
 @hookimpl

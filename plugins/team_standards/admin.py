@@ -12,7 +12,7 @@ from plugins.teams.models import Team
 from plugins.teams.services import admin_team_ids
 
 from . import services
-from .access import team_allowed
+from plugins.teams.scoping import team_allowed
 from .models import RATINGS, Assessment
 
 RATING_LABELS = {"met": _l("Met"), "partly": _l("Partly met"), "not": _l("Not met")}

@@ -3,7 +3,9 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from core import hookimpl
-from core.security import Permission, Role
+from core.security import Permission, Role, crud_permissions
+
+from .scoping import team_scoped
 
 OBJECTS = {"team": _l("teams"), "membership": _l("membership applications"),
            "subteam_request": _l("sub-team applications"), "position": _l("team positions")}
@@ -17,8 +19,7 @@ def register_models():
 
 @hookimpl
 def register_permissions():
-    perms = [Permission(f"teams.{obj}.{a}", title) for obj, title in OBJECTS.items()
-             for a in ("view", "create", "edit", "delete", "export")]
+    perms = [p for obj, noun in OBJECTS.items() for p in crud_permissions(f"teams.{obj}", noun)]
     perms.append(Permission("teams.team.review", _l("Review team registrations (platform)")))
     perms.append(Permission("teams.team.sensitive", _l("See team leaders' full phone numbers (audited)")))
     return perms
@@ -36,20 +37,25 @@ def register_roles():
         "teams.team.sensitive"])]
 
 
-@hookimpl
-def scope_query(model, query, user, permission):
-    from .access import SCOPED_MODELS, scope_expression
-    if model in SCOPED_MODELS:
-        return scope_expression(model, user)
-    return None
+def _scoped_models():
+    from plugins.volunteers.models import Application, DataRequest, Volunteer
+    from .models import Membership, Position, SubTeamRequest, Team
+
+    def members(ids, statuses):
+        return Membership.select(Membership.volunteer).where(
+            Membership.team.in_(ids) & Membership.status.in_(statuses))
+    return {Team: "id", Membership: "team", Position: "team", SubTeamRequest: ("child", "parent"),
+            # members and applicants of the tree, and people whose registration application chose one of
+            # its teams (R-REG-7)
+            Volunteer: lambda ids: Volunteer.id.in_(members(ids, ["pending", "approved"]))
+            | Volunteer.id.in_(Application.select(Application.volunteer).where(Application.team_id.in_(ids))),
+            Application: "team_id",
+            DataRequest: lambda ids: DataRequest.volunteer.in_(members(ids, ["approved"]))}
 
 
-@hookimpl
-def permission_allowed(user, permission, obj):
-    if obj is None:
-        return None
-    from .access import object_allowed
-    return object_allowed(user, obj)
+# a team admin reaches only their own team tree, everywhere (AC6): its teams, applications, positions,
+# sub-team requests, and the volunteers who applied to or joined it (with their data requests)
+scope_query, permission_allowed = team_scoped(_scoped_models)
 
 
 @hookimpl

@@ -45,7 +45,7 @@ TEAM_LABELS = {"name": _l("Team name"), "leader_name": _l("Leader"), "leader_pho
                "title": _l("Title"), "important": _l("Important"), "heavy": _l("Heavy workload"),
                "rating": _l("Rating"), "holder": _l("Holder"), "duties": _l("Duties"),
                "members": _l("Members"), "squad": LazyString(lambda: _("Squad (%(n)s+ members)", n=_squad_min())),
-               "child_profile": _l("Applying team")}
+               "child_profile": _l("Applying team"), "decided_by": _l("Decided by")}
 MAX_DECIDE = 1000  # rows on one decision page
 
 
@@ -204,20 +204,9 @@ class TeamView(MemberCounts, DecisionPage, SecureModelView):
             return False
         return super().is_action_allowed(name)
 
-    def _form_errors(self, form, error):
-        for f, m in error.errors.items():
-            if hasattr(form, f):
-                getattr(form, f).errors = list(getattr(form, f).errors) + [str(m)]
-            else:
-                flash(str(m), "error")
-
     def create_model(self, form):
-        try:
-            team = services.register_team({k: v for k, v in form.data.items() if k != "csrf_token"},
-                                          actor=current_user)
-        except services.TeamError as e:
-            self._form_errors(form, e)
-            return False
+        team = services.register_team({k: v for k, v in form.data.items() if k != "csrf_token"},
+                                      actor=current_user)
         self.after_model_change(form, team, True)
         return team
 
@@ -232,11 +221,7 @@ class TeamView(MemberCounts, DecisionPage, SecureModelView):
         data = {k: v for k, v in form.data.items() if k in self.form_columns}
         if data.get("leader_phone") == mask_phone(model.leader_phone):
             data.pop("leader_phone")
-        try:
-            services.update_team(model, data, actor=current_user)
-        except services.TeamError as e:
-            self._form_errors(form, e)
-            return False
+        services.update_team(model, data, actor=current_user)
         return True
 
     @action("submit", _l("Submit for review"))
@@ -428,11 +413,7 @@ class SubTeamRequestView(DecisionPage, SecureModelView):
             t.intro)
 
     def create_model(self, form):
-        try:
-            r = services.apply_subteam(form.child.data, form.parent.data, actor=current_user)
-        except services.TeamError as e:
-            flash("; ".join(str(m) for m in e.errors.values()), "error")
-            return False
+        r = services.apply_subteam(form.child.data, form.parent.data, actor=current_user)  # TeamError: on the form
         self.after_model_change(form, r, True)
         return r
 
@@ -487,8 +468,5 @@ class PositionView(ScopedTeamFilters, SecureModelView):
         super().on_model_change(form, model, is_created)
         if model.kind not in POSITION_KINDS:
             raise ValidationError(_("Unknown position."))
-        try:
-            services.check_holder(model.team_id, model.holder_id)
-        except services.TeamError as e:
-            raise ValidationError(str(e.errors["holder"])) from None
+        services.check_holder(model.team_id, model.holder_id)  # a TeamError reaches the holder field
         model.rating = rating_for(model.important, model.heavy)

@@ -108,7 +108,9 @@ class VolunteerView(SecureModelView):
     column_filters = ["district", "gender", "status", "registered_at"]
     column_default_sort = ("registered_at", True)
     column_labels = LABELS
-    column_choices = {"gender": [("M", "男"), ("F", "女")]}
+    column_choices = {"gender": [("M", "男"), ("F", "女")],
+                      "status": [("active", _l("In service")), ("inactive", _l("Not active")),
+                                 ("erased", _l("Erased (personal data removed)"))]}
     column_masks = MASKS
     simple_list_pager = True
     allow_delete = False  # erasure goes through a data request (PR7), never a plain delete
