@@ -253,13 +253,26 @@ def processing_record() -> list[list[str]]:
     return rows
 
 
+# names of fields that no model or admin view labels, as people read them
+FIELD_LABELS = {"volunteer": _l("Volunteer"), "user": _l("User"), "ip": _l("Network address"),
+                "user_agent": _l("Browser"), "key": _l("Login identifier (hashed when it is a number)"),
+                "comments": _l("Comments"), "uploaded_by": _l("Uploaded by"), "caption": _l("Caption"),
+                "purpose_other": _l("Other purpose"), "id_hash": _l("ID number index (keyed hash)"),
+                "phone_hash": _l("Mobile number index (keyed hash)")}
+
+
 def _field_label(model, name: str) -> str:
-    """A field's label for people: the model's ``LABELS`` if it has them, else its verbose name."""
+    """A field's label for people: the model's ``LABELS`` if it has them, else the label an admin view of
+    the model gives the column (``column_labels``, in the reader's language), else its verbose name."""
     labels = getattr(model, "LABELS", None) or {}
     if name in labels:
         return str(labels[name])
+    for admin in current_app.extensions.get("admin", []):
+        for view in admin._views:
+            if getattr(view, "model", None) is model and name in (view.column_labels or {}):
+                return str(view.column_labels[name])
     f = model._meta.fields[name]
-    return str(f.verbose_name or name)
+    return str(f.verbose_name or FIELD_LABELS.get(name) or name)
 
 
 def processing_record_xlsx(user) -> bytes:
