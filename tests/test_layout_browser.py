@@ -131,11 +131,18 @@ def _check(page, server, axe, base, path, label, problems):
     if toggler.get_attribute("aria-expanded") != "true" or not page.locator("#site-menu").is_visible():
         found.append("the header menu does not open")
     found += [f"menu open: {p}" for p in page.evaluate(LAYOUT_JS, MIN_TOUCH)]
+    if path == "/":
+        _shot(page, server, f"{label}_menu_open_390.png")
     page.set_viewport_size(DESKTOP)
     page.reload()
     page.wait_for_load_state("load")
-    if not page.locator("#site-menu").is_visible():
-        found.append("the header menu is hidden at 1280 px")
+    if not page.locator("#site-menu").is_visible() or toggler.is_visible():
+        found.append("at 1280 px the header menu is not laid out open (or the 菜单 button shows)")
+    tall = page.evaluate("[...document.querySelectorAll('header .nav-link')].filter(e => e.getBoundingClientRect().height > 50)"
+                         ".map(e => e.textContent.trim())")
+    if tall:
+        found.append(f"at 1280 px menu links break across lines: {tall}")
+    found += [f"1280: {p}" for p in page.evaluate(LAYOUT_JS, MIN_TOUCH) if "touch target" not in p]
     found += [f"1280: {p}" for p in _axe(page, axe)]
     _shot(page, server, f"{slug}_1280.png")
     problems += [f"{label} {path}: {p}" for p in found]

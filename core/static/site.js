@@ -22,13 +22,21 @@ document.addEventListener('DOMContentLoaded', function () {
   var tables = document.querySelectorAll('main.tb-main table');
   Array.prototype.forEach.call(tables, function (table) {
     var head = table.tHead && table.tHead.rows.length ? table.tHead.rows[table.tHead.rows.length - 1] : null;
+    var first = table.rows.length ? table.rows[0] : null;  /* or a first row of <th> only, without <thead> */
+    if (!head && first && first.cells.length > 1 &&
+        Array.prototype.every.call(first.cells, function (c) { return c.tagName === 'TH'; })) {
+      head = first;
+      first.classList.add('tb-head-row');
+    }
     if (!head || table.classList.contains('tb-keep-table')) { return; }
     var labels = Array.prototype.map.call(head.cells, function (c) { return c.textContent.trim(); });
     table.classList.add('tb-cards');
     Array.prototype.forEach.call(table.tBodies, function (body) {
       Array.prototype.forEach.call(body.rows, function (row) {
         var col = 0;
+        if (row === head) { return; }
         Array.prototype.forEach.call(row.cells, function (cell) {
+          if (cell.colSpan >= labels.length && labels.length > 1) { return; }  /* a row spanning all columns ("none yet") */
           if (labels[col] && !cell.hasAttribute('data-label')) { cell.setAttribute('data-label', labels[col]); }
           col += cell.colSpan || 1;
         });
