@@ -12,7 +12,8 @@ and on the admin's dashboard, list, create, edit and details pages at both width
 WCAG 2.0/2.1 A and AA, and of 2.2's target-size rule (tag wcag22aa).
 
 Setup goes through the services (tests/test_timebank_e2e_browser.py's ``_setup``: a team, a volunteer whose
-activity has finished, an exchange item and an open campaign; plus an open activity and a notice).
+activity has finished, an exchange item and an open campaign; plus the hours confirmed, an open activity and a
+notice).
 """
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ def _setup(app) -> dict:
     open_id = new_activity(app, who["team"], title="社区长者助餐服务（下午场）",
                            shifts=[slot(start, hours=2, capacity=8)])
     with app.app_context():
+        from plugins.activities import services as act
+        from plugins.activities.models import Activity
+        act.confirm_hours(Activity.get_by_id(who["activity"]), {who["signup"]: 180})  # a points statement row
         who["open_activity"] = open_id
         who["open_shift"] = Shift.get(Shift.activity == open_id).id
         who["notice"] = notices.publish("端午节社区志愿服务安排通知", "请各志愿服务队按时报名。").id
