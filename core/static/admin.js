@@ -27,4 +27,18 @@
       if (window.faForm) { window.faForm.addInlineField(el, el.getAttribute('data-tb-inline-add')); }
     }
   }, true);  // capturing too: Flask-Admin's menu scripts stop the click from bubbling to the document
+
+  // a column's help icon (Flask-Admin's <a class="fa fa-question-circle" data-role="tooltip">) is named only
+  // by its title, which Bootstrap's tooltip moves to data-original-title: give it an aria-label so a screen
+  // reader has a name for the link (WCAG 2.4.4 / 4.1.2, axe link-name; issue 18 point 10)
+  function nameTooltips() {
+    var links = document.querySelectorAll('a[data-role="tooltip"]');
+    Array.prototype.forEach.call(links, function (a) {
+      var name = a.getAttribute('title') || a.getAttribute('data-original-title');
+      if (name && !a.textContent.trim() && !a.hasAttribute('aria-label')) { a.setAttribute('aria-label', name); }
+    });
+  }
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', nameTooltips);
+  } else { nameTooltips(); }
 })();
