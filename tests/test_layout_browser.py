@@ -258,6 +258,8 @@ def test_issue18_p10_admin_pages_pass_axe(server, site):  # noqa: F811
                         found.append("no single <main> landmark")
                     if page.locator("h1").count() < 1:
                         found.append("no <h1>")
+                    if page.evaluate("document.scrollingElement.scrollWidth > window.innerWidth"):
+                        found.append("horizontal overflow: the page scrolls sideways (a wide list scrolls in its box)")
                     slug = "admin_" + (path.strip("/").replace("/", "_").replace("?", "_").replace("=", "_"))
                     _shot(page, server, f"{slug}_{size['width']}.png")
                     problems += [f"{path} @{size['width']}: {p}" for p in found]

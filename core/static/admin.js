@@ -38,7 +38,19 @@
       if (name && !a.textContent.trim() && !a.hasAttribute('aria-label')) { a.setAttribute('aria-label', name); }
     });
   }
+  // on a phone a wide table scrolls in its own box (admin.css): one that holds no link or field is made
+  // focusable so that the keyboard can scroll it too (WCAG 2.1.1, axe scrollable-region-focusable)
+  function focusableScrollers() {
+    var tables = document.querySelectorAll('main .table');
+    Array.prototype.forEach.call(tables, function (t) {
+      var scrolls = t.scrollWidth > t.clientWidth + 1;
+      var inner = t.querySelector('a[href], button, input, select, textarea, [tabindex]');
+      if (scrolls && !inner && !t.hasAttribute('tabindex')) { t.setAttribute('tabindex', '0'); }
+    });
+  }
+  function ready() { nameTooltips(); focusableScrollers(); }
   if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', nameTooltips);
-  } else { nameTooltips(); }
+    document.addEventListener('DOMContentLoaded', ready);
+  } else { ready(); }
+  window.addEventListener('resize', focusableScrollers);
 })();
