@@ -190,13 +190,13 @@ def test_issue18_p3_p10_people_pages_fit_a_phone_and_pass_axe(server, site):  # 
     public = ["/", "/activities/", f"/activities/{who['activity']}", f"/activities/{who['open_activity']}",
               "/activities/?q=%E9%95%BF%E8%80%85", "/notices/", f"/notices/{who['notice']}", "/teams/",
               "/teams/register", "/register", "/login", "/donations/", f"/donations/campaigns/{who['campaign']}",
-              "/donations/beneficiaries", "/exchange/"]
+              "/donations/beneficiaries", "/exchange/", "/activate"]
     volunteer = ["/", "/activities/", f"/activities/{who['open_activity']}",
                  f"/activities/shifts/{who['open_shift']}/signup", "/activities/mine", "/activities/mycode",
                  "/points/me", "/certificates/mine", "/exchange/", "/exchange/mine",
                  f"/exchange/items/{who['item']}/redeem", "/donations/", f"/donations/campaigns/{who['campaign']}",
                  f"/donations/campaigns/{who['campaign']}/donate", "/targets/me", "/inbox", "/teams/", "/me",
-                 "/notices/", "/account/password"]
+                 "/notices/", "/account/password", f"/activities/{who['activity']}/feedback"]
     problems: list[str] = []
     axe = Axe()
     with sync_playwright() as pw:
@@ -212,6 +212,8 @@ def test_issue18_p3_p10_people_pages_fit_a_phone_and_pass_axe(server, site):  # 
             page = _context(browser).new_page()
             page.on("pageerror", lambda e: errors.append(f"script error {e}"))
             _login(page, base, who["username"], PASSWORD)
+            page.goto(base + "/inbox")
+            volunteer.append(page.locator("main a[href*='/inbox/']").first.get_attribute("href"))  # a message
             for path in volunteer:
                 _check(page, server, axe, base, path, "volunteer", problems)
         finally:
