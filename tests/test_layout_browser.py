@@ -12,8 +12,8 @@ and on the admin's dashboard, list, create, edit and details pages at both width
 WCAG 2.0/2.1 A and AA, and of 2.2's target-size rule (tag wcag22aa).
 
 Setup goes through the services (tests/test_timebank_e2e_browser.py's ``_setup``: a team, a volunteer whose
-activity has finished, an exchange item and an open campaign; plus the hours confirmed, an open activity and a
-notice).
+activity has finished, an exchange item and an open campaign; plus the hours confirmed, an issued certificate,
+an open activity and a notice).
 """
 from __future__ import annotations
 
@@ -52,6 +52,15 @@ def _setup(app) -> dict:
         from plugins.activities import services as act
         from plugins.activities.models import Activity
         act.confirm_hours(Activity.get_by_id(who["activity"]), {who["signup"]: 180})  # a points statement row
+    with app.test_request_context():  # an issued certificate: its verification page, and a row in "mine"
+        from core.models import User
+        from plugins.activities.models import ServiceRecord
+        from plugins.certificates import services as certs
+        from plugins.volunteers.models import Volunteer
+        rec = ServiceRecord.get(ServiceRecord.signup == who["signup"])
+        c = certs.apply(Volunteer.get_by_id(who["volunteer"]), [rec.id], purpose="settlement")
+        who["certificate"] = certs.approve(c, actor=User.get(User.username == "ta")).token
+    with app.app_context():
         who["open_activity"] = open_id
         who["open_shift"] = Shift.get(Shift.activity == open_id).id
         who["notice"] = notices.publish("端午节社区志愿服务安排通知", "请各志愿服务队按时报名。").id
@@ -190,7 +199,8 @@ def test_issue18_p3_p10_people_pages_fit_a_phone_and_pass_axe(server, site):  # 
     public = ["/", "/activities/", f"/activities/{who['activity']}", f"/activities/{who['open_activity']}",
               "/activities/?q=%E9%95%BF%E8%80%85", "/notices/", f"/notices/{who['notice']}", "/teams/",
               "/teams/register", "/register", "/login", "/donations/", f"/donations/campaigns/{who['campaign']}",
-              "/donations/beneficiaries", "/exchange/", "/activate"]
+              "/donations/beneficiaries", "/exchange/", "/activate",
+              f"/certificates/verify/{who['certificate']}"]
     volunteer = ["/", "/activities/", f"/activities/{who['open_activity']}",
                  f"/activities/shifts/{who['open_shift']}/signup", "/activities/mine", "/activities/mycode",
                  "/points/me", "/certificates/mine", "/exchange/", "/exchange/mine",
