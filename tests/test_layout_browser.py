@@ -243,7 +243,13 @@ def test_issue18_p10_admin_pages_pass_axe(server, site):  # noqa: F811
              "/admin/notices_notice/new/", f"/admin/notices_notice/edit/?id={who['notice']}",
              f"/admin/activities_activity/details/?id={who['activity']}", "/admin/activities_activity/new/",
              "/admin/teams_team/new/", "/admin/volunteers_volunteer/new/", "/admin/exchange_item/new/",
-             "/admin/donations_campaign/new/", "/admin/volunteers_import/"]
+             "/admin/donations_campaign/new/", "/admin/volunteers_import/",
+             f"/admin/activities_activity/hours/?id={who['activity']}",
+             f"/admin/activities_activity/outcome/?id={who['activity']}",
+             f"/admin/activity_forms/{who['activity']}/", f"/admin/teams_team/edit/?id={who['team']}",
+             f"/admin/volunteers_volunteer/details/?id={who['volunteer']}",
+             f"/admin/volunteers_volunteer/edit/?id={who['volunteer']}",
+             "/admin/team_standards_assessment/assess/", "/admin/certificates_certificate/batch/"]
     with site.app_context():  # and every list page the admin has
         from flask import current_app
         lists = sorted({r.rule for r in current_app.url_map.iter_rules()
