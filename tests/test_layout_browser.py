@@ -249,7 +249,9 @@ def test_issue18_p10_admin_pages_pass_axe(server, site):  # noqa: F811
              f"/admin/activity_forms/{who['activity']}/", f"/admin/teams_team/edit/?id={who['team']}",
              f"/admin/volunteers_volunteer/details/?id={who['volunteer']}",
              f"/admin/volunteers_volunteer/edit/?id={who['volunteer']}",
-             "/admin/team_standards_assessment/assess/", "/admin/certificates_certificate/batch/"]
+             "/admin/team_standards_assessment/assess/", "/admin/certificates_certificate/batch/",
+             f"/admin/activities_activity/review/?id={who['open_activity']}",
+             f"/admin/teams_team/decide/?id={who['team']}", "/admin/ledger_totals/?year=2026"]
     with site.app_context():  # and every list page the admin has
         from flask import current_app
         lists = sorted({r.rule for r in current_app.url_map.iter_rules()
