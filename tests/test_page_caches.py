@@ -12,8 +12,8 @@ from conftest import PASSWORD, csrf_from, login
 
 def nav(html: str) -> list[str]:
     """Titles of the site navigation links, in order."""
-    header = html.split("<nav>", 1)[1].split("</nav>", 1)[0]
-    return re.findall(r'<a href="[^"]*">([^<]+)</a>', header)
+    header = html.split('id="site-menu"', 1)[1].split("</nav>", 1)[0]  # the collapsible menu (issue 18 point 3)
+    return re.findall(r'<a [^>]*href="[^"]*">([^<]+)</a>', header)
 
 
 def test_menu_respects_each_users_permissions_from_one_cache(app, make_user):
