@@ -120,6 +120,12 @@ def pk_value(model, value):
             return inputs.parse_int(value, default=None)  # NS2: normalised, at most 64 bits
         except inputs.InputError:
             return None
+    if isinstance(model._meta.primary_key, pw.DateField):  # e.g. the working-day calendar's day
+        from . import inputs
+        try:
+            return inputs.parse_date(value, default=None)
+        except inputs.InputError:
+            return None
     return value
 
 

@@ -116,3 +116,13 @@ def test_the_dashboard_warns_when_the_calendar_does_not_cover_the_next_60_days(a
     assert f"工作日历尚未包含 {year} 年" not in client.get("/admin/").get_data(as_text=True)
     app.config["CALENDAR_WARN_DAYS"] = 150  # the number is a setting: the warning follows it
     assert f"工作日历尚未包含 {year} 年" in client.get("/admin/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("bad", ["1", "x", "2027-13-01", "2027-02-30", "'; DROP"])
+def test_ns2_a_calendar_day_that_is_no_date_is_a_404_not_a_500(app, client, make_user, bad):
+    """The calendar's rows are keyed by their date: a crafted id is refused before the database sees it
+    (PostgreSQL answers `day = '1'` with an error)."""
+    make_user("admin", "platform_admin")
+    login(client, "admin")
+    for url in ("/admin/core_calendar_day/edit/", "/admin/core_calendar_day/details/"):
+        assert client.get(url, query_string={"id": bad}).status_code in (302, 404)
