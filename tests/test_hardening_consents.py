@@ -282,3 +282,24 @@ def test_r_priv_6_an_emergency_disclosure_needs_a_risk_assessment_and_goes_only_
         d = D.request_disclosure(_request(ids, emergency="1", risk_assessment="独居老人昏迷，无法联系家属"),
                                  actor=admin)
         assert d.emergency and d.risk_assessment
+
+
+def test_pr3_an_existing_site_gets_the_register_and_its_purposes_by_migration(world):
+    """issue 13 points 3 and 6: a site that had the privacy plugin before (tables absent, migration
+    0002_consents_disclosures not applied) gets the three tables and the shipped purposes from
+    ``timebank migrate``; applying it again changes nothing."""
+    app, _ids = world
+    from core import plugins as P
+    from core.db import db
+    from plugins.privacy import consents as C
+    from plugins.privacy import disclosures as D
+    with app.app_context():
+        db.obj.drop_tables([C.Consent, D.Disclosure, C.Purpose])
+        db.execute_sql('DELETE FROM "migrations_privacy" WHERE name = %s' if P.db.obj.param == "%s"
+                       else 'DELETE FROM "migrations_privacy" WHERE name = ?', ("0002_consents_disclosures",))
+        assert "0002_consents_disclosures" in P.migrate_plugin(P.discover()[0]["privacy"])
+        assert C.Purpose.select().where(C.Purpose.code == "birthday").exists()
+        assert D.Disclosure.select().count() == 0 and C.Consent.select().count() == 0
+        n = C.Purpose.select().count()
+        C.load_purposes()
+        assert C.Purpose.select().count() == n
