@@ -303,3 +303,62 @@ def test_pr3_an_existing_site_gets_the_register_and_its_purposes_by_migration(wo
         n = C.Purpose.select().count()
         C.load_purposes()
         assert C.Purpose.select().count() == n
+
+
+def test_pr3_the_platform_admin_adds_a_purpose_and_a_bad_code_is_refused_in_chinese(world):
+    """issue 13 point 3: purposes are extendable data: the platform admin adds one at 同意事项; a code that
+    is not lower-case letters/digits/_ is refused in Chinese and writes nothing; a team admin cannot."""
+    app, _ids = world
+    from plugins.privacy import consents as C
+    c = app.test_client()
+    assert login(c, "admin", PASSWORD).status_code == 302
+    page = c.get("/admin/privacy_purpose/new/").get_data(as_text=True)
+    base = {"csrf_token": csrf_from(page), "name": "社区义诊信息共享", "notice_version": "2024-1",
+            "subject_kind": "volunteer", "sort": "80", "description": ""}
+    r = c.post("/admin/privacy_purpose/new/", data={**base, "code": "Bad Code!"}, follow_redirects=True)
+    assert "小写字母" in r.get_data(as_text=True)
+    with app.test_request_context():
+        assert not C.Purpose.select().where(C.Purpose.name == "社区义诊信息共享").exists()
+    r = c.post("/admin/privacy_purpose/new/", data={**base, "code": "clinic_sharing", "active": "y",
+                                                    "withdrawable": "y"})
+    assert r.status_code == 302
+    with app.test_request_context():
+        p = C.Purpose.get(C.Purpose.code == "clinic_sharing")
+        assert p.source == "register" and p.notice_version == "2024-1"
+        from plugins.volunteers.models import Volunteer
+        v1 = Volunteer.get_by_id(_ids["v1"])
+        C.give(v1, "clinic_sharing", actor=v1.user)
+        assert C.consented(v1, "clinic_sharing") and C.Consent.get().notice_version == "2024-1"
+    t = app.test_client()
+    assert login(t, "ta", PASSWORD).status_code == 302
+    assert t.get("/admin/privacy_purpose/new/").status_code in (302, 403)
+
+
+def test_r_priv_4_the_platform_admin_approves_on_the_page_with_a_reason(world):
+    """issue 13 point 6: through the admin page, a team admin's request is approved by the platform admin
+    only with a reason (without one: a Chinese error, still requested); the team admin sees no buttons."""
+    app, ids = world
+    from plugins.privacy import disclosures as D
+    with app.test_request_context():
+        d = D.request_disclosure(_request(ids), actor=_user("ta"))
+    t = app.test_client()
+    assert login(t, "ta", PASSWORD).status_code == 302
+    page = t.get(f"/admin/privacy_disclosure/{d.id}").get_data(as_text=True)
+    assert "广州市第一人民医院" in page and 'value="approve"' not in page
+    r = t.post(f"/admin/privacy_disclosure/{d.id}", data={"csrf_token": csrf_from(page), "action": "approve",
+                                                          "reason": "我批准"})
+    assert r.status_code == 403
+    c = app.test_client()
+    assert login(c, "admin", PASSWORD).status_code == 302
+    page = c.get(f"/admin/privacy_disclosure/{d.id}").get_data(as_text=True)
+    assert 'value="approve"' in page
+    r = c.post(f"/admin/privacy_disclosure/{d.id}", data={"csrf_token": csrf_from(page), "action": "approve",
+                                                          "reason": ""}, follow_redirects=True)
+    assert "请填写原因" in r.get_data(as_text=True)
+    with app.test_request_context():
+        assert D.Disclosure.get_by_id(d.id).status == "requested"
+    r = c.post(f"/admin/privacy_disclosure/{d.id}", data={"csrf_token": csrf_from(page), "action": "approve",
+                                                          "reason": "生命危险"}, follow_redirects=True)
+    assert "已通过" in r.get_data(as_text=True)
+    with app.test_request_context():
+        assert D.Disclosure.get_by_id(d.id).status == "approved"

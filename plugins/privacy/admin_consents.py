@@ -7,6 +7,7 @@ from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms.validators import ValidationError
 
 from core import audit, security
 from core.admin import SecureModelView
@@ -29,12 +30,15 @@ class PurposeView(SecureModelView):
 
     def on_model_change(self, form, model, is_created):
         super().on_model_change(form, model, is_created)
-        if is_created:
-            consents.clean_purpose({"code": model.code, "name": model.name, "subject_kind": model.subject_kind,
-                                    "notice_version": model.notice_version})
-            model.source = "register"
-        elif model.subject_kind not in consents.SUBJECT_KINDS:
-            raise consents.ConsentError({"subject_kind": _l("Unknown data subject.")})
+        try:
+            if is_created:
+                consents.clean_purpose({"code": model.code, "name": model.name,
+                                        "subject_kind": model.subject_kind, "notice_version": model.notice_version})
+                model.source = "register"
+            elif model.subject_kind not in consents.SUBJECT_KINDS:
+                raise consents.ConsentError({"subject_kind": _l("Unknown data subject.")})
+        except consents.ConsentError as e:
+            raise ValidationError("; ".join(e.messages())) from None
 
 
 class ConsentView(SecureModelView):
