@@ -329,6 +329,13 @@ def test_pr3_the_platform_admin_adds_a_purpose_and_a_bad_code_is_refused_in_chin
         v1 = Volunteer.get_by_id(_ids["v1"])
         C.give(v1, "clinic_sharing", actor=v1.user)
         assert C.consented(v1, "clinic_sharing") and C.Consent.get().notice_version == "2024-1"
+        pid = C.Purpose.get(C.Purpose.code == "birthday").id
+    page = c.get(f"/admin/privacy_purpose/edit/?id={pid}").get_data(as_text=True)
+    r = c.post(f"/admin/privacy_purpose/edit/?id={pid}", data={**base, "csrf_token": csrf_from(page),
+                                                               "code": "bday", "active": "y"}, follow_redirects=True)
+    assert "不能修改" in r.get_data(as_text=True)
+    with app.test_request_context():
+        assert C.Purpose.get_by_id(pid).code == "birthday"
     t = app.test_client()
     assert login(t, "ta", PASSWORD).status_code == 302
     assert t.get("/admin/privacy_purpose/new/").status_code in (302, 403)

@@ -35,6 +35,9 @@ class PurposeView(SecureModelView):
                 consents.clean_purpose({"code": model.code, "name": model.name,
                                         "subject_kind": model.subject_kind, "notice_version": model.notice_version})
                 model.source = "register"
+            elif getattr(form, "code", None) is not None and form.code.object_data not in (None, model.code):
+                raise consents.ConsentError({"code": _l("The code of a purpose cannot be changed: other "
+                                                        "parts of the site ask for it by its code.")})
             elif model.subject_kind not in consents.SUBJECT_KINDS:
                 raise consents.ConsentError({"subject_kind": _l("Unknown data subject.")})
         except consents.ConsentError as e:
