@@ -16,24 +16,27 @@ HOOKSPECS = hookspecs  # personal_data_declarations / _export / _erase, for ever
 @hookimpl
 def register_models():
     from .models import ExportLink
-    return [ExportLink]
+    return [ExportLink] + _register_models_consents()
 
 
 @hookimpl
 def register_permissions():
     return [Permission("privacy.record.view", _l("See the processing record of personal data")),
-            Permission("privacy.record.export", _l("Export the processing record of personal data (XLSX)"))]
+            Permission("privacy.record.export", _l("Export the processing record of personal data (XLSX)"))] \
+        + _permissions_consents()
 
 
 @hookimpl
 def register_admin_views(admin):
     from .admin import ProcessingRecordView
-    return [ProcessingRecordView(name=_l("Processing record"), endpoint="privacy_record", category=_l("People"))]
+    return [ProcessingRecordView(name=_l("Processing record"), endpoint="privacy_record", category=_l("People"))] \
+        + _admin_views_consents(admin)
 
 
 @hookimpl
 def register_blueprints(app):
     from .views import bp
+    from . import consent_views  # noqa: F401 - the consent routes on bp (issue 13 point 3)
     return [bp]
 
 
@@ -95,7 +98,7 @@ def personal_data_declarations():
                     _l("At least six months; kept on erasure"), _l("Platform admins")),
         Declaration(ExportLink, {"user": "personal"}, "user", _l("The person's download of their own data"),
                     _l("Legal obligation (PIPL 45)"), _l("Until used or expired"), _l("The person")),
-    ]
+    ] + _declarations_consents()
 
 
 @hookimpl
@@ -131,7 +134,7 @@ def personal_data_export(subject):
                             [[a.at, a.username, a.action, f"{a.object_type} {a.object_id}".strip()] for a in rows],
                             [{"at": a.at, "by": a.username, "action": a.action, "object_type": a.object_type,
                               "object_id": a.object_id} for a in rows]))
-    return parts
+    return parts + _export_consents(subject)
 
 
 @hookimpl
@@ -140,6 +143,7 @@ def personal_data_erase(subject, actor):
     from core.models import LoginSession, Message, User
     from .contract import ErasePart
     from .models import ExportLink
+    _erase_consents(subject)
     if not subject.user_id:
         return None
     Message.delete().where(Message.recipient == subject.user_id).execute()
@@ -151,3 +155,82 @@ def personal_data_erase(subject, actor):
                                  "logins ended and their addresses removed")],
                      kept=[_l("The audit log, at least six months (Cybersecurity Law 21): it names the "
                               "account, not the person")])
+
+
+# ------------------------------------------------------------------ consent register and disclosures
+# (issue 13 points 3 and 6; R-PRIV-4, R-PRIV-6; consents.py, disclosures.py, admin_consents.py)
+def _register_models_consents():
+    from .consents import Consent, Purpose
+    from .disclosures import Disclosure
+    return [Purpose, Consent, Disclosure]
+
+
+def _permissions_consents():
+    return [Permission("privacy.purpose.view", _l("See the purposes people consent to")),
+            Permission("privacy.purpose.create", _l("Add a purpose people consent to")),
+            Permission("privacy.purpose.edit", _l("Change the purposes people consent to")),
+            Permission("privacy.consent.view", _l("See the consent register")),
+            Permission("privacy.disclosure.view", _l("See disclosures made without consent")),
+            Permission("privacy.disclosure.request", _l("Request a disclosure without consent")),
+            Permission("privacy.disclosure.approve", _l("Approve or refuse a disclosure without consent"))]
+
+
+@hookimpl
+def register_roles():
+    """Team admins request and see their own teams' disclosures; only a platform admin approves (R-PRIV-4)."""
+    from core.security import Role
+    return [Role("team_admin", permissions=["privacy.disclosure.view", "privacy.disclosure.request"])]
+
+
+@hookimpl
+def load_reference_data():
+    """The shipped consent purposes (the platform admin adds more)."""
+    from .consents import load_purposes
+    load_purposes()
+
+
+def _admin_views_consents(admin):
+    from .admin_consents import ConsentView, DisclosureView, PurposeView
+    from .consents import Consent, Purpose
+    return [PurposeView(Purpose, name=_l("Consent purposes"), endpoint="privacy_purpose", category=_l("People")),
+            ConsentView(Consent, name=_l("Consent register"), endpoint="privacy_consent", category=_l("People")),
+            DisclosureView(name=_l("Disclosures without consent"), endpoint="privacy_disclosure",
+                           category=_l("People"))]
+
+
+def _declarations_consents():
+    from .consents import Consent
+    from .contract import Declaration
+    from .disclosures import Disclosure
+    return [Declaration(Consent, {"subject_id": "personal"}, "volunteer",
+                        _l("Proof of what the person consented to and when they withdrew"),
+                        _l("Legal obligation (PIPL 14–15)"), _l("While the person's record exists; deleted on erasure"),
+                        _l("The person; platform admins")),
+            Declaration(Disclosure, {"subject_id": "personal", "disclosed": "sensitive", "recipient": "personal",
+                                     "risk_assessment": "sensitive"}, "volunteer",
+                        _l("Record of a disclosure without consent in one of the six cases"),
+                        _l("Legal obligation (PIPL 13(3)–(4))"), _l("Kept on erasure: the law requires the record"),
+                        _l("Platform admins; the requesting team's admins"))]
+
+
+def _export_consents(subject):
+    from .consents import history_of, purpose_label, subject_key
+    from .contract import ExportPart
+    try:
+        subject_key(subject)
+    except Exception:  # noqa: BLE001 - a subject the register does not know
+        return []
+    rows = history_of(subject)
+    return [ExportPart(_l("Consents"), [_l("Purpose"), _l("Notice version"), _l("Given"), _l("Withdrawn")],
+                       [[purpose_label(c.purpose), c.notice_version, c.given_at, c.withdrawn_at] for c in rows],
+                       [{"purpose": c.purpose.code, "notice_version": c.notice_version, "given_at": c.given_at,
+                         "withdrawn_at": c.withdrawn_at} for c in rows])]
+
+
+def _erase_consents(subject):
+    from .consents import Consent, subject_key
+    try:
+        kind, sid = subject_key(subject)
+    except Exception:  # noqa: BLE001
+        return
+    Consent.delete().where((Consent.subject_kind == kind) & (Consent.subject_id == sid)).execute()
