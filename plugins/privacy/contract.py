@@ -104,3 +104,36 @@ def plain(value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
+
+
+def contract_hooks(module: str, *, erase_last: bool = False):
+    """The three hook implementations of this contract for a plugin, in one line of its ``__init__.py``::
+
+        from plugins.privacy.contract import contract_hooks
+        personal_data_declarations, personal_data_export, personal_data_erase = contract_hooks(
+            __name__ + ".privacy")
+
+    ``module`` (imported on first call, so the plugin's import stays light) defines ``declarations()``,
+    ``export(subject)`` and ``erase(subject, actor)``. Optional hooks: a site without the privacy plugin
+    loads the plugin all the same. ``erase_last``: erased after every other plugin (the volunteers plugin,
+    whose record the others' rows point to)."""
+    import importlib
+
+    from core import hookimpl
+
+    def target():
+        return importlib.import_module(module)
+
+    @hookimpl(optionalhook=True)
+    def personal_data_declarations():
+        return target().declarations()
+
+    @hookimpl(optionalhook=True)
+    def personal_data_export(subject):
+        return target().export(subject)
+
+    @hookimpl(optionalhook=True, trylast=erase_last)
+    def personal_data_erase(subject, actor):
+        return target().erase(subject, actor)
+
+    return personal_data_declarations, personal_data_export, personal_data_erase

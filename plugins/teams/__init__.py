@@ -155,20 +155,7 @@ def home_sections(authenticated):
 
 
 # ------------------------------------------------------------------ the privacy plugin's contract
-@hookimpl(optionalhook=True)
-def personal_data_declarations():
-    """What personal data this plugin stores (privacy's contract, issue 13 point 1)."""
-    from .privacy import declarations
-    return declarations()
-
-
-@hookimpl(optionalhook=True)
-def personal_data_export(subject):
-    from .privacy import export
-    return export(subject)
-
-
-@hookimpl(optionalhook=True)
-def personal_data_erase(subject, actor):
-    from .privacy import erase
-    return erase(subject, actor)
+# what personal data this plugin stores, one subject's export and erasure (issue 13 point 1): .privacy
+from plugins.privacy.contract import contract_hooks  # noqa: E402
+personal_data_declarations, personal_data_export, personal_data_erase = contract_hooks(
+    __name__ + ".privacy")
