@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
-EXAMPLE_PACKAGES = ("timebank_notes",)   # the guide's own example plugin, not part of timebank
+EXAMPLE_PACKAGES = ("timebank_notes", "tb_grants")   # the guide's example plugins, not part of timebank
 
 
 def _code_blocks(text: str) -> list[str]:
