@@ -151,3 +151,60 @@ def personal_data_erase(subject, actor):
                                  "logins ended and their addresses removed")],
                      kept=[_l("The audit log, at least six months (Cybersecurity Law 21): it names the "
                               "account, not the person")])
+
+
+# ------------------------------------------------------------------ retention (issue 13 point 7, R-PRIV-5)
+# (hook functions named retention_* with specname: the names above stay the foundation's)
+@hookimpl(specname="register_models")
+def retention_register_models():
+    from .retention import RetentionItem
+    return [RetentionItem]
+
+
+@hookimpl(specname="register_permissions")
+def retention_register_permissions():
+    return [Permission("privacy.retention.review",
+                       _l("Review personal data past its retention date: destroy it or keep it with a reason"))]
+
+
+@hookimpl(specname="register_admin_views")
+def retention_register_admin_views(admin):
+    from .retention_admin import RetentionView
+    return [RetentionView(name=_l("Retention review"), endpoint="privacy_retention", category=_l("People"))]
+
+
+@hookimpl(specname="register_tasks")
+def retention_register_tasks(queue):
+    """Every night: personal data past its retention date is listed for review (R-PRIV-5)."""
+    from core.tasks import Task, crontab
+    from .retention import nightly
+    return [Task("privacy.retention_scan", nightly, schedule=crontab(hour="2", minute="53"))]
+
+
+@hookimpl(specname="dashboard_widgets")
+def retention_dashboard_widgets(user):
+    """Retention items waiting for review, and how many are overdue, with a link (R-PRIV-5)."""
+    from markupsafe import Markup
+    from core import security
+    from core.web import Widget
+    from .retention import REVIEW, RetentionItem
+    if not security.can("privacy.retention.review", user=user):
+        return []
+    waiting = RetentionItem.select().where(RetentionItem.status == "due").count()
+    late = REVIEW.overdue().count()
+    if not waiting:
+        return []
+    body = Markup('<p>{}: <strong>{}</strong> · {}: <strong>{}</strong></p><p><a href="{}">{}</a></p>').format(
+        _l("Past their retention date"), waiting, _l("Review overdue"), late,
+        url_for("privacy_retention.index"), _l("Review"))
+    return [Widget(_l("Retention"), body, order=8)]
+
+
+@hookimpl(specname="personal_data_declarations")
+def retention_personal_data_declarations():
+    from .contract import Declaration
+    from .retention import RetentionItem
+    return [Declaration(RetentionItem, {"decided_by": "personal"}, "user",
+                        _l("The destruction record of personal data past its retention date"),
+                        _l("Legal obligation (PIPL 19, 47)"), _l("At least three years"),
+                        _l("Retention reviewers"))]
