@@ -13,7 +13,9 @@
     "settings": {"export_link_minutes": 30,
                  # retention (issue 13 point 7, R-PRIV-5)
                  "retention_days_inbox": 730, "retention_days_sessions": 180, "retention_days_photos": 1095,
-                 "retention_review_workdays": 10},
+                 "retention_review_workdays": 10,
+                 # subject requests (issue 13 point 2)
+                 "request_workdays": 15},
     "settings_meta": {
         "export_link_minutes": {"label": "Minutes a personal-data download link stays valid",
                                 "help": "A volunteer's download of everything held about them works once, "
@@ -35,5 +37,11 @@
                                       "help": "After this many working days an undecided item is shown as "
                                               "overdue on the dashboard.",
                                       "min": 1, "max": 60},
+        # subject requests (issue 13 point 2, PIPL 44-47)
+        "request_workdays": {"label": "Working days to answer a request about personal data",
+                             "help": "A request (access, correction, deletion, consent withdrawal, who has "
+                                     "seen my data) is due at the end of this many working days after it is filed; "
+                                     "then it is flagged overdue on the dashboard.",
+                             "min": 1, "max": 30},
     },
 }
