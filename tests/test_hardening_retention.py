@@ -139,3 +139,20 @@ def test_r_priv_5_dashboard_flags_overdue_reviews(site):
         assert w and "/admin/privacy_retention/" in str(w[0].html) and ">1<" in str(w[0].html)
         assert R.REVIEW.overdue().count() == 1
         assert retention_dashboard_widgets(User.get(User.username == "alice")) == []
+
+
+def test_r_priv_5_migration_0003_creates_its_tables_on_a_site_of_the_previous_version(site):
+    """issue 13 points 2 and 7: a site where privacy was enabled before these tables existed (and without
+    the consent register's 0002) gets them from 0003; a second run changes nothing."""
+    from core import plugins as P
+    from core.db import db
+    from plugins.privacy.requests import SubjectRequest
+    from plugins.privacy.retention import RetentionItem
+    with site.app_context():
+        db.obj.drop_tables([SubjectRequest, RetentionItem])
+        ph = "%s" if db.obj.param == "%s" else "?"
+        db.execute_sql(f'DELETE FROM "migrations_privacy" WHERE name = {ph}', ("0003_requests_retention",))
+        info = P.discover()[0]["privacy"]
+        assert "0003_requests_retention" in P.migrate_plugin(info)
+        assert SubjectRequest.table_exists() and RetentionItem.table_exists()
+        assert P.migrate_plugin(info) == []
