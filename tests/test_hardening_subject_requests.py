@@ -95,6 +95,7 @@ def test_pr7_only_the_requester_sees_their_requests_and_only_staff_decide(site):
     r = c.post("/me/privacy/requests", data={"kind": "correction", "details": "电话号码改为新的",
                                              "csrf_token": csrf_from(page.get_data(as_text=True))})
     assert r.status_code == 302
+    assert "电话号码改为新的" in c.get("/me/privacy/requests").get_data(as_text=True)
     assert c.get("/admin/privacy_requests_admin/").status_code == 403
     with site.test_request_context():
         req = R.SubjectRequest.get()
@@ -120,6 +121,8 @@ def test_pr7_staff_file_for_a_recipient_and_overdue_is_flagged(site):
     r = c.post("/admin/privacy_requests_admin/file", data={"subject_ref": "李奶奶（独居老人）", "kind": "export",
                                                          "csrf_token": csrf_from(page)})
     assert r.status_code == 302
+    listing = c.get("/admin/privacy_requests_admin/").get_data(as_text=True)
+    assert "李奶奶（独居老人）" in listing and "查阅并下载我的信息" in listing
     with site.test_request_context():
         admin, _al, _b = _users()
         req = R.SubjectRequest.get()
