@@ -156,3 +156,36 @@ def _volunteer():
     from plugins.volunteers import services as V
     return V.register({"name": "王小五", "id_type": "cn_id", "id_number": cn_id(7301), "phone": "13812347301",
                        "agreement": True, "password": PASSWORD}).id
+
+
+def test_pr7_granted_deletion_erases_the_volunteer_everywhere(site):
+    """issue 13 point 2 (PIPL 47): a volunteer's deletion request, once granted, erases them through the
+    contract (the volunteer record anonymised, the account closed)."""
+    from core.models import User
+    from plugins.privacy import requests as R
+    from plugins.volunteers.models import Volunteer
+    with site.test_request_context():
+        admin = User.get(User.username == "admin")
+        vid = _volunteer()
+        v = Volunteer.get_by_id(vid)
+        user = User.get_by_id(v.user_id)
+        r = R.file_own(user, "deletion", "请删除我的信息")
+        R.decide(r, admin, grant=True, outcome="已删除")
+        v = Volunteer.get_by_id(vid)
+        assert v.status == "erased" and "王小五" not in (v.name or "")
+        assert not User.get_by_id(user.id).is_active
+
+
+def test_pr7_consent_withdrawal_takes_effect_at_once(site):
+    """issue 13 point 2: a volunteer's consent withdrawal filed on /me/privacy/requests is done at once
+    (sensitive data erased, as on the volunteers plugin's form) and answered in the inbox."""
+    from core.models import Message, User
+    from plugins.privacy import requests as R
+    from plugins.volunteers.models import Volunteer
+    with site.test_request_context():
+        vid = _volunteer()
+        user = User.get_by_id(Volunteer.get_by_id(vid).user_id)
+        r = R.file_own(user, "withdraw")
+        assert r.status == "done" and Volunteer.get_by_id(vid).sensitive_consent_at is None
+        assert "撤回" in Message.get(Message.recipient == user.id).body or "withdrawn" in Message.get(Message.recipient == user.id).body
+        assert Message.select().where((Message.recipient == user.id) & (Message.category == "privacy.request")).count() == 1

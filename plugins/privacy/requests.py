@@ -84,8 +84,22 @@ def _create(kind, details, *, user=None, subject_ref="", filed_by=None):
 
 
 def file_own(user, kind: str, details: str = "") -> SubjectRequest:
-    """A logged-in person's request about their own data (never another's: there is no subject field)."""
-    return _create(kind, _clean(kind, details), user=user, filed_by=user)
+    """A logged-in person's request about their own data (never another's: there is no subject field).
+    A volunteer's consent withdrawal takes effect at once, as on the volunteers plugin's own form: the
+    sensitive data is erased through its public ``withdraw_sensitive_consent`` and the request is done."""
+    details = _clean(kind, details)
+    with transaction():
+        req = _create(kind, details, user=user, filed_by=user)
+        if kind == "withdraw" and "volunteers" in current_app.extensions["timebank"].loaded:
+            from plugins.volunteers.models import Volunteer
+            from plugins.volunteers.services import withdraw_sensitive_consent
+            v = Volunteer.get_or_none(Volunteer.user == user.id)
+            if v is not None:
+                withdraw_sensitive_consent(v)
+                req = WORKFLOW.move(req, "grant", values={"decided_at": now()})
+    if req.status == "done":
+        _reply(req)
+    return req
 
 
 def file_for_recipient(actor, subject_ref: str, kind: str, details: str = "") -> SubjectRequest:
@@ -142,6 +156,8 @@ def _reply(req: SubjectRequest):
         subject = (_("Your request (%(kind)s) was granted", kind=kind) if req.status == "done"
                    else _("Your request (%(kind)s) was refused", kind=kind))
         body = req.outcome
+        if req.status == "done" and req.kind == "withdraw" and not body:
+            body = _("Your consent is withdrawn: your political status and religion are erased.")
         if req.status == "done" and req.kind == "seen":
             from . import services
             rows = services.seen_by_others(services.subject_for_user(user))
