@@ -35,7 +35,7 @@ def test_r_priv_5_schedule_is_labelled_settings(site):
     """issue 13 point 7: every kind's days is a labelled, bounded privacy setting; the scan reads it."""
     import ast
     from pathlib import Path
-    m = ast.literal_eval(Path("plugins/privacy/__manifest__.py").read_text())
+    m = ast.literal_eval((Path(__file__).resolve().parents[1] / "plugins/privacy/__manifest__.py").read_text())
     from plugins.privacy.retention import KINDS
     for k in KINDS.values():
         assert k.setting in m["settings"], k.key
