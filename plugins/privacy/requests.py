@@ -57,7 +57,7 @@ WORKFLOW = Workflow(
     states={"new": _l("New"), "open": _l("Open"), "done": _l("Done"), "refused": _l("Refused")},
     steps=[Step("file", "new", "open", HANDLE, _l("File")),
            Step("grant", "open", "done", HANDLE, _l("Grant")),
-           Step("refuse", "open", "refused", HANDLE, _l("Refuse"), reason=True)],
+           Step("refuse", "open", "refused", HANDLE, _l("Refuse the request"), reason=True)],
     due={"open": lambda: SETTINGS.get("request_workdays")},
 )
 
