@@ -199,8 +199,12 @@ def enabled_names() -> list[str]:
 
 
 def plugin_models(module) -> list:
-    fn = getattr(module, "register_models", None)
-    return list(fn() or []) if fn else []
+    """The models of a plugin module: its ``register_models`` and any other function marked
+    ``@hookimpl(specname="register_models")`` (a plugin built by several hands, e.g. privacy)."""
+    fns = [fn for name, fn in vars(module).items() if callable(fn) and (
+        name == "register_models" or
+        (getattr(fn, "timebank_impl", None) or {}).get("specname") == "register_models")]
+    return [m for fn in fns for m in (fn() or [])]
 
 
 def _runner(info: PluginInfo):

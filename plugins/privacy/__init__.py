@@ -234,3 +234,130 @@ def _erase_consents(subject):
     except Exception:  # noqa: BLE001
         return
     Consent.delete().where((Consent.subject_kind == kind) & (Consent.subject_id == sid)).execute()
+
+
+# ------------------------------------------------------------------ retention (issue 13 point 7, R-PRIV-5)
+# (hook functions named retention_* with specname: the names above stay the foundation's)
+@hookimpl(specname="register_models")
+def retention_register_models():
+    from .retention import RetentionItem
+    return [RetentionItem]
+
+
+@hookimpl(specname="register_permissions")
+def retention_register_permissions():
+    return [Permission("privacy.retention.review",
+                       _l("Review personal data past its retention date: destroy it or keep it with a reason"))]
+
+
+@hookimpl(specname="register_admin_views")
+def retention_register_admin_views(admin):
+    from .retention_admin import RetentionView
+    return [RetentionView(name=_l("Retention review"), endpoint="privacy_retention", category=_l("People"))]
+
+
+@hookimpl(specname="register_tasks")
+def retention_register_tasks(queue):
+    """Every night: personal data past its retention date is listed for review (R-PRIV-5)."""
+    from core.tasks import Task, crontab
+    from .retention import nightly
+    return [Task("privacy.retention_scan", nightly, schedule=crontab(hour="2", minute="53"))]
+
+
+@hookimpl(specname="dashboard_widgets")
+def retention_dashboard_widgets(user):
+    """Retention items waiting for review, and how many are overdue, with a link (R-PRIV-5)."""
+    from markupsafe import Markup
+    from core import security
+    from core.web import Widget
+    from .retention import REVIEW, RetentionItem
+    if not security.can("privacy.retention.review", user=user):
+        return []
+    waiting = RetentionItem.select().where(RetentionItem.status == "due").count()
+    late = REVIEW.overdue().count()
+    if not waiting:
+        return []
+    body = Markup('<p>{}: <strong>{}</strong> · {}: <strong>{}</strong></p><p><a href="{}">{}</a></p>').format(
+        _l("Past their retention date"), waiting, _l("Review overdue"), late,
+        url_for("privacy_retention.index"), _l("Review"))
+    return [Widget(_l("Retention"), body, order=8)]
+
+
+@hookimpl(specname="personal_data_declarations")
+def retention_personal_data_declarations():
+    from .contract import Declaration
+    from .retention import RetentionItem
+    return [Declaration(RetentionItem, {"decided_by": "personal"}, "user",
+                        _l("The destruction record of personal data past its retention date"),
+                        _l("Legal obligation (PIPL 19, 47)"), _l("At least three years"),
+                        _l("Retention reviewers"))]
+
+
+# ------------------------------------------------------------------ subject requests (issue 13 point 2, PIPL 44-47)
+@hookimpl(specname="register_models")
+def requests_register_models():
+    from .requests import SubjectRequest
+    return [SubjectRequest]
+
+
+@hookimpl(specname="register_permissions")
+def requests_register_permissions():
+    return [Permission("privacy.request.handle",
+                       _l("Handle requests about personal data: file them for service recipients, decide them"))]
+
+
+@hookimpl(specname="register_admin_views")
+def requests_register_admin_views(admin):
+    from .requests_admin import RequestsView
+    return [RequestsView(name=_l("Requests about personal data"), endpoint="privacy_requests_admin",
+                         category=_l("People"))]
+
+
+@hookimpl(specname="register_blueprints")
+def requests_register_blueprints(app):
+    from .requests_views import bp
+    return [bp]
+
+
+@hookimpl(specname="volunteer_panels")
+def requests_volunteer_panels(volunteer, user):
+    """On /me: a link to file and follow requests about one's own data (PIPL 44-47)."""
+    from markupsafe import Markup
+    from core.web import Widget
+    if user is None or getattr(user, "id", None) != volunteer.user_id:
+        return []
+    body = Markup('<p>{}</p><p><a class="button" href="{}">{}</a></p>').format(
+        _l("Ask to see, correct or delete your data, withdraw your consent, or know who has seen it."),
+        url_for("privacy_requests.mine"), _l("My requests about my data"))
+    return [Widget(_l("My requests about my data"), body, order=91)]
+
+
+@hookimpl(specname="dashboard_widgets")
+def requests_dashboard_widgets(user):
+    """Open requests and overdue ones (privacy's and the volunteers register's), with a link."""
+    from markupsafe import Markup
+    from core import security
+    from core.web import Widget
+    from .requests import SubjectRequest, overdue, volunteer_requests
+    if not security.can("privacy.request.handle", user=user):
+        return []
+    vol = volunteer_requests()
+    waiting = SubjectRequest.select().where(SubjectRequest.status == "open").count() + len(vol)
+    late = overdue().count() + sum(1 for _r, _d, is_late in vol if is_late)
+    if not waiting:
+        return []
+    body = Markup('<p>{}: <strong>{}</strong> · {}: <strong>{}</strong></p><p><a href="{}">{}</a></p>').format(
+        _l("Open requests"), waiting, _l("Overdue"), late, url_for("privacy_requests_admin.index"),
+        _l("Requests about personal data"))
+    return [Widget(_l("Requests about personal data"), body, order=8)]
+
+
+@hookimpl(specname="personal_data_declarations")
+def requests_personal_data_declarations():
+    from .contract import Declaration
+    from .requests import SubjectRequest
+    return [Declaration(SubjectRequest, {"user": "personal", "subject_ref": "personal", "details": "personal",
+                                         "outcome": "personal", "filed_by": "personal", "decided_by": "personal"},
+                        "user", _l("Answering a person's requests about their data"),
+                        _l("Legal obligation (PIPL 44-47)"), _l("Three years after the decision"),
+                        _l("The requester; request handlers"))]
