@@ -3,8 +3,8 @@
     "version": "0.1.0",
     "title": "Donations and receipts",
     "summary": "Money and goods given to a team under the Charity Law: donors, safety check of goods, "
-               "numbered receipts, written agreements (R-DON-1..4)",
-    "category": "Community",
+               "numbered receipts, written agreements",
+    "category": "Service",
     "depends": ["teams", "documents"],
     "author": "Time Bank team",
     "license": "AGPL-3.0-or-later",
