@@ -364,3 +364,33 @@ def test_r_don_2_agreement_pdf_has_every_required_field_and_is_required_for_a_be
     for s in ("陈大文", "阳光志愿服务队", "食品", "20 袋", "全新", "包装完好", "困难家庭", "受赠人", "捐赠用途", "2026-01-08"):
         assert s in text, s
     assert "giving.agreement.printed" in audit_actions(app)
+
+
+# ----------------------------------------------------------------------------------------- R-DON-4
+def test_r_don_4_public_page_shows_totals_by_purpose_without_names_not_agreed(site):
+    """issue 15 point 4 (R-DON-4, R-PRIV-1): the public page (no login) lists accepted donations and money
+    by purpose; a donor is named only when they agreed, an anonymous donor never; no phone or ID number,
+    no refused goods, no other team's donations; an unknown team is a 404."""
+    from plugins.giving import services as G
+    from plugins.giving.models import Donation
+    app = site["app"]
+    agreed = donor(app, site["A"], name="公开先生", disclose_name="1")
+    shy = donor(app, site["A"], name="低调女士")
+    anon = donor(app, site["A"], kind="anonymous", name="不应出现")
+    money_gift(app, site["A"], agreed, amount="100", purpose="助老")
+    money_gift(app, site["A"], shy, amount="50.25", purpose="助老")
+    money_gift(app, site["A"], anon, amount="10", purpose="助学")
+    g = goods_gift(app, site["A"], shy, property_type="过期药品")
+    money_gift(app, site["B"], donor(app, site["B"], name="星火捐赠人", disclose_name="1"), amount="999")
+    with app.app_context():
+        G.check_goods(Donation.get_by_id(g), False, "已过期", None)
+    client = app.test_client()
+    page = client.get(f"/giving/disclosure/{site['A']}?year=2026")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "公开先生" in html and "低调女士" not in html and "不应出现" not in html
+    assert "匿名捐赠人" in html and "爱心人士（未公开姓名）" in html
+    assert "138****" not in html and "13800138000" not in html and "11010519491231002X" not in html
+    assert "¥150.25" in html and "¥10.00" in html and "¥160.25" in html
+    assert "过期药品" not in html and "星火捐赠人" not in html and "999" not in html
+    assert client.get("/giving/disclosure/99999").status_code == 404

@@ -355,3 +355,34 @@ def verify() -> list[str]:
         if valid > 1 or (valid == 1) != (d.receipt_state == "issued"):
             problems.append(f"donation {d.id}: {valid} valid receipt(s), state {d.receipt_state}")
     return problems
+
+
+# ------------------------------------------------------------------------------------ disclosure
+NAME_WITHHELD = _l("Donor (name not published)")
+
+
+def public_name(donor: Donor) -> str:
+    """The name shown on the public page (R-DON-4, R-PRIV-1): only when the donor agreed; an anonymous
+    donor is never named."""
+    if donor.kind == "anonymous":
+        return str(ANONYMOUS)
+    return donor.name if donor.disclose_name else str(NAME_WITHHELD)
+
+
+def disclosure(team: Team, year: int | None = None) -> dict:
+    """What the public page of ``team`` shows (R-DON-4, first part): accepted donations of the year with the
+    donor's name only when agreed, and money received by purpose (fen). Nothing personal beyond that."""
+    year = year or today().year
+    start, end = _dt.date(year, 1, 1), _dt.date(year, 12, 31)
+    q = (Donation.select(Donation, Donor).join(Donor)
+         .where((Donation.team == team.id) & (Donation.status == "accepted")
+                & (Donation.donated_on >= start) & (Donation.donated_on <= end))
+         .order_by(Donation.donated_on, Donation.id))
+    rows, by_purpose, total = [], {}, 0
+    for d in q:
+        rows.append({"date": d.donated_on, "donor": public_name(d.donor), "kind": d.kind,
+                     "property_type": d.property_type, "quantity": quantity_text(d), "purpose": d.purpose})
+        if d.kind == "money":
+            by_purpose[d.purpose] = by_purpose.get(d.purpose, 0) + d.amount
+            total += d.amount
+    return {"team": team, "year": year, "rows": rows, "by_purpose": sorted(by_purpose.items()), "total": total}

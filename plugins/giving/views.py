@@ -2,7 +2,7 @@
 donation's team (AC6: another team's id is a 404)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, render_template
 from flask_login import login_required
 
 from core import audit, security
@@ -10,7 +10,7 @@ from core import audit, security
 from . import services
 from .models import Donation, Receipt
 
-bp = Blueprint("giving", __name__, url_prefix="/giving")
+bp = Blueprint("giving", __name__, url_prefix="/giving", template_folder="templates")
 
 
 def _get(model, perm, obj_id):
@@ -38,3 +38,16 @@ def agreement_pdf(donation_id):
     data = services.agreement_pdf(d)
     audit.log("giving.agreement.printed", d, {})
     return send(data, f"捐赠协议-{d.id}.pdf", fallback=f"agreement-{d.id}.pdf")
+
+
+@bp.route("/disclosure/<int:team_id>")
+def disclosure(team_id):
+    """The public page of a team's donations (R-DON-4): no login; donors named only when they agreed."""
+    from core.inputs import arg_int
+    from plugins.teams.models import Team
+    team = Team.get_or_none((Team.id == team_id) & (Team.status == "approved"))
+    if team is None:
+        abort(404)
+    from core.db import today
+    year = arg_int("year", today().year, min=2000, max=today().year)
+    return render_template("giving/disclosure.html", info=services.disclosure(team, year))
