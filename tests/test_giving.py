@@ -394,3 +394,32 @@ def test_r_don_4_public_page_shows_totals_by_purpose_without_names_not_agreed(si
     assert "¥150.25" in html and "¥10.00" in html and "¥160.25" in html
     assert "过期药品" not in html and "星火捐赠人" not in html and "999" not in html
     assert client.get("/giving/disclosure/99999").status_code == 404
+
+
+def test_r_don_3_official_receipt_number_is_recorded_once_and_printed(site):
+    """issue 15 point 3: the 财政票据 number is recorded against a valid receipt once (empty → field error,
+    nothing written), printed on the receipt PDF, audited; a voided receipt takes none."""
+    from plugins.giving import services as G
+    from plugins.giving.models import Donation, Receipt
+    app = site["app"]
+    d = donor(app, site["A"])
+    m = money_gift(app, site["A"], d)
+    ta = user(app, "ta")
+    with app.app_context():
+        r = G.issue_receipt(Donation.get_by_id(m), ta)
+        with pytest.raises(G.FieldErrors) as e:
+            G.record_official_number(r, "  ", ta)
+        assert "official_number" in e.value.errors and Receipt.get_by_id(r.id).official_number == ""
+        with pytest.raises(G.GivingDenied):
+            G.record_official_number(r, "X1", user(app, "tb"))
+        G.record_official_number(r, "粤财0012345", ta)
+        assert Receipt.get_by_id(r.id).official_number == "粤财0012345"
+        assert "粤财0012345" in pdf_text(G.receipt_pdf(Receipt.get_by_id(r.id)))
+        with pytest.raises(G.FieldErrors):
+            G.record_official_number(Receipt.get_by_id(r.id), "粤财0099999", ta)
+        G.void_receipt(Receipt.get_by_id(r.id), "重开", ta)
+        r2 = G.issue_receipt(Donation.get_by_id(m), ta)
+        G.void_receipt(r2, "再重开", ta)
+        with pytest.raises(G.FieldErrors):
+            G.record_official_number(Receipt.get_by_id(r2.id), "粤财1", ta)
+    assert "giving.receipt.official_number" in audit_actions(app)

@@ -291,6 +291,27 @@ def void_receipt(receipt: Receipt, reason: str, user=None) -> Receipt:
     return Receipt.get_by_id(receipt.id)
 
 
+def record_official_number(receipt: Receipt, number: str, user=None) -> Receipt:
+    """The official 财政票据 number the organisation issued for this donation (R-DON-3), recorded once
+    against a valid receipt; what the receipt states is not touched. Audited."""
+    _require_team(user, receipt.team_id)
+    number = inputs.normalize(number or "").strip().upper()
+    if not number:
+        raise FieldErrors({"official_number": _l("Enter the number printed on the official receipt.")})
+    if len(number) > 64:
+        raise FieldErrors({"official_number": _l("At most %(n)s characters.", n=64)})
+    with transaction():
+        r = for_update(Receipt.select().where(Receipt.id == receipt.id)).get()
+        if r.status != "issued":
+            raise FieldErrors(_l("This receipt is voided already."))
+        if r.official_number:
+            raise FieldErrors({"official_number": _l("An official receipt number is recorded already.")})
+        Receipt.update(official_number=number).where(Receipt.id == r.id).execute()
+        audit.log("giving.receipt.official_number", r, {"number": r.number, "official_number": number},
+                  user=_user(user))
+    return Receipt.get_by_id(receipt.id)
+
+
 # -------------------------------------------------------------------------------------------- PDFs
 def _fmt_date(d) -> str:
     return d.isoformat() if isinstance(d, (_dt.date, _dt.datetime)) else ""
