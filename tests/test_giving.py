@@ -217,6 +217,10 @@ def test_r_don_1_another_teams_admin_reaches_nothing(site):
     assert login(ca, "ta").status_code == 302
     assert ca.get(f"/giving/receipts/{r.id}.pdf").status_code == 200
     assert "陈大文" in ca.get("/admin/giving_donor/").get_data(as_text=True)
+    assert "138****8000" in ca.get("/admin/giving_donor/").get_data(as_text=True)      # masked (PR5)
+    assert "13800138000" not in ca.get("/admin/giving_donor/").get_data(as_text=True)
+    assert r.number in ca.get("/admin/giving_receipt/").get_data(as_text=True)
+    assert ca.get("/admin/giving_donation/").status_code == 200
 
 
 # ----------------------------------------------------------------------------------------- R-DON-3

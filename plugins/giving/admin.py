@@ -2,6 +2,7 @@
 ID numbers are shown masked (PR5); each list is scoped to the user's team tree (AC6)."""
 from __future__ import annotations
 
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
@@ -43,11 +44,20 @@ class DonorView(ReadOnlyModelView):
                          "id_number": lambda v, c, m, n: pii.mask_id(m.id_number)}
 
 
+def _agreement(view, context, model, name):
+    """R-DON-2: the agreement PDF when the donor asked for one or designated a beneficiary."""
+    from .services import agreement_required
+    if not agreement_required(model):
+        return _l("No")
+    return Markup('<a href="{}">{}</a>').format(url_for("giving.agreement_pdf", donation_id=model.id),
+                                               _l("Donation agreement"))
+
+
 class DonationView(ReadOnlyModelView):
     permission = "giving.donation"
     can_export = False
     column_list = ["id", "donated_on", "donor", "kind", "property_type", "amount", "quantity", "unit", "status",
-                   "receipt_state", "team"]
+                   "receipt_state", "wants_agreement", "team"]
     column_details_list = ["id", "team", "donor", "kind", "amount", "channel", "donated_on", "property_type",
                            "description", "quantity", "unit", "condition", "expiry_on", "delivery_on", "purpose",
                            "beneficiary", "wants_agreement", "status", "check_note", "refuse_reason",
@@ -57,7 +67,8 @@ class DonationView(ReadOnlyModelView):
     column_labels = LABELS
     column_formatters = {"kind": _choice(DONATION_KINDS), "status": _choice(STATUSES),
                          "channel": _choice(CHANNELS), "receipt_state": _choice(RECEIPT_STATES),
-                         "amount": lambda v, c, m, n: money.fmt(m.amount) if m.amount is not None else ""}
+                         "amount": lambda v, c, m, n: money.fmt(m.amount) if m.amount is not None else "",
+                         "wants_agreement": _agreement}
 
 
 class ReceiptView(ReadOnlyModelView):
@@ -71,5 +82,5 @@ class ReceiptView(ReadOnlyModelView):
     column_default_sort = ("id", True)
     column_labels = LABELS
     column_formatters = {"status": lambda v, c, m, n: _l("Voided") if m.status == "voided" else _l("Issued"),
-                         "number": lambda v, c, m, n: Markup('<a href="/giving/receipts/{}.pdf">{}</a>').format(
-                             m.id, m.number)}
+                         "number": lambda v, c, m, n: Markup('<a href="{}">{}</a>').format(
+                             url_for("giving.receipt_pdf", receipt_id=m.id), m.number)}
