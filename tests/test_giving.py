@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from conftest import login, pdf_text
+from conftest import csrf_from, login, pdf_text
 from test_teams_workflow import new_team
 
 PLUGINS = ["volunteers", "teams", "documents", "privacy", "giving"]
@@ -427,3 +427,46 @@ def test_r_don_3_official_receipt_number_is_recorded_once_and_printed(site):
         with pytest.raises(G.FieldErrors):
             G.record_official_number(Receipt.get_by_id(r2.id), "粤财1", ta)
     assert "giving.receipt.official_number" in audit_actions(app)
+
+
+def test_r_don_3_staff_page_checks_goods_issues_voids_and_reissues_without_a_gap(site):
+    """issue 15 points 1 and 3 ("done means", without a browser): on the donation page a team admin
+    accepts goods after the check, issues the receipt, voids it with a reason and issues again; the
+    numbers run 1, 2 with the void visible; an empty reason is a Chinese field error (422) writing
+    nothing; team B's admin gets 404 on the page and on every action."""
+    from core.db import today
+    app = site["app"]
+    d = donor(app, site["A"])
+    g = goods_gift(app, site["A"], d)
+    y = today().year
+    cb = app.test_client()
+    assert login(cb, "tb").status_code == 302
+    assert cb.get(f"/giving/donations/{g}").status_code == 404
+    gb = goods_gift(app, site["B"], donor(app, site["B"], name="星火捐赠人"))
+    tok_b = csrf_from(cb.get(f"/giving/donations/{gb}").get_data(as_text=True))   # B's own valid token
+    before = snapshot(app)
+    assert cb.post(f"/giving/donations/{g}", data={"action": "accept", "note": "ok", "csrf_token": tok_b}
+                   ).status_code == 404
+    assert snapshot(app) == before
+    c = app.test_client()
+    assert login(c, "ta").status_code == 302
+    page = c.get(f"/giving/donations/{g}")
+    assert page.status_code == 200 and "待查验" in page.get_data(as_text=True)
+    tok = csrf_from(page.get_data(as_text=True))
+    r = c.post(f"/giving/donations/{g}", data={"action": "accept", "note": "", "csrf_token": tok})
+    assert r.status_code == 422 and "请填写查验情况" in r.get_data(as_text=True)
+    assert snapshot(app) == before
+    assert c.post(f"/giving/donations/{g}", data={"action": "accept", "note": "安全、卫生、环保",
+                                                  "csrf_token": tok}).status_code == 302
+    assert c.post(f"/giving/donations/{g}", data={"action": "issue", "handler": "李经办",
+                                                  "csrf_token": tok}).status_code == 302
+    r = c.post(f"/giving/donations/{g}", data={"action": "void", "reason": "", "csrf_token": tok})
+    assert r.status_code == 422 and "请填写作废该票据的原因" in r.get_data(as_text=True)
+    assert c.post(f"/giving/donations/{g}", data={"action": "void", "reason": "数量写错",
+                                                  "csrf_token": tok}).status_code == 302
+    assert c.post(f"/giving/donations/{g}", data={"action": "issue", "handler": "李经办",
+                                                  "csrf_token": tok}).status_code == 302
+    html = c.get(f"/giving/donations/{g}").get_data(as_text=True)
+    assert f"JZ{y}000001" in html and f"JZ{y}000002" in html and "数量写错" in html and "已作废" in html
+    assert cb.post(f"/giving/donations/{g}", data={"action": "void", "reason": "x", "csrf_token": tok_b}
+                   ).status_code == 404

@@ -68,7 +68,9 @@ class DonationView(ReadOnlyModelView):
     column_formatters = {"kind": _choice(DONATION_KINDS), "status": _choice(STATUSES),
                          "channel": _choice(CHANNELS), "receipt_state": _choice(RECEIPT_STATES),
                          "amount": lambda v, c, m, n: money.fmt(m.amount) if m.amount is not None else "",
-                         "wants_agreement": _agreement}
+                         "wants_agreement": _agreement,
+                         "id": lambda v, c, m, n: Markup('<a href="{}">#{}</a>').format(
+                             url_for("giving.donation", donation_id=m.id), m.id)}
 
 
 class ReceiptView(ReadOnlyModelView):

@@ -8,7 +8,7 @@ from flask_login import login_required
 from core import audit, security
 
 from . import services
-from .models import Donation, Receipt
+from .models import RECEIPT_STATES, STATUSES, Donation, Receipt
 
 bp = Blueprint("giving", __name__, url_prefix="/giving", template_folder="templates")
 
@@ -51,3 +51,52 @@ def disclosure(team_id):
     from core.db import today
     year = arg_int("year", today().year, min=2000, max=today().year)
     return render_template("giving/disclosure.html", info=services.disclosure(team, year))
+
+
+# ----------------------------------------------------------------- staff: one donation and its actions
+ACTIONS = {"accept": "giving.donation.record", "refuse": "giving.donation.record",
+           "issue": "giving.receipt.issue", "waive": "giving.receipt.issue", "void": "giving.receipt.void"}
+
+
+@bp.route("/donations/<int:donation_id>", methods=["GET", "POST"])
+@login_required
+def donation(donation_id):
+    """A donation with what staff do next (R-DON-1, R-DON-3): accept or refuse goods after the check,
+    issue, waive or void the receipt. Each action is a POST (CSRF) through the services; bad input shows
+    the Chinese message beside its field and writes nothing; another team's donation is a 404."""
+    from flask import flash, redirect, request, url_for
+    from flask_babel import gettext as _
+    from flask_login import current_user
+    from core.errors import FieldErrors
+    d = _get(Donation, "giving.donation.view", donation_id)
+    errors = {}
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        if action not in ACTIONS or not security.can(ACTIONS[action], d):
+            abort(403)
+        try:
+            if action in ("accept", "refuse"):
+                services.check_goods(d, action == "accept", request.form.get("note", ""), current_user)
+            elif action == "issue":
+                services.issue_receipt(d, current_user, handler=request.form.get("handler", ""))
+            elif action == "waive":
+                services.waive_receipt(d, request.form.get("reason", ""), current_user)
+            else:
+                r = Receipt.get_or_none((Receipt.donation == d.id) & (Receipt.status == "issued"))
+                if r is None:
+                    abort(404)
+                services.void_receipt(r, request.form.get("reason", ""), current_user)
+        except services.GivingDenied:
+            abort(404)
+        except FieldErrors as e:
+            errors = {k: str(v) for k, v in e.errors.items()}
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for(".donation", donation_id=d.id))
+        d = Donation.get_by_id(d.id)
+    receipts = list(Receipt.select().where(Receipt.donation == d.id).order_by(Receipt.id))
+    return render_template("giving/donation.html", d=d, receipts=receipts, errors=errors,
+                           masked=services.masked(d.donor), quantity=services.quantity_text(d),
+                           agreement=services.agreement_required(d), statuses=STATUSES,
+                           receipt_states=RECEIPT_STATES), (422 if errors else 200), \
+        {"Cache-Control": "no-store"}
