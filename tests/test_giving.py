@@ -470,3 +470,34 @@ def test_r_don_3_staff_page_checks_goods_issues_voids_and_reissues_without_a_gap
     assert f"JZ{y}000001" in html and f"JZ{y}000002" in html and "数量写错" in html and "已作废" in html
     assert cb.post(f"/giving/donations/{g}", data={"action": "void", "reason": "x", "csrf_token": tok_b}
                    ).status_code == 404
+
+
+def test_r_don_1_staff_form_records_donor_and_gift_together_or_nothing(site):
+    """issue 15 point 1: the staff form records a donor and a money gift in one step; with a bad amount and
+    a bad phone both are shown in Chinese beside their fields (422) and neither donor nor donation is
+    written; team B's admin cannot pick team A (404, nothing written); a volunteer without the role is 403."""
+    app = site["app"]
+    c = app.test_client()
+    assert login(c, "ta").status_code == 302
+    page = c.get("/giving/record")
+    assert page.status_code == 200 and "阳光志愿服务队" in page.get_data(as_text=True)
+    assert "星火志愿服务队" not in page.get_data(as_text=True)
+    tok = csrf_from(page.get_data(as_text=True))
+    base = {"csrf_token": tok, "team_id": str(site["A"]), "donor_kind": "person", "donor_name": "陈大文",
+            "phone": "138001380", "kind": "money", "amount": "12.345", "channel": "bank", "donated_on": "2026-01-05"}
+    before = snapshot(app)
+    r = c.post("/giving/record", data=base)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="error-phone"' in html and 'id="error-amount"' in html
+    assert "陈大文" in html                                        # what was typed stays in the form
+    assert snapshot(app) == before
+    r = c.post("/giving/record", data={**base, "phone": "13800138000", "amount": "88.80"})
+    assert r.status_code == 302 and "/giving/donations/" in r.headers["Location"]
+    assert snapshot(app)["giving_donation"] != before["giving_donation"]
+    cb = app.test_client()
+    assert login(cb, "tb").status_code == 302
+    tok_b = csrf_from(cb.get("/giving/record").get_data(as_text=True))
+    mid = snapshot(app)
+    assert cb.post("/giving/record", data={**base, "csrf_token": tok_b, "phone": "13800138000",
+                                           "amount": "1"}).status_code == 404
+    assert snapshot(app) == mid

@@ -407,3 +407,31 @@ def disclosure(team: Team, year: int | None = None) -> dict:
             by_purpose[d.purpose] = by_purpose.get(d.purpose, 0) + d.amount
             total += d.amount
     return {"team": team, "year": year, "rows": rows, "by_purpose": sorted(by_purpose.items()), "total": total}
+
+
+def record_with_donor(data: dict, user=None) -> Donation:
+    """A new donor and their gift in one step (the staff form): both or nothing. ``donor_kind``,
+    ``donor_name`` name the donor; the rest are the fields of ``record_money`` / ``record_goods``
+    (``kind`` money or goods)."""
+    kind = data.get("kind")
+    if kind not in ("money", "goods"):
+        raise FieldErrors({"kind": _l("Choose money or goods.")})
+    errors: dict = {}
+    rename = {"name": "donor_name", "kind": "donor_kind"}
+    with transaction():                      # an error below rolls the donor back too
+        try:
+            donor = save_donor({"team_id": data.get("team_id"), "kind": data.get("donor_kind"),
+                                "name": data.get("donor_name"), "phone": data.get("phone"),
+                                "id_number": data.get("id_number"), "address": data.get("address"),
+                                "disclose_name": data.get("disclose_name")}, user)
+        except FieldErrors as e:
+            errors.update({rename.get(k, k): v for k, v in e.errors.items()})
+            donor = None
+        try:
+            fields = {**data, "donor_id": donor.id if donor else None}
+            d = record_money(fields, user) if kind == "money" else record_goods(fields, user)
+        except FieldErrors as e:             # every field's message at once
+            errors.update({k: v for k, v in e.errors.items() if not (donor is None and k == "donor_id")})
+        if errors:
+            raise FieldErrors(errors)
+    return d

@@ -100,3 +100,34 @@ def donation(donation_id):
                            agreement=services.agreement_required(d), statuses=STATUSES,
                            receipt_states=RECEIPT_STATES), (422 if errors else 200), \
         {"Cache-Control": "no-store"}
+
+
+@bp.route("/record", methods=["GET", "POST"])
+@login_required
+def record():
+    """Record a donor and a gift of money or goods (R-DON-1) for a team the user administers."""
+    from flask import redirect, request, url_for
+    from flask_login import current_user
+    from core.errors import FieldErrors
+    from plugins.teams.models import Team
+    from plugins.teams.scoping import team_ids
+    from .models import CHANNELS, DONOR_KINDS
+    ids = team_ids(current_user)
+    teams = Team.select().where(Team.status == "approved").order_by(Team.name)
+    if ids is not None:
+        teams = teams.where(Team.id.in_(ids or [0]))
+    teams = list(teams)
+    if not teams or not security.can("giving.donation.record"):
+        abort(403)
+    errors, form = {}, request.form
+    if request.method == "POST":
+        try:
+            d = services.record_with_donor(request.form.to_dict(), current_user)
+        except services.GivingDenied:
+            abort(404)
+        except FieldErrors as e:
+            errors = {k: str(v) for k, v in e.errors.items()}
+        else:
+            return redirect(url_for(".donation", donation_id=d.id))
+    return render_template("giving/record.html", teams=teams, errors=errors, form=form, donor_kinds=DONOR_KINDS,
+                           channels=CHANNELS), (422 if errors else 200), {"Cache-Control": "no-store"}
