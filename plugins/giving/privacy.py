@@ -1,0 +1,25 @@
+"""The giving plugin's answers to the privacy plugin's contract (issue 13 point 1): a donor is a contact
+person of the receiving team (not a volunteer account), so it has no export or erasure by volunteer; the
+processing record lists what is held and why."""
+from flask_babel import lazy_gettext as _l
+
+from .models import Donor, Receipt
+
+
+def declarations():
+    from plugins.privacy.contract import Declaration
+    return [
+        Declaration(Donor, {"name": "personal", "address": "personal", "phone": "sensitive",
+                            "id_number": "sensitive"}, "contact",
+                    _l("Recording donations, issuing receipts and agreements (Charity Law)"),
+                    _l("Legal obligation (PIPL 13(3))"),
+                    _l("As long as the donation records must be kept"),
+                    _l("Platform admins; the receiving team's admins"),
+                    labels={"name": _l("Donor name"), "address": _l("Address"), "phone": _l("Phone"),
+                            "id_number": _l("ID number")}),
+        Declaration(Receipt, {"donor_name": "personal"}, "contact",
+                    _l("Donation receipts stating the donor (R-DON-3)"), _l("Legal obligation (PIPL 13(3))"),
+                    _l("Kept with their receipt numbers (LG7)"),
+                    _l("Platform admins; the receiving team's admins"),
+                    labels={"donor_name": _l("Donor name")}),
+    ]
