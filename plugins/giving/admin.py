@@ -33,7 +33,7 @@ def _choice(choices):
 
 class DonorView(ReadOnlyModelView):
     permission = "giving.donor"
-    can_export = False
+    allow_export = False
     column_list = ["name", "kind", "team", "phone", "id_number", "disclose_name", "created_at"]
     column_details_list = column_list + ["address"]
     column_searchable_list = ["name"]
@@ -55,7 +55,7 @@ def _agreement(view, context, model, name):
 
 class DonationView(ReadOnlyModelView):
     permission = "giving.donation"
-    can_export = False
+    allow_export = False
     column_list = ["id", "donated_on", "donor", "kind", "property_type", "amount", "quantity", "unit", "status",
                    "receipt_state", "wants_agreement", "team"]
     column_details_list = ["id", "team", "donor", "kind", "amount", "channel", "donated_on", "property_type",
@@ -75,7 +75,7 @@ class DonationView(ReadOnlyModelView):
 
 class ReceiptView(ReadOnlyModelView):
     permission = "giving.receipt"
-    can_export = False
+    allow_export = False
     column_list = ["number", "issued_on", "donor_name", "property_type", "quantity_text", "handler", "status",
                    "void_reason", "team"]
     column_details_list = column_list + ["organisation", "anonymous", "official_number", "issued_at", "voided_at"]
