@@ -3,7 +3,8 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from core import hookimpl
-from core.security import Role, crud_permissions
+from core.security import Permission, Role, crud_permissions
+from plugins.teams.scoping import team_scoped
 
 OBJECTS = {"programme": _l("funding programmes"), "account": _l("resource accounts")}
 
@@ -22,13 +23,30 @@ def load_reference_data():
 
 @hookimpl
 def register_permissions():
-    return [p for o, noun in OBJECTS.items() for p in crud_permissions(f"resources.{o}", noun)]
+    perms = [p for o, noun in OBJECTS.items() for p in crud_permissions(f"resources.{o}", noun)]
+    perms += crud_permissions("resources.application", _l("funding applications"))
+    perms += [Permission("resources.application.review", _l("Review funding applications")),
+              Permission("resources.application.manage", _l("Move funded applications through their steps"))]
+    return perms
 
 
 @hookimpl
 def register_roles():
     # the catalogue is the platform's: team admins read and export it, platform admins manage it
-    return [Role("team_admin", permissions=[f"resources.{o}.{a}" for o in OBJECTS for a in ("view", "export")])]
+    # team admins draft, submit and report their own team tree's applications; review and the later
+    # steps are the platform's
+    perms = [f"resources.{o}.{a}" for o in OBJECTS for a in ("view", "export")]
+    perms += [f"resources.application.{a}" for a in ("view", "create", "edit", "export")]
+    return [Role("team_admin", permissions=perms)]
+
+
+def _scoped_models():
+    from .models import Application, BudgetLine, Member
+    return {Application: "team", Member: "application.team", BudgetLine: "application.team"}
+
+
+# a team admin reaches only the applications of their own team tree (AC6)
+scope_query, permission_allowed = team_scoped(_scoped_models, prefix="resources")
 
 
 @hookimpl
@@ -50,3 +68,22 @@ def register_blueprints(app):
 def register_menu(user):
     from core.web import MenuItem
     return [MenuItem(_l("Resource links"), url_for("resources.index"), None, order=60)]
+
+
+# ------------------------------------------------------------------ the privacy plugin's contract
+@hookimpl(optionalhook=True)
+def personal_data_declarations():
+    from .privacy import declarations
+    return declarations()
+
+
+@hookimpl(optionalhook=True)
+def personal_data_export(subject):
+    from .privacy import export
+    return export(subject)
+
+
+@hookimpl(optionalhook=True)
+def personal_data_erase(subject, actor):
+    from .privacy import erase
+    return erase(subject, actor)
