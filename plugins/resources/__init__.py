@@ -51,11 +51,13 @@ scope_query, permission_allowed = team_scoped(_scoped_models, prefix="resources"
 
 @hookimpl
 def register_admin_views(admin):
-    from .admin import AccountView, ProgrammeView
-    from .models import Account, Programme
+    from .admin import AccountView, ApplicationView, ProgrammeView
+    from .models import Account, Application, Programme
     cat = _l("Resources")
     return [ProgrammeView(Programme, name=_l("Funding programmes"), endpoint="resources_programme", category=cat),
-            AccountView(Account, name=_l("Resource accounts"), endpoint="resources_account", category=cat)]
+            AccountView(Account, name=_l("Resource accounts"), endpoint="resources_account", category=cat),
+            ApplicationView(Application, name=_l("Funding applications"), endpoint="resources_application",
+                            category=cat)]
 
 
 @hookimpl

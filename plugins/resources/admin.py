@@ -57,3 +57,82 @@ class AccountView(SecureModelView):
     column_default_sort = ("number", False)
     column_labels = LABELS
     form_columns = ["number", "name", "wechat_id", "resource_types", "district", "notes", "active"]
+
+
+# ---------------------------------------------------------------- funding applications (R-RES-2/3)
+from flask import abort, flash, redirect, request, url_for  # noqa: E402
+from flask_admin import expose  # noqa: E402
+from flask_babel import gettext as _  # noqa: E402
+from flask_login import current_user  # noqa: E402
+
+from core import audit  # noqa: E402
+from core.admin import ReadOnlyModelView  # noqa: E402
+
+APP_LABELS = {"team": _l("Team"), "activity_name": _l("Activity name"), "status": _l("Status"),
+              "due_at": _l("Due"), "period_start": _l("From"), "period_end": _l("To"),
+              "requested": _l("Requested amount"), "total_budget": _l("Total budget"), "field": _l("Field"),
+              "target_group": _l("Target group"), "place": _l("Place"), "summary": _l("Summary"),
+              "background": _l("Background"), "needs": _l("Needs analysis"), "goals": _l("Goals"),
+              "content": _l("Content"), "created_at": _l("Created"), "updated_at": _l("Updated"),
+              "leader": _l("Leader"), "programme": _l("Programme")}
+
+
+def _status(view, context, model, name):
+    from .applications import FLOW
+    return FLOW.label(model.status)
+
+
+_app_show, _app_export = money.column_formatters("requested", "total_budget")
+
+
+class ApplicationView(ReadOnlyModelView):
+    """申报书 of the user's team tree (platform admins: all), with the steps the user may take (AC6: rows
+    and steps both scoped; a step on another team's id is 404 and audited)."""
+    permission = "resources.application"
+    details_template = "resources/admin_application.html"
+    column_list = ["team", "activity_name", "status", "due_at", "period_start", "period_end", "requested"]
+    column_details_list = ["team", "activity_name", "status", "due_at", "field", "target_group", "period_start",
+                           "period_end", "place", "total_budget", "requested", "summary", "background", "needs",
+                           "goals", "content", "created_at", "updated_at"]
+    column_export_list = ["team", "activity_name", "status", "period_start", "period_end", "place",
+                          "total_budget", "requested"]
+    column_searchable_list = ["activity_name"]
+    column_filters = ["status"]
+    column_default_sort = ("created_at", True)
+    column_labels = APP_LABELS
+    column_formatters = {**_app_show, "status": _status, "team": lambda v, c, m, n: m.team.name}
+    column_formatters_export = {**_app_export, "status": _status, "team": lambda v, c, m, n: m.team.name}
+
+    def _row(self):
+        r = self.get_one(request.values.get("id", ""))
+        if r is None:
+            audit.log("access.denied", ("resources_application", str(request.values.get("id", ""))[:64]),
+                      {"path": request.path})
+            abort(404)
+        return r
+
+    @expose("/details/")
+    def details_view(self):
+        from .applications import CATEGORY_LABELS, FLOW, totals
+        r = self.get_one(request.args.get("id", ""))
+        if r is not None:
+            self._template_args.update(
+                steps=FLOW.steps_for(r, current_user._get_current_object()), lines=list(r.lines),
+                members=list(r.members), totals=totals(r), categories=CATEGORY_LABELS, fmt=money.fmt)
+        return super().details_view()
+
+    @expose("/step/", methods=["POST"])
+    def step_view(self):
+        from core.workflow import WorkflowError
+        from .applications import FLOW
+        r = self._row()
+        try:
+            FLOW.move(r, request.form.get("step", ""), actor=current_user._get_current_object(),
+                      reason=request.form.get("reason", ""))
+        except WorkflowError as e:
+            if getattr(e, "code", None) == 403:
+                abort(403)
+            flash("；".join(e.messages()), "error")
+        else:
+            flash(_("Done."), "success")
+        return redirect(url_for(".details_view", id=r.id))
