@@ -67,3 +67,51 @@ def test_r_res_2_ac6_team_admin_sees_and_moves_only_its_own_applications(app, wo
     r = p.post(base + "step/", data={"csrf_token": token, "id": str(a), "step": "reject", "reason": ""},
                follow_redirects=True)
     assert r.status_code == 200 and status(app, a) == "reviewing"
+
+
+def test_r_res_3_team_admin_drafts_in_the_admin_refused_beside_the_fields_then_saved(app, world):
+    """issue 14 point 2 ("Done means"): a 35 % publicity line and a 6th member are refused with the message
+    beside the line and the member list, nothing written; fixed, the draft is saved; another team's id in
+    the form is 404."""
+    from plugins.resources.models import Application
+    from test_teams_workflow import add_member, new_volunteer
+    from plugins.teams.models import Team
+    with app.app_context():
+        ta = Team.get(Team.name == "甲总队").id
+    numbers = []
+    for i in range(6):
+        vid, number = new_volunteer(app, 7300 + i)
+        add_member(app, vid, ta)
+        numbers.append(number)
+    c = app.test_client()
+    assert login(c, "ta").status_code == 302
+    url = "/admin/resources_application/draft/"
+    token = csrf_from(c.get(url).get_data(as_text=True))
+    form = {"csrf_token": token, "team": str(ta), "activity_name": "GAMMA活动", "field": "社区治理",
+            "target_group": "居民", "period_start": "2026-03-01", "period_end": "2026-05-01", "place": "某社区",
+            "total_budget": "1000", "requested": "1000", "summary": "概述"}
+    for i, n in enumerate(numbers):
+        form[f"members-{i}-number"] = n
+    lines = [("service", "物资", "300", "1"), ("publicity", "折页", "3.5", "100"), ("transport", "交通补贴", "10", "10"),
+             ("meals", "误餐补贴", "20", "5"), ("trainer", "导师费", "100", "1")]
+    for i, (cat, d, p, q) in enumerate(lines):
+        form.update({f"lines-{i}-category": cat, f"lines-{i}-detail": d, f"lines-{i}-unit_price": p,
+                     f"lines-{i}-quantity": q})
+    before = Application.select().count() if False else None
+    r = c.post(url, data=form)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert 'data-field="members"' in html and "团队成员不得超过 5 人" in html
+    assert 'data-field="lines-1-amount"' in html and "30%" in html
+    with app.app_context():
+        assert Application.select().where(Application.activity_name == "GAMMA活动").count() == 0
+    del form["members-5-number"]
+    form["lines-0-unit_price"], form["lines-1-unit_price"] = "400", "3"
+    r = c.post(url, data=form)
+    assert r.status_code == 302, r.get_data(as_text=True)[-2000:]
+    with app.app_context():
+        g = Application.get(Application.activity_name == "GAMMA活动")
+        assert g.members.count() == 5 and g.requested == 100000 and g.lines.count() == 5
+    a, b = world
+    assert c.get(f"{url}?id={b}").status_code == 404
+    assert c.post(url, data={**form, "id": str(b)}).status_code == 404

@@ -65,7 +65,8 @@ from flask_admin import expose  # noqa: E402
 from flask_babel import gettext as _  # noqa: E402
 from flask_login import current_user  # noqa: E402
 
-from core import audit  # noqa: E402
+from core import audit, security  # noqa: E402
+from .models import BudgetLine  # noqa: E402
 from core.admin import ReadOnlyModelView  # noqa: E402
 
 APP_LABELS = {"team": _l("Team"), "activity_name": _l("Activity name"), "status": _l("Status"),
@@ -136,3 +137,100 @@ class ApplicationView(ReadOnlyModelView):
         else:
             flash(_("Done."), "success")
         return redirect(url_for(".details_view", id=r.id))
+
+    # ------------------------------------------------------------ the 申报书 form (create and edit a draft)
+    LINE_ROWS = 12
+    MEMBER_ROWS = 8   # more rows than the cap, so that a 6th member is refused by the rule, not the page
+
+    def _teams(self):
+        from plugins.teams.models import Team
+        from plugins.teams.services import admin_team_ids
+        reach = admin_team_ids(current_user)
+        q = Team.select(Team.id, Team.name).where(Team.status == "approved").order_by(Team.name)
+        if reach is not None:
+            q = q.where(Team.id.in_(reach or [-1]))
+        return list(q.limit(500))
+
+    def _members(self, team_id, errors):
+        """Member rows (volunteer number, duty, responsibility) → {"volunteer": id…}; a number that is not
+        an approved member of the team is refused beside its row."""
+        from plugins.teams.models import Membership
+        from plugins.volunteers.models import Volunteer
+        out = []
+        for i in range(self.MEMBER_ROWS):
+            number = (request.form.get(f"members-{i}-number") or "").strip()[:32]
+            if not number:
+                continue
+            v = (Volunteer.select(Volunteer.id).join(Membership, on=(Membership.volunteer == Volunteer.id))
+                 .where((Volunteer.number == number) & (Membership.team == team_id)
+                        & (Membership.status == "approved")).first())
+            if v is None:
+                errors[f"members-{i}-number"] = _l("No approved member of this team has this volunteer number.")
+                continue
+            out.append({"volunteer": v.id, "duty": (request.form.get(f"members-{i}-duty") or "")[:100],
+                        "responsibility": (request.form.get(f"members-{i}-responsibility") or "")[:2000]})
+        return out
+
+    @expose("/draft/", methods=["GET", "POST"])
+    def draft_view(self):
+        from core import inputs
+        from .applications import CATEGORY_LABELS, FIELDS, save
+        from .models import CATEGORIES
+        from core.errors import FieldErrors
+        from plugins.teams.models import Team
+        application = None
+        if request.values.get("id"):
+            application = self._row()
+            if not security.can(self.perm("edit"), application):
+                abort(403)
+        elif not security.can(self.perm("create")):
+            abort(403)
+        teams = self._teams()
+        errors, form = {}, dict(request.form)
+        if request.method == "POST":
+            team_ids = {t.id for t in teams}
+            team_id = application.team_id if application else inputs.parse_id(request.form.get("team"))
+            if team_id not in team_ids:
+                errors["team"] = _l("Choose one of your teams.")
+            data = {f: (request.form.get(f) or "").strip() for f in FIELDS}
+            for f in ("period_start", "period_end"):
+                try:
+                    data[f] = inputs.parse_date(data[f], field=f)
+                except FieldErrors as e:
+                    errors.update(e.errors)
+                    data[f] = None
+            for f in ("total_budget", "requested"):
+                try:
+                    data[f] = money.parse(data[f], max=10**11, field=f)
+                except FieldErrors as e:
+                    errors.update(e.errors)
+                    data[f] = 0
+            members = self._members(team_id, errors)
+            lines = [{k: request.form.get(f"lines-{i}-{k}", "") for k in ("category", "detail", "unit_price",
+                                                                         "quantity", "note")}
+                     for i in range(self.LINE_ROWS)]
+            lines = [r for r in lines if any((r[k] or "").strip() for k in ("detail", "unit_price", "quantity"))]
+            if not errors:
+                try:
+                    r = save(Team.get_by_id(team_id), data, members, lines, application=application,
+                             actor=current_user._get_current_object())
+                except FieldErrors as e:
+                    errors = e.errors
+                else:
+                    flash(_("The application was saved as a draft."), "success")
+                    return redirect(url_for(".details_view", id=r.id))
+        elif application is not None:
+            form = {f: getattr(application, f) for f in FIELDS}
+            for f in ("total_budget", "requested"):
+                form[f] = money.fmt(form[f], style="plain")
+            for i, m in enumerate(application.members):
+                form.update({f"members-{i}-number": m.volunteer.number, f"members-{i}-duty": m.duty,
+                             f"members-{i}-responsibility": m.responsibility})
+            for i, ln in enumerate(application.lines.order_by(BudgetLine.position)):
+                form.update({f"lines-{i}-category": ln.category, f"lines-{i}-detail": ln.detail,
+                             f"lines-{i}-unit_price": money.fmt(ln.unit_price, style="plain"),
+                             f"lines-{i}-quantity": ln.quantity, f"lines-{i}-note": ln.note})
+        return self.render("resources/admin_draft.html", teams=teams, application=application, form=form,
+                           errors={k: str(v) for k, v in errors.items()}, categories=CATEGORY_LABELS,
+                           category_keys=CATEGORIES, line_rows=self.LINE_ROWS, member_rows=self.MEMBER_ROWS,
+                           labels=APP_LABELS), (400 if errors else 200)
