@@ -42,7 +42,7 @@ def test_r_res_2_ac6_team_admin_sees_and_moves_only_its_own_applications(app, wo
     assert login(c, "ta").status_code == 302
     base = "/admin/resources_application/"
     html = c.get(base).get_data(as_text=True)
-    assert "ALPHA活动" in html and "BRAVO活动" not in html
+    assert "ALPHA活动" in html and "BRAVO活动" not in html and "新建资助申报书" in html
     assert "BRAVO活动" not in c.get(base + "?search=BRAVO").get_data(as_text=True)
     assert c.get(f"{base}details/?id={b}").status_code in (302, 404)
     r = c.get(base + "export/csv/")

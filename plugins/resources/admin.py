@@ -91,6 +91,10 @@ class ApplicationView(ReadOnlyModelView):
     and steps both scoped; a step on another team's id is 404 and audited)."""
     permission = "resources.application"
     details_template = "resources/admin_application.html"
+    list_template = "resources/admin_application_list.html"
+
+    def may_draft(self):
+        return security.can(self.perm("create"))
     column_list = ["team", "activity_name", "status", "due_at", "period_start", "period_end", "requested"]
     column_details_list = ["team", "activity_name", "status", "due_at", "field", "target_group", "period_start",
                            "period_end", "place", "total_budget", "requested", "summary", "background", "needs",
