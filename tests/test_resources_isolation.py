@@ -97,7 +97,6 @@ def test_r_res_3_team_admin_drafts_in_the_admin_refused_beside_the_fields_then_s
     for i, (cat, d, p, q) in enumerate(lines):
         form.update({f"lines-{i}-category": cat, f"lines-{i}-detail": d, f"lines-{i}-unit_price": p,
                      f"lines-{i}-quantity": q})
-    before = Application.select().count() if False else None
     r = c.post(url, data=form)
     html = r.get_data(as_text=True)
     assert r.status_code == 400
