@@ -1,0 +1,124 @@
+"""Resource links (资源链接; RULES R-RES-1): the catalogue of funding programmes and resource accounts."""
+import peewee as pw
+
+from core.db import BaseModel, DateTimeTZField, now
+from core.money import MoneyField
+from plugins.teams.models import Team
+from plugins.volunteers.models import Volunteer
+
+
+class Programme(BaseModel):
+    """A funding programme (handbook 篇4 二(一)1, 17 rows as reference data). ``months`` holds the months of
+    its application window as "3,4" ("" = 不定期 or none printed); amounts are fen."""
+    number = pw.IntegerField(unique=True)
+    name = pw.CharField(max_length=200)
+    organiser = pw.CharField(max_length=200, default="")
+    window_text = pw.CharField(max_length=100, default="")
+    months = pw.CharField(max_length=40, default="")
+    funding_text = pw.CharField(max_length=100, default="")
+    funding_min = MoneyField(null=True)
+    funding_max = MoneyField(null=True)
+    email = pw.CharField(max_length=200, default="")
+    channel = pw.TextField(default="")
+    url = pw.CharField(max_length=300, default="")
+    district = pw.CharField(max_length=20, default="", index=True)
+    resource_types = pw.CharField(max_length=200, default="")
+    notes = pw.TextField(default="")
+    active = pw.BooleanField(default=True)
+    updated_at = DateTimeTZField(default=now)
+
+    class Meta:
+        table_name = "resources_programme"
+
+    def month_list(self) -> list[int]:
+        return [int(m) for m in self.months.split(",") if m.strip().isdigit()]
+
+    def __str__(self):
+        return self.name
+
+
+class Account(BaseModel):
+    """A public account offering resources (handbook 篇4 二(一)2): WeChat id and resource types as printed."""
+    number = pw.IntegerField(unique=True)
+    name = pw.CharField(max_length=200)
+    wechat_id = pw.CharField(max_length=100, default="")
+    resource_types = pw.CharField(max_length=200, default="")
+    district = pw.CharField(max_length=20, default="", index=True)
+    notes = pw.TextField(default="")
+    active = pw.BooleanField(default=True)
+    updated_at = DateTimeTZField(default=now)
+
+    class Meta:
+        table_name = "resources_account"
+
+    def __str__(self):
+        return self.name
+
+
+# budget line categories of the 申报书 template (活动预算); the caps of R-RES-3 apply per group
+CATEGORIES = ("service", "publicity", "transport", "meals", "trainer", "training_material", "other")
+GROUPS = {"publicity": ("publicity",), "allowance": ("transport", "meals"),
+          "training": ("trainer", "training_material")}
+EVALUATION_METHODS = ("phone", "survey", "follow_up", "summary", "other")
+
+
+class Application(BaseModel):
+    """A team's funding application (申报书, R-RES-2/3/5). Amounts in fen; the leader is a registered
+    volunteer (their contact is read from the volunteer record, never copied). ``status`` follows
+    services.FLOW (core.workflow)."""
+    team = pw.ForeignKeyField(Team, backref="resource_applications", on_delete="CASCADE", index=True)
+    programme = pw.ForeignKeyField(Programme, null=True, on_delete="SET NULL")
+    status = pw.CharField(max_length=20, default="draft", index=True)
+    due_at = DateTimeTZField(null=True, index=True)
+    leader = pw.ForeignKeyField(Volunteer, null=True, on_delete="SET NULL")
+    activity_name = pw.CharField(max_length=100)
+    field = pw.CharField(max_length=100, default="")
+    target_group = pw.CharField(max_length=200, default="")
+    period_start = pw.DateField()
+    period_end = pw.DateField()
+    place = pw.CharField(max_length=200, default="")
+    total_budget = MoneyField(default=0)
+    requested = MoneyField(default=0)
+    summary = pw.TextField(default="")
+    background = pw.TextField(default="")
+    needs = pw.TextField(default="")
+    goals = pw.TextField(default="")
+    content = pw.TextField(default="")
+    created_by = pw.IntegerField(null=True)
+    created_at = DateTimeTZField(default=now)
+    updated_at = DateTimeTZField(default=now)
+
+    class Meta:
+        table_name = "resources_application"
+
+    def __str__(self):
+        return self.activity_name
+
+
+class Member(BaseModel):
+    """A team member of the application (≤ max_members) and their division of work."""
+    application = pw.ForeignKeyField(Application, backref="members", on_delete="CASCADE", index=True)
+    volunteer = pw.ForeignKeyField(Volunteer, on_delete="CASCADE")
+    duty = pw.CharField(max_length=100, default="")
+    responsibility = pw.TextField(default="")
+
+    class Meta:
+        table_name = "resources_member"
+
+
+class BudgetLine(BaseModel):
+    """One line of 活动预算: category, detail, unit price (fen) × quantity = amount (fen)."""
+    application = pw.ForeignKeyField(Application, backref="lines", on_delete="CASCADE", index=True)
+    position = pw.IntegerField(default=0)
+    category = pw.CharField(max_length=20)
+    detail = pw.CharField(max_length=200, default="")
+    unit_price = MoneyField()
+    quantity = pw.IntegerField()
+    amount = MoneyField()
+    note = pw.CharField(max_length=200, default="")
+
+    class Meta:
+        table_name = "resources_budget_line"
+
+
+MODELS = [Programme, Account, Application, Member, BudgetLine]
