@@ -73,6 +73,15 @@ def _setup(app) -> int:
     set_setting(app, "activities.map_tile_url", TILES)
     return team_id
 
+# a table cell so narrow that its words break a character a line (readable tables, issue 18 point 3)
+SQUEEZED = r"""() => [...document.querySelectorAll('main td, main th')].filter(c => {
+  const t = (c.innerText || '').trim();
+  if (t.length < 4 || !c.getClientRects().length || c.getBoundingClientRect().width < 4) return false;  // sr-only
+  const s = getComputedStyle(c);
+  const inner = c.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+  return inner < 2.2 * parseFloat(s.fontSize);
+}).map(c => c.innerText.trim().slice(0, 30))"""
+
 
 class Journey:
     """Each page a person sees is checked (English words, overflow) and screenshotted, in order."""
@@ -102,6 +111,8 @@ class Journey:
         wide = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
         if wide > 0:
             self.found.append(f"{where}: horizontal overflow of {wide} px")
+        for cell in page.evaluate(SQUEEZED):
+            self.found.append(f"{where}: a table cell squeezed to a character a line: {cell}")
         path = self.server["tmp"] / "journey" / f"{self.n:02d}-{who}-{name}.png"
         path.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(path), full_page=True)
@@ -294,6 +305,8 @@ def test_issue18_done_means_the_people_journey_on_a_phone(server, site):  # noqa
             page.get_by_role("link", name="确认时数").click()
             row = page.locator("main table tr", has_text=NAME)
             expect(row).to_contain_text("0.0")
+            today = _dt.datetime.now(TZ).strftime("%m-%d")     # the scans were today, the slot is tomorrow:
+            expect(row.locator("td").nth(2)).to_contain_text(today)  # the times say their date (point 6)
             expect(row.locator(".text-danger, .text-warning")).not_to_have_count(0)  # never 0.0 h silently
             journey.see(page, "organiser", "hours")
             row.locator("input[name^=m]").fill("3")
