@@ -25,8 +25,13 @@ their own browser context, every one of them a phone (390×844, touch, zh-CN):
    than confirming 0.0 h silently) and confirms; the volunteer's inbox shows 【时数确认】 naming the
    activity and the points credited, once;
 6. on every page the volunteer and the organiser see: no English word of the UI chrome (the COLLECT /
-   ``english`` logic of tests/test_admin_zh_browser.py), no horizontal overflow, no script error, no
-   server error and no request refused by the Content-Security-Policy.
+   ``english`` logic of tests/test_admin_zh_browser.py), no horizontal overflow, no table cell squeezed to a
+   character a line, no script error, no server error and no request refused by the Content-Security-Policy.
+
+What it found on the way (fixed with it): the map's Leaflet controls spoke English ("Zoom in", "Zoom out",
+"Close popup" as titles and aria-labels); the hours page at 390 px squeezed its headings and the 0.0 h note
+to a character a line, and showed the check-in and check-out times without their date (scans today, slot
+tomorrow, read as if on the slot's day).
 
 Screenshots of each step are kept in the test's tmp folder (and copied to ``$TIMEBANK_SCREENSHOT_DIR`` when set).
 """
@@ -250,7 +255,7 @@ def test_issue18_done_means_the_people_journey_on_a_phone(server, site):  # noqa
             # 3. the home page's 近期活动 lists it; the map's marker leads to it (points 2, 9)
             page.goto(base + "/")
             upcoming = page.locator("main section, main .card, main div", has_text="近期活动").last
-            expect(upcoming.get_by_role("link", name=TITLE)).to_have_count(1)
+            expect(upcoming.get_by_role("link", name=TITLE)).to_have_attribute("href", f"/activities/{aid}")
             journey.see(page, "volunteer", "home")
             page.goto(base + "/activities/")
             marker = page.locator(f"#service-map .leaflet-marker-icon[title='{TITLE}']")
