@@ -50,7 +50,15 @@
     return box;
   }
 
-  var map = L.map(el, {scrollWheelZoom: false, attributionControl: true});
+  // Leaflet's own control labels are English: the page gives them in the reader's language
+  var map = L.map(el, {scrollWheelZoom: false, attributionControl: true, zoomControl: false});
+  L.control.zoom({zoomInTitle: el.getAttribute('data-zoom-in') || '+',
+                  zoomOutTitle: el.getAttribute('data-zoom-out') || '-'}).addTo(map);
+  var closeLabel = el.getAttribute('data-close-label');
+  map.on('popupopen', function (e) {
+    var close = closeLabel && e.popup.getElement() && e.popup.getElement().querySelector('.leaflet-popup-close-button');
+    if (close) { close.setAttribute('aria-label', closeLabel); }
+  });
   map.attributionControl.setPrefix('Leaflet');
   var tiles = el.getAttribute('data-tiles');
   if (tiles) {
