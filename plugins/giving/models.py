@@ -13,7 +13,7 @@ from core.db import BaseModel, DateTimeTZField, now
 from core.money import MoneyField
 from plugins.teams.models import Team
 
-DONOR_KINDS = {"person": _l("Person"), "organisation": _l("Organisation"), "anonymous": _l("Anonymous")}
+DONOR_KINDS = {"person": _l("Individual donor"), "organisation": _l("Organisation"), "anonymous": _l("Anonymous")}
 DONATION_KINDS = {"money": _l("Money"), "goods": _l("Goods")}
 CHANNELS = {"bank": _l("Bank transfer"), "cash": _l("Cash"), "online": _l("Online platform"),
             "other": _l("Other channel")}
