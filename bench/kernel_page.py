@@ -158,7 +158,9 @@ def build_site(instance: Path, url: str) -> dict:
     probe = create_app({"PLUGINS": []})
     with probe.app_context():
         available, problems = P.discover()
-    builtin = sorted(n for n, i in available.items() if i.source == "builtin")
+    # TIMEBANK_BENCH_EXCLUDE=privacy,giving: the same site without those plugins, to measure what one costs
+    exclude = {n.strip() for n in os.environ.get("TIMEBANK_BENCH_EXCLUDE", "").split(",") if n.strip()}
+    builtin = sorted(n for n, i in available.items() if i.source == "builtin" and n not in exclude)
     db.obj.close()
     app = create_app({"PLUGINS": builtin})
     from plugins.notices.models import Notice

@@ -3,6 +3,7 @@ R-PRIV-4, R-PRIV-6). Purposes are reference data the platform admin extends; the
 (consents change only through the person or ``consents.give``/``withdraw``); disclosures have their own
 page: a request form limited to the six cases, the list (team-scoped) and the approver's decision."""
 from flask import abort, flash, redirect, request, url_for
+from markupsafe import Markup
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,6 +28,23 @@ class PurposeView(SecureModelView):
                      "notice_version": _l("Notice version"), "subject_kind": _l("Whose data"),
                      "source": _l("Recorded by"), "withdrawable": _l("Can be withdrawn"), "active": _l("Active"),
                      "sort": _l("Order")}
+    # a shipped purpose reads in the reader's language; code and source are names the site's code uses
+    column_choices = {"subject_kind": [("volunteer", _l("Volunteers")), ("recipient", _l("Service recipients")),
+                                       ("user", _l("Account holders"))]}
+    form_choices = column_choices
+    column_formatters = {"name": lambda v, c, m, n: consents.purpose_label(m),
+                         "description": lambda v, c, m, n: consents.purpose_description(m),
+                         "code": lambda v, c, m, n: Markup("<code>{}</code>").format(m.code),
+                         "source": lambda v, c, m, n: Markup("<code>{}</code>").format(m.source)}
+
+    def edit_form(self, obj=None):
+        """A shipped purpose not yet renamed opens with its name and description in the reader's language:
+        what the admin saves is then the site's own text."""
+        form = super().edit_form(obj)
+        if obj is not None and not form.is_submitted():
+            form.name.data = consents.purpose_label(obj)
+            form.description.data = consents.purpose_description(obj)
+        return form
 
     def on_model_change(self, form, model, is_created):
         super().on_model_change(form, model, is_created)

@@ -111,6 +111,15 @@ def purpose_label(p: Purpose) -> str:
     return str(d) if d is not None and p.name == _msgid(d) else p.name
 
 
+DEFAULT_DESCRIPTIONS = {code: desc for code, _name, desc, *_ in DEFAULT_PURPOSES}
+
+
+def purpose_description(p: Purpose) -> str:
+    """The purpose's description in the user's language (as ``purpose_label``)."""
+    d = DEFAULT_DESCRIPTIONS.get(p.code)
+    return str(d) if d is not None and p.description == _msgid(d) else p.description
+
+
 def load_purposes():
     """Create the shipped purposes that are missing (idempotent; the admin's edits are kept)."""
     for code, name, desc, withdrawable, source, sort in DEFAULT_PURPOSES:
