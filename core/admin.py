@@ -835,17 +835,24 @@ class DashboardView(AdminIndexView):
         return self.render("admin/tb_dashboard.html", widgets=widgets)
 
 
-class PluginsView(BaseView):
-    """插件管理: every plugin with its state; enable and disable for platform admins."""
+class PermissionView(BaseView):
+    """A custom admin page (not a model list) behind one permission: set ``permission``. Visitors go to
+    the login page; a logged-in user without it gets 403, audited as ``access.denied`` (AC7)."""
+    permission: str = ""
 
     def is_accessible(self):
-        return current_user.is_authenticated and security.can("core.plugins.manage")
+        return current_user.is_authenticated and security.can(self.permission)
 
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:
             return redirect(url_for("site.login", next=request.full_path))
-        audit.log("access.denied", None, {"permission": "core.plugins.manage", "path": request.path})
+        audit.log("access.denied", None, {"permission": self.permission, "path": request.path})
         abort(403)
+
+
+class PluginsView(PermissionView):
+    """插件管理: every plugin with its state; enable and disable for platform admins."""
+    permission = "core.plugins.manage"
 
     @expose("/")
     def index(self):
@@ -993,5 +1000,5 @@ def list_url(endpoint: str, **filters) -> str:
     return url_for(f"{endpoint}.index_view", **args)
 
 
-__all__ = ["SecureModelView", "ReadOnlyModelView", "AdminForm", "escape_formula", "default_mask",
+__all__ = ["SecureModelView", "ReadOnlyModelView", "PermissionView", "AdminForm", "escape_formula", "default_mask",
            "Markup", "build_admin", "list_url", "RowFilter"]

@@ -10,11 +10,10 @@ global protection (the form carries the token); the page needs ``core.settings.m
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from . import audit, security
+from .admin import PermissionView
 from . import settings as S
 
 PERMISSION = "core.settings.manage"
@@ -27,15 +26,8 @@ def _plugins_with_settings() -> list:
     return [available[n] for n in loaded if n in available and available[n].manifest.get("settings")]
 
 
-class SettingsView(BaseView):
-    def is_accessible(self):
-        return current_user.is_authenticated and security.can(PERMISSION)
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("site.login", next=request.full_path))
-        audit.log("access.denied", None, {"permission": PERMISSION, "path": request.path})
-        abort(403)
+class SettingsView(PermissionView):
+    permission = PERMISSION
 
     @expose("/")
     def index(self):

@@ -2,27 +2,21 @@
 XLSX, generated from every plugin's declarations. Views and exports are audited (AU1)."""
 from urllib.parse import quote
 
-from flask import Response, abort, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask import Response
+from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from core import audit, security
+from core.admin import PermissionView
 
 from . import services
 
 VIEW, EXPORT = "privacy.record.view", "privacy.record.export"
 
 
-class ProcessingRecordView(BaseView):
-    def is_accessible(self):
-        return current_user.is_authenticated and security.can(VIEW)
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("site.login", next=request.full_path))
-        audit.log("access.denied", None, {"permission": VIEW, "path": request.path})
-        abort(403)
+class ProcessingRecordView(PermissionView):
+    permission = VIEW
 
     @expose("/")
     def index(self):

@@ -4,14 +4,14 @@ R-PRIV-4, R-PRIV-6). Purposes are reference data the platform admin extends; the
 page: a request form limited to the six cases, the list (team-scoped) and the approver's decision."""
 from flask import abort, flash, redirect, request, url_for
 from markupsafe import Markup
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.validators import ValidationError
 
 from core import audit, security
-from core.admin import SecureModelView
+from core.admin import PermissionView, SecureModelView
 from core.workflow import WorkflowError
 
 from . import consents, disclosures as D
@@ -73,15 +73,8 @@ class ConsentView(SecureModelView):
                      "withdrawn_at": _l("Withdrawn")}
 
 
-class DisclosureView(BaseView):
-    def is_accessible(self):
-        return current_user.is_authenticated and security.can(D.VIEW)
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("site.login", next=request.full_path))
-        audit.log("access.denied", None, {"permission": D.VIEW, "path": request.path})
-        abort(403)
+class DisclosureView(PermissionView):
+    permission = D.VIEW
 
     def _user(self):
         return current_user._get_current_object()

@@ -2,25 +2,18 @@
 for a service recipient, grant / refuse through core.workflow; and the volunteers plugin's own open
 requests with the same due dates (decided on its page). Bad input: a clear message, nothing written."""
 from flask import abort, flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import audit, security
+from core.admin import PermissionView
 from core.errors import FieldErrors
 
 from . import requests as R
 
 
-class RequestsView(BaseView):
-    def is_accessible(self):
-        return current_user.is_authenticated and security.can(R.HANDLE)
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("site.login", next=request.full_path))
-        audit.log("access.denied", None, {"permission": R.HANDLE, "path": request.path})
-        abort(403)
+class RequestsView(PermissionView):
+    permission = R.HANDLE
 
     @expose("/")
     def index(self):

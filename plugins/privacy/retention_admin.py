@@ -3,25 +3,18 @@ reviewer's two steps (confirm destruction; keep longer with a reason and a date)
 core.workflow move (audited ``privacy.retention.<step>``); bad input is refused in the user's language and
 writes nothing."""
 from flask import abort, flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import audit, security
+from core.admin import PermissionView
 from core.errors import FieldErrors
 
 from . import retention as R
 
 
-class RetentionView(BaseView):
-    def is_accessible(self):
-        return current_user.is_authenticated and security.can(R.REVIEW_PERMISSION)
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("site.login", next=request.full_path))
-        audit.log("access.denied", None, {"permission": R.REVIEW_PERMISSION, "path": request.path})
-        abort(403)
+class RetentionView(PermissionView):
+    permission = R.REVIEW_PERMISSION
 
     @expose("/")
     def index(self):
