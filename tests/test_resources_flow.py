@@ -278,3 +278,20 @@ def test_r_res_2_ac6_a_reviewer_sees_only_what_they_review(app, world, make_user
         assert seen == [aid]
         assert not can("resources.application.view", Application.get_by_id(other.id), user=reviewer)
         assert can("resources.application.review", Application.get_by_id(aid), user=reviewer)
+
+
+def test_r_res_2_overdue_applications_on_the_dashboard_in_working_days(app, world, make_user):
+    from core.testing import login
+    from plugins.resources import applications as A
+    from plugins.resources.models import Application
+    tid, vids = world
+    a = save(app, tid, content(vids))
+    with app.app_context():
+        a = A.submit(Application.get_by_id(a.id))
+        assert a.due_at is not None
+        Application.update(due_at=a.due_at - dt.timedelta(days=60)).where(Application.id == a.id).execute()
+        assert A.FLOW.is_overdue(Application.get_by_id(a.id))
+    c = app.test_client()
+    login(c, "ta")
+    html = c.get("/admin/").get_data(as_text=True)
+    assert 'id="resources-overdue">1<' in html and "长者探访" in html

@@ -138,3 +138,24 @@ def personal_data_erase(subject, actor):
 
 
 scope_query.team_scope = permission_allowed.team_scope = _SCOPE
+
+
+@hookimpl
+def dashboard_widgets(user):
+    """Funding applications past their due date (working days, core.workflow) in the user's reach: the
+    team's own tree, a reviewer's assigned ones, everything for the platform."""
+    from markupsafe import Markup
+    from core import security
+    from core.web import Widget
+    if not security.can("resources.application.view", user=user):
+        return None
+    from .applications import FLOW
+    from .models import Application
+    q = security.scoped(Application, Application.select(), "resources.application.view", user=user)
+    late = list(FLOW.overdue(q).order_by(Application.due_at).limit(5))
+    items = Markup("").join(Markup('<li><a href="{}">{}</a> · {} · <span class="text-danger">{}</span></li>')
+                            .format(url_for("resources_application.details_view", id=a.id), a.activity_name,
+                                    FLOW.label(a.status), a.due_at.date().isoformat()) for a in late)
+    return [Widget(_l("Funding applications overdue"), Markup(
+        '<p class="display-4 {}" id="resources-overdue">{}</p><ul>{}</ul>').format(
+            "text-danger" if late else "", FLOW.overdue(q).count(), items), order=60, width=4)]
