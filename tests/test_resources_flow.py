@@ -295,3 +295,28 @@ def test_r_res_2_overdue_applications_on_the_dashboard_in_working_days(app, worl
     login(c, "ta")
     html = c.get("/admin/").get_data(as_text=True)
     assert 'id="resources-overdue">1<' in html and "长者探访" in html
+
+
+def test_r_res_5_migration_0002_upgrades_a_site_of_the_first_version(app):
+    """A site whose resources tables predate issue 14's content gets the new columns and tables from
+    migrations/0002 (SQLite and PostgreSQL), and running it again changes nothing."""
+    import importlib
+    from playhouse.migrate import SchemaMigrator, migrate
+    from core.db import db
+    from plugins.resources import models as M
+    mig = importlib.import_module("plugins.resources.migrations.0002_application_content_and_steps")
+    new_tables = [M.ScheduleRow, M.Output, M.Review, M.Objection, M.Attendance, M.ActivityLink]
+    with app.app_context():
+        d = db.obj
+        m = SchemaMigrator.from_database(d)
+        d.drop_tables(new_tables)
+        migrate(*[m.drop_column("resources_application", c) for c in
+                  ("leader_phone", "evaluation_methods", "evaluation_other", "method_results", "conclusion")],
+                m.drop_column("resources_budget_line", "spent"))
+        assert "conclusion" not in {c.name for c in d.get_columns("resources_application")}
+        mig.up(m, d)
+        mig.up(m, d)
+        assert {"leader_phone", "evaluation_methods", "conclusion"} <= \
+            {c.name for c in d.get_columns("resources_application")}
+        assert "spent" in {c.name for c in d.get_columns("resources_budget_line")}
+        assert all(t.table_exists() for t in new_tables)
