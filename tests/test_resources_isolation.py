@@ -22,10 +22,20 @@ def app(make_app):
 def world(app, make_user):
     from plugins.resources import applications as A
     from plugins.teams.models import Team
+    from test_teams_workflow import add_member, new_volunteer
     ta, tb = new_team(app, "甲总队", admin="ta"), new_team(app, "乙总队", admin="tb")
+    leaders = []
+    for i, t in enumerate((ta, tb)):
+        vid, _number = new_volunteer(app, 7390 + i)
+        add_member(app, vid, t)
+        leaders.append(vid)
+    complete = dict(needs="需求", goals="目标", leader_phone="13800138000", evaluation_methods=["summary"])
+    schedule, outputs = [{"when": "3月", "theme": "启动"}], [{"indicator": "人次", "planned": "10"}]
     with app.app_context():
-        a = A.save(Team.get_by_id(ta), draft(activity_name="ALPHA活动"), [], good_lines())
-        b = A.save(Team.get_by_id(tb), draft(activity_name="BRAVO活动"), [], good_lines())
+        a = A.save(Team.get_by_id(ta), draft(activity_name="ALPHA活动", leader=leaders[0], **complete), [],
+                   good_lines(), schedule=schedule, outputs=[dict(o) for o in outputs])
+        b = A.save(Team.get_by_id(tb), draft(activity_name="BRAVO活动", leader=leaders[1], **complete), [],
+                   good_lines(), schedule=schedule, outputs=[dict(o) for o in outputs])
     make_user("pa", "platform_admin")
     return a.id, b.id
 
@@ -114,3 +124,52 @@ def test_r_res_3_team_admin_drafts_in_the_admin_refused_beside_the_fields_then_s
     a, b = world
     assert c.get(f"{url}?id={b}").status_code == 404
     assert c.post(url, data={**form, "id": str(b)}).status_code == 404
+
+
+STEP_VIEWS = ("assign/", "score/", "objection/", "attendance/", "activity/", "evaluate/")
+
+
+def test_r_res_5_ac6_every_step_view_with_another_teams_id_is_404_and_reviewers_see_what_they_review(
+        app, world, make_user):
+    """issue 14 point 6 / AC6 over the new views: team A's admin posting any step form (assign, score,
+    objection, attendance, activity, evaluation) with B's id gets 404, nothing written; a reviewer lists
+    and opens only the application assigned to them; the public objection page is 404 outside 公示."""
+    from plugins.resources import steps as S
+    from plugins.resources.models import Application, Objection, Review
+    from core.models import User
+    a, b = world
+    make_user("rv", "resources_reviewer")
+    base = "/admin/resources_application/"
+    c = app.test_client()
+    assert login(c, "ta").status_code == 302
+    token = csrf_from(c.get(f"{base}details/?id={a}").get_data(as_text=True))
+    for v in STEP_VIEWS:
+        r = c.post(base + v, data={"csrf_token": token, "id": str(b), "username": "rv", "text": "x",
+                                   "conclusion": "x"})
+        assert r.status_code == 404, v
+    # A's own admin may not assign reviewers or record objections (the platform's steps): 403
+    for v in ("assign/", "objection/", "attendance/", "activity/"):
+        assert c.post(base + v, data={"csrf_token": token, "id": str(a), "username": "rv"}).status_code == 403
+    with app.app_context():
+        assert Review.select().count() == 0 and Objection.select().count() == 0
+        pa = User.get(User.username == "pa")
+        for aid in (a, b):
+            x = S.move(Application.get_by_id(aid), "submit", actor=pa)
+            S.move(x, "start_review", actor=pa)
+        S.assign_reviewer(Application.get_by_id(a), User.get(User.username == "rv"), actor=pa)
+    rv = app.test_client()
+    assert login(rv, "rv").status_code == 302
+    html = rv.get(base).get_data(as_text=True)
+    assert "ALPHA活动" in html and "BRAVO活动" not in html
+    assert rv.get(f"{base}details/?id={b}").status_code in (302, 404)
+    page = rv.get(f"{base}details/?id={a}").get_data(as_text=True)
+    assert 'id="score-innovation"' in page
+    token = csrf_from(page)
+    assert rv.post(base + "score/", data={"csrf_token": token, "id": str(b)}).status_code == 404
+    scores = {k: "8" for k in ("significance", "feasibility", "participation", "innovation", "detail",
+                               "funding")}
+    r = rv.post(base + "score/", data={"csrf_token": token, "id": str(a), "decision": "fund", **scores})
+    assert r.status_code == 302
+    with app.app_context():
+        assert Review.get(Review.application == a).total() == 48
+    assert app.test_client().get(f"/resources/publicity/{a}/object").status_code == 404

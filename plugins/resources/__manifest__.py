@@ -12,7 +12,7 @@
     "settings": {"upcoming_days": 60, "reminder_days_ahead": 14, "max_members": 5, "min_period_months": 1,
                  "summary_max_chars": 300, "publicity_max_percent": 30, "allowance_max_percent": 30,
                  "training_max_percent": 30, "transport_max_fen": 1000, "meals_max_fen": 2000,
-                 "trainer_max_fen": 30000, "review_workdays": 10, "publicity_workdays": 5,
+                 "trainer_max_fen": 30000, "review_workdays": 10, "publicity_workdays": 5, "score_max": 10,
                  "forbidden_words": "固定资产,办公设备,相机,电脑,工资,奖金,工作人员补贴,场地租赁,租金,管理费,"
                                     "对外投资,投资,偿还债务,还债,罚款"},
     "settings_meta": {
@@ -29,10 +29,10 @@
         "min_period_months": {"label": "Shortest activity period (months)",
                               "help": "填表说明 四: 活动实施不得少于 1 个月.", "min": 1, "max": 24},
         "summary_max_chars": {"label": "Longest activity summary (characters)", "min": 50, "max": 2000},
-        "publicity_max_percent": {"label": "Publicity at most (% of the requested amount)", "min": 0, "max": 100},
-        "allowance_max_percent": {"label": "Volunteer allowance at most (% of the requested amount)",
+        "publicity_max_percent": {"label": "Publicity at most (percent of the requested amount)", "min": 0, "max": 100},
+        "allowance_max_percent": {"label": "Volunteer allowance at most (percent of the requested amount)",
                                   "min": 0, "max": 100},
-        "training_max_percent": {"label": "Training at most (% of the requested amount)", "min": 0, "max": 100},
+        "training_max_percent": {"label": "Training at most (percent of the requested amount)", "min": 0, "max": 100},
         "transport_max_fen": {"label": "Transport allowance per person at most (fen)",
                               "help": "1000 fen = 10 yuan.", "min": 0, "max": 100000},
         "meals_max_fen": {"label": "Meal allowance per person at most (fen)",
@@ -40,6 +40,9 @@
         "trainer_max_fen": {"label": "Trainer fee per person at most (fen)",
                             "help": "30000 fen = 300 yuan.", "min": 0, "max": 1000000},
         "review_workdays": {"label": "Working days to review a submitted application", "min": 1, "max": 60},
+        "score_max": {"label": "Highest score per review criterion",
+                      "help": "Reviewers score each of the six criteria of 篇4 二(一)3(2) from 0 to this number.",
+                      "min": 1, "max": 100},
         "publicity_workdays": {"label": "Working days of the public announcement (公示)", "min": 1, "max": 60},
         "forbidden_words": {"label": "Words refused in budget lines",
                             "help": "Comma-separated: fixed assets, staff pay, rent, management fees, "

@@ -65,7 +65,7 @@ from flask_admin import expose  # noqa: E402
 from flask_babel import gettext as _  # noqa: E402
 from flask_login import current_user  # noqa: E402
 
-from core import audit, security  # noqa: E402
+from core import audit, inputs, security  # noqa: E402
 from .models import BudgetLine  # noqa: E402
 from core.admin import ReadOnlyModelView  # noqa: E402
 
@@ -76,6 +76,10 @@ APP_LABELS = {"team": _l("Team"), "activity_name": _l("Activity name"), "status"
               "background": _l("Background"), "needs": _l("Needs analysis"), "goals": _l("Goals"),
               "content": _l("Content"), "created_at": _l("Created"), "updated_at": _l("Updated"),
               "leader": _l("Leader"), "programme": _l("Programme")}
+
+
+SCHEDULE_LABELS = {"when": _l("Time"), "place": _l("Place"), "theme": _l("Theme"), "content": _l("Content"),
+                   "materials": _l("Materials needed"), "person": _l("Person in charge")}
 
 
 def _status(view, context, model, name):
@@ -121,20 +125,38 @@ class ApplicationView(ReadOnlyModelView):
         from .applications import CATEGORY_LABELS, FLOW, totals
         r = self.get_one(request.args.get("id", ""))
         if r is not None:
+            from core.pii import mask_phone
+            from .applications import CRITERIA_LABELS, METHOD_LABELS
+            from .models import CRITERIA, Review
+            from . import steps as S
+            user = current_user._get_current_object()
+            reviews = list(r.reviews.order_by(Review.id))
             self._template_args.update(
-                steps=FLOW.steps_for(r, current_user._get_current_object()), lines=list(r.lines),
-                members=list(r.members), totals=totals(r), categories=CATEGORY_LABELS, fmt=money.fmt)
+                steps=FLOW.steps_for(r, user), lines=list(r.lines.order_by(BudgetLine.position)),
+                members=list(r.members), totals=totals(r), categories=CATEGORY_LABELS, fmt=money.fmt,
+                leader_phone=mask_phone(r.leader_phone), schedule=list(r.schedule), outputs=list(r.outputs),
+                methods=[METHOD_LABELS[m] for m in r.evaluation_methods.split(",") if m in METHOD_LABELS],
+                criteria=CRITERIA, criteria_labels=CRITERIA_LABELS, reviews=reviews,
+                my_review=next((x for x in reviews if x.reviewer == user.id), None),
+                score_max=S.SETTINGS.get("score_max"),
+                may_manage=security.can("resources.application.manage", r),
+                may_edit=security.can("resources.application.edit", r),
+                objections=list(r.objections), attendance={x.volunteer_id: x.present for x in r.attendance},
+                attendees=[m.volunteer for m in r.members] + ([r.leader] if r.leader_id and r.leader_id not in
+                                                              {m.volunteer_id for m in r.members} else []),
+                links=[x.activity_id for x in r.activity_links], live=S.live_activities(r),
+                activities_on=S.activities_on(), evaluation=S.evaluation(r),
+                activity_categories=self._activity_categories())
         return super().details_view()
 
     @expose("/step/", methods=["POST"])
     def step_view(self):
-        from core.workflow import WorkflowError
-        from .applications import FLOW
+        from .steps import move
         r = self._row()
         try:
-            FLOW.move(r, request.form.get("step", ""), actor=current_user._get_current_object(),
-                      reason=request.form.get("reason", ""))
-        except WorkflowError as e:
+            move(r, request.form.get("step", ""), actor=current_user._get_current_object(),
+                 reason=request.form.get("reason", ""))
+        except FieldErrors as e:
             if getattr(e, "code", None) == 403:
                 abort(403)
             flash("；".join(e.messages()), "error")
@@ -144,6 +166,8 @@ class ApplicationView(ReadOnlyModelView):
 
     # ------------------------------------------------------------ the 申报书 form (create and edit a draft)
     LINE_ROWS = 12
+    SCHEDULE_ROWS = 8
+    OUTPUT_ROWS = 5
     MEMBER_ROWS = 8   # more rows than the cap, so that a 6th member is refused by the rule, not the page
 
     def _teams(self):
@@ -178,7 +202,9 @@ class ApplicationView(ReadOnlyModelView):
     @expose("/draft/", methods=["GET", "POST"])
     def draft_view(self):
         from core import inputs
-        from .applications import CATEGORY_LABELS, FIELDS, save
+        from core.pii import mask_phone
+        from .applications import CATEGORY_LABELS, FIELDS, METHOD_LABELS, SCHEDULE_FIELDS, save
+        from .models import Output, ScheduleRow
         from .models import CATEGORIES
         from core.errors import FieldErrors
         from plugins.teams.models import Team
@@ -210,6 +236,24 @@ class ApplicationView(ReadOnlyModelView):
                     errors.update(e.errors)
                     data[f] = 0
             members = self._members(team_id, errors)
+            data["leader"] = None
+            number = (request.form.get("leader_number") or "").strip()[:32]
+            if number:
+                from plugins.volunteers.models import Volunteer
+                v = Volunteer.get_or_none(Volunteer.number == number)
+                data["leader"] = v.id if v else -1      # -1: refused beside the field by the rule
+            phone = (request.form.get("leader_phone") or "").strip()[:20]
+            if application is not None and phone == mask_phone(application.leader_phone):
+                phone = application.leader_phone            # the masked value shown: unchanged
+            data["leader_phone"] = phone
+            data["evaluation_methods"] = request.form.getlist("evaluation_methods")[:10]
+            data["evaluation_other"] = (request.form.get("evaluation_other") or "").strip()[:200]
+            schedule = [{f: request.form.get(f"schedule-{i}-{f}", "") for f in SCHEDULE_FIELDS}
+                        for i in range(self.SCHEDULE_ROWS)]
+            schedule = [r for r in schedule if any((v or "").strip() for v in r.values())]
+            outputs = [{f: request.form.get(f"outputs-{i}-{f}", "") for f in ("indicator", "planned")}
+                       for i in range(self.OUTPUT_ROWS)]
+            outputs = [r for r in outputs if any((v or "").strip() for v in r.values())]
             lines = [{k: request.form.get(f"lines-{i}-{k}", "") for k in ("category", "detail", "unit_price",
                                                                          "quantity", "note")}
                      for i in range(self.LINE_ROWS)]
@@ -217,14 +261,23 @@ class ApplicationView(ReadOnlyModelView):
             if not errors:
                 try:
                     r = save(Team.get_by_id(team_id), data, members, lines, application=application,
-                             actor=current_user._get_current_object())
+                             actor=current_user._get_current_object(), schedule=schedule, outputs=outputs)
                 except FieldErrors as e:
                     errors = e.errors
                 else:
                     flash(_("The application was saved as a draft."), "success")
                     return redirect(url_for(".details_view", id=r.id))
+            form["evaluation_methods"] = request.form.getlist("evaluation_methods")
         elif application is not None:
             form = {f: getattr(application, f) for f in FIELDS}
+            form.update(leader_number=application.leader.number if application.leader else "",
+                        leader_phone=mask_phone(application.leader_phone),
+                        evaluation_methods=application.evaluation_methods.split(","),
+                        evaluation_other=application.evaluation_other)
+            for i, x in enumerate(application.schedule.order_by(ScheduleRow.position)):
+                form.update({f"schedule-{i}-{f}": getattr(x, f) for f in SCHEDULE_FIELDS})
+            for i, x in enumerate(application.outputs.order_by(Output.position)):
+                form.update({f"outputs-{i}-indicator": x.indicator, f"outputs-{i}-planned": x.planned})
             for f in ("total_budget", "requested"):
                 form[f] = money.fmt(form[f], style="plain")
             for i, m in enumerate(application.members):
@@ -237,4 +290,86 @@ class ApplicationView(ReadOnlyModelView):
         return self.render("resources/admin_draft.html", teams=teams, application=application, form=form,
                            errors={k: str(v) for k, v in errors.items()}, categories=CATEGORY_LABELS,
                            category_keys=CATEGORIES, line_rows=self.LINE_ROWS, member_rows=self.MEMBER_ROWS,
-                           labels=APP_LABELS), (400 if errors else 200)
+                           labels=APP_LABELS, schedule_rows=self.SCHEDULE_ROWS, output_rows=self.OUTPUT_ROWS,
+                           schedule_fields=SCHEDULE_FIELDS, schedule_labels=SCHEDULE_LABELS,
+                           method_labels=METHOD_LABELS), (400 if errors else 200)
+
+    # ------------------------------------------------------------ the steps' content (issue 14 point 3)
+    def _activity_categories(self):
+        from .steps import activities_on
+        if not activities_on():
+            return {}
+        from plugins.activities import services as acts
+        return {"category": acts.categories("category"), "field": acts.categories("field")}
+
+    def _act(self, perm, fn):
+        """Run ``fn(row)`` for the row of ``id`` when the user holds ``perm`` on it; errors are flashed."""
+        r = self._row()
+        if not security.can(perm, r):
+            abort(403)
+        try:
+            fn(r)
+        except FieldErrors as e:
+            flash("；".join(e.messages()), "error")
+        else:
+            flash(_("Done."), "success")
+        return redirect(url_for(".details_view", id=r.id))
+
+    @expose("/assign/", methods=["POST"])
+    def assign_view(self):
+        from core.models import User
+        from .steps import assign_reviewer
+
+        def go(r):
+            u = User.get_or_none(User.username == (request.form.get("username") or "").strip()[:64])
+            if u is None:
+                raise FieldErrors({"reviewer": _l("No account has this user name.")})
+            assign_reviewer(r, u, actor=current_user._get_current_object())
+        return self._act("resources.application.manage", go)
+
+    @expose("/score/", methods=["POST"])
+    def score_view(self):
+        from .models import CRITERIA, Review
+        from .steps import score
+
+        def go(r):
+            me = current_user._get_current_object()
+            rv = Review.get_or_none((Review.application == r) & (Review.reviewer == me.id))
+            if rv is None:
+                abort(403)
+            score(rv, {c: request.form.get(c) for c in CRITERIA}, comment=request.form.get("comment", ""),
+                  decision=request.form.get("decision", ""), actor=me)
+        return self._act("resources.application.review", go)
+
+    @expose("/objection/", methods=["POST"])
+    def objection_view(self):
+        from .steps import object_to
+        return self._act("resources.application.manage", lambda r: object_to(
+            r, request.form.get("text", ""), name=request.form.get("name", ""),
+            actor=current_user._get_current_object()))
+
+    @expose("/attendance/", methods=["POST"])
+    def attendance_view(self):
+        from .steps import record_attendance
+        return self._act("resources.application.manage", lambda r: record_attendance(
+            r, inputs.parse_ids(request.form.getlist("present")), actor=current_user._get_current_object()))
+
+    @expose("/activity/", methods=["POST"])
+    def activity_view(self):
+        from .steps import publish_activity
+        keys = ("title", "address", "description", "contact_name", "contact_phone", "district", "category",
+                "field")
+        return self._act("resources.application.manage", lambda r: publish_activity(
+            r, {k: (request.form.get(k) or "")[:2000] for k in keys},
+            [{"starts_at": request.form.get("starts_at", ""), "ends_at": request.form.get("ends_at", ""),
+              "capacity": request.form.get("capacity", "")}], actor=current_user._get_current_object()))
+
+    @expose("/evaluate/", methods=["POST"])
+    def evaluate_view(self):
+        from .steps import evaluate
+        f = request.form
+        return self._act("resources.application.edit", lambda r: evaluate(
+            r, achieved={k[9:]: v for k, v in f.items() if k.startswith("achieved-")},
+            spent={k[6:]: v for k, v in f.items() if k.startswith("spent-")},
+            method_results=f.get("method_results", ""), conclusion=f.get("conclusion", ""),
+            actor=current_user._get_current_object()))

@@ -14,7 +14,8 @@ from core.db import now, transaction
 from core.errors import FieldErrors
 from core.workflow import Step, Workflow
 
-from .models import CATEGORIES, GROUPS, Application, BudgetLine, Member
+from .models import (CATEGORIES, CRITERIA, EVALUATION_METHODS, GROUPS, ActivityLink, Application, Attendance,
+                     BudgetLine, Member, Objection, Output, Review, ScheduleRow)
 from .services import SETTINGS
 
 CATEGORY_LABELS = {"service": _l("Service costs"), "publicity": _l("Publicity"),
@@ -141,17 +142,103 @@ FIELDS = ("activity_name", "field", "target_group", "period_start", "period_end"
           "requested", "summary", "background", "needs", "goals", "content")
 
 
-def save(team, data: dict, members: list[dict], line_rows: list[dict], *, application=None, actor=None):
+METHOD_LABELS = {"phone": _l("Phone follow-up calls"), "survey": _l("Questionnaire survey"),
+                 "follow_up": _l("Service follow-up"), "summary": _l("Activity summary"), "other": _l("Other")}
+CRITERIA_LABELS = {"significance": _l("Practical significance"),
+                   "feasibility": _l("Feasibility and sustainability"), "participation": _l("Participation"),
+                   "innovation": _l("Innovation"), "detail": _l("Detailed and thorough plan"),
+                   "funding": _l("Funding needs")}
+SCHEDULE_FIELDS = ("when", "place", "theme", "content", "materials", "person")
+
+
+def check_content(team_id, data: dict, schedule: list[dict], outputs: list[dict], *, complete: bool = False
+                  ) -> dict:
+    """R-RES-4/R-RES-5 on one 申报书: the leader (an approved member of the team) and their mobile, the
+    schedule rows (time and theme on every row), outputs (an indicator name and a whole planned number
+    from 1), evaluation methods (known keys; 其他 needs its text). ``complete``: what a submitted
+    application must have (leader, needs, goals, a schedule row, an output, a method)."""
+    from core.pii import PIIError, validate_mobile
+    errors: dict = {}
+    leader = data.get("leader")
+    leader = getattr(leader, "id", leader)
+    if leader is not None:
+        from plugins.teams.services import member_ids
+        if leader not in {r[0] for r in member_ids([team_id]).tuples()}:
+            errors["leader"] = _l("The leader must be an approved member of the team.")
+    elif complete:
+        errors["leader"] = _l("Choose the team's leader.")
+    phone = (data.get("leader_phone") or "").strip()
+    if phone:
+        try:
+            data["leader_phone"] = validate_mobile(phone)
+        except PIIError as e:
+            errors["leader_phone"] = e.args[0]
+    elif complete:
+        errors["leader_phone"] = _l("Enter the leader's mobile number.")
+    for i, r in enumerate(schedule):
+        for f in ("when", "theme"):
+            if not (r.get(f) or "").strip():
+                errors[f"schedule-{i}-{f}"] = _l("Every schedule row needs its time and theme.")
+    for i, o in enumerate(outputs):
+        if not (o.get("indicator") or "").strip():
+            errors[f"outputs-{i}-indicator"] = _l("Name the indicator.")
+        try:
+            o["planned"] = inputs.parse_int(o.get("planned"), min=1, max=10**7)
+        except (TypeError, ValueError):
+            errors[f"outputs-{i}-planned"] = _l("Enter the planned number as a whole number from 1.")
+    methods = [m for m in data.get("evaluation_methods") or [] if m]
+    if any(m not in EVALUATION_METHODS for m in methods):
+        errors["evaluation_methods"] = _l("Choose the evaluation methods from the list.")
+    elif "other" in methods and not (data.get("evaluation_other") or "").strip():
+        errors["evaluation_other"] = _l("Describe the other evaluation method.")
+    if complete:
+        if not methods:
+            errors["evaluation_methods"] = _l("Choose at least one evaluation method.")
+        for f, msg in (("needs", _l("Describe the needs analysis.")), ("goals", _l("State measurable goals."))):
+            if not (data.get(f) or "").strip():
+                errors[f] = msg
+        if not schedule:
+            errors["schedule"] = _l("Add at least one schedule row.")
+        if not outputs:
+            errors["outputs"] = _l("Add at least one output with its indicator.")
+    return errors
+
+
+def submit(application, *, actor=None):
+    """草稿 → 已申报 once the 申报书 is complete (R-RES-5): the content check with ``complete``, then the
+    workflow step; errors beside the fields, nothing written."""
+    a = application
+    data = {"leader": a.leader_id, "leader_phone": a.leader_phone, "needs": a.needs, "goals": a.goals,
+            "evaluation_methods": [m for m in a.evaluation_methods.split(",") if m],
+            "evaluation_other": a.evaluation_other}
+    errors = check_content(a.team_id, data, [{f: getattr(r, f) for f in SCHEDULE_FIELDS} for r in a.schedule],
+                           [{"indicator": o.indicator, "planned": o.planned} for o in a.outputs], complete=True)
+    if errors:
+        raise FieldErrors(errors)
+    return FLOW.move(a, "submit", actor=actor)
+
+
+def save(team, data: dict, members: list[dict], line_rows: list[dict], *, application=None, actor=None,
+         schedule: list[dict] | None = None, outputs: list[dict] | None = None):
     """Create or update a draft 申报书 of ``team``: checks everything, then writes the application, its
     members and budget lines in one transaction (FieldErrors beside the fields, nothing written). Members
     are {"volunteer": id, "duty", "responsibility"}; line rows hold text as typed (yuan) or fen ints."""
     if application is not None and application.status not in EDITABLE:
         raise FieldErrors(_l("Only a draft can be changed."))
     lines, errors = parse_lines(line_rows)
-    errors = {**check(data, members, lines), **errors}
+    schedule = [{f: str(r.get(f) or "").strip()[:2000 if f == "content" else 200] for f in SCHEDULE_FIELDS}
+                for r in (schedule or [])]
+    outputs = [dict(o) for o in (outputs or [])]
+    errors = {**check(data, members, lines), **check_content(team.id, data, schedule, outputs), **errors}
     if errors:
         raise FieldErrors(errors)
     values = {f: data.get(f) for f in FIELDS if f in data}
+    if "evaluation_methods" in data:
+        values["evaluation_methods"] = ",".join(m for m in EVALUATION_METHODS if m in data["evaluation_methods"])
+        values["evaluation_other"] = (data.get("evaluation_other") or "").strip()[:200] \
+            if "other" in data["evaluation_methods"] else ""
+    if "leader_phone" in data:
+        values["leader_phone"] = data["leader_phone"] or ""
     with transaction():
         if application is None:
             application = Application.create(team=team, created_by=getattr(actor, "id", None),
@@ -163,8 +250,8 @@ def save(team, data: dict, members: list[dict], line_rows: list[dict], *, applic
             application.leader = data.get("leader", application.leader_id)
             application.updated_at = now()
             application.save()
-            Member.delete().where(Member.application == application).execute()
-            BudgetLine.delete().where(BudgetLine.application == application).execute()
+            for m in (Member, BudgetLine, ScheduleRow, Output):
+                m.delete().where(m.application == application).execute()
             action = "resources.application.updated"
         for m in members:
             Member.create(application=application, volunteer=m["volunteer"], duty=m.get("duty", "")[:100],
@@ -172,7 +259,13 @@ def save(team, data: dict, members: list[dict], line_rows: list[dict], *, applic
         for i, ln in enumerate(lines):
             BudgetLine.create(application=application, position=i, category=ln.category, detail=ln.detail,
                               unit_price=ln.unit_price, quantity=ln.quantity, amount=ln.amount, note=ln.note)
+        for i, r in enumerate(schedule):
+            ScheduleRow.create(application=application, position=i, **r)
+        for i, o in enumerate(outputs):
+            Output.create(application=application, position=i, indicator=o["indicator"].strip()[:100],
+                          planned=o["planned"])
         audit.log(action, application, {"members": len(members), "lines": len(lines),
+                                        "schedule": len(schedule), "outputs": len(outputs),
                                         "requested": application.requested})
     return application
 

@@ -1,6 +1,7 @@
 """Resource links (资源链接; RULES R-RES-1): the catalogue of funding programmes and resource accounts."""
 import peewee as pw
 
+from core.crypto import EncryptedField
 from core.db import BaseModel, DateTimeTZField, now
 from core.money import MoneyField
 from plugins.teams.models import Team
@@ -84,6 +85,14 @@ class Application(BaseModel):
     needs = pw.TextField(default="")
     goals = pw.TextField(default="")
     content = pw.TextField(default="")
+    # 负责人联系电话 (R-RES-5): encrypted at rest and masked on screen like a volunteer's phone
+    leader_phone = EncryptedField(context="resources.application.leader_phone", default="")
+    # R-RES-4 评估方法: keys of EVALUATION_METHODS as "phone,survey"; ``evaluation_other`` the text of 其他
+    evaluation_methods = pw.CharField(max_length=100, default="")
+    evaluation_other = pw.CharField(max_length=200, default="")
+    # 末期评估: the results of each evaluation method and the conclusion
+    method_results = pw.TextField(default="")
+    conclusion = pw.TextField(default="")
     created_by = pw.IntegerField(null=True)
     created_at = DateTimeTZField(default=now)
     updated_at = DateTimeTZField(default=now)
@@ -116,9 +125,102 @@ class BudgetLine(BaseModel):
     quantity = pw.IntegerField()
     amount = MoneyField()
     note = pw.CharField(max_length=200, default="")
+    spent = MoneyField(null=True)      # 末期评估: money actually spent on this line (fen)
 
     class Meta:
         table_name = "resources_budget_line"
 
 
-MODELS = [Programme, Account, Application, Member, BudgetLine]
+class ScheduleRow(BaseModel):
+    """One row of 活动进度安排 (R-RES-5): 时间, 地点, 主题, 内容, 所需物资, 负责人."""
+    application = pw.ForeignKeyField(Application, backref="schedule", on_delete="CASCADE", index=True)
+    position = pw.IntegerField(default=0)
+    when = pw.CharField(max_length=100)
+    place = pw.CharField(max_length=200, default="")
+    theme = pw.CharField(max_length=200)
+    content = pw.TextField(default="")
+    materials = pw.CharField(max_length=200, default="")
+    person = pw.CharField(max_length=50, default="")
+
+    class Meta:
+        table_name = "resources_schedule_row"
+
+
+class Output(BaseModel):
+    """One 预期产出 (R-RES-5): an indicator name and the planned number; ``achieved`` at 末期评估."""
+    application = pw.ForeignKeyField(Application, backref="outputs", on_delete="CASCADE", index=True)
+    position = pw.IntegerField(default=0)
+    indicator = pw.CharField(max_length=100)
+    planned = pw.IntegerField()
+    achieved = pw.IntegerField(null=True)
+
+    class Meta:
+        table_name = "resources_output"
+
+
+CRITERIA = ("significance", "feasibility", "participation", "innovation", "detail", "funding")
+
+
+class Review(BaseModel):
+    """A reviewer assigned to an application (评审) and their scores on the six criteria of 篇4 二(一)3(2),
+    comment and decision (fund / reject / changes). ``reviewer`` is a user id."""
+    application = pw.ForeignKeyField(Application, backref="reviews", on_delete="CASCADE", index=True)
+    reviewer = pw.IntegerField(index=True)
+    significance = pw.IntegerField(null=True)
+    feasibility = pw.IntegerField(null=True)
+    participation = pw.IntegerField(null=True)
+    innovation = pw.IntegerField(null=True)
+    detail = pw.IntegerField(null=True)
+    funding = pw.IntegerField(null=True)
+    comment = pw.TextField(default="")
+    decision = pw.CharField(max_length=10, default="")
+    scored_at = DateTimeTZField(null=True)
+    created_at = DateTimeTZField(default=now)
+
+    class Meta:
+        table_name = "resources_review"
+        indexes = ((("application", "reviewer"), True),)
+
+    def total(self):
+        vals = [getattr(self, c) for c in CRITERIA]
+        return None if any(v is None for v in vals) else sum(vals)
+
+
+class Objection(BaseModel):
+    """An objection raised during 公示, by the public (name and contact, encrypted) or by staff."""
+    application = pw.ForeignKeyField(Application, backref="objections", on_delete="CASCADE", index=True)
+    name = pw.CharField(max_length=50, default="")
+    contact = EncryptedField(context="resources.objection.contact", default="")
+    text = pw.TextField()
+    by_user = pw.IntegerField(null=True)
+    created_at = DateTimeTZField(default=now)
+
+    class Meta:
+        table_name = "resources_objection"
+
+
+class Attendance(BaseModel):
+    """见面会及培训: whether a member of the application attended."""
+    application = pw.ForeignKeyField(Application, backref="attendance", on_delete="CASCADE", index=True)
+    volunteer = pw.ForeignKeyField(Volunteer, on_delete="CASCADE")
+    present = pw.BooleanField(default=False)
+    recorded_by = pw.IntegerField(null=True)
+    recorded_at = DateTimeTZField(default=now)
+
+    class Meta:
+        table_name = "resources_attendance"
+        indexes = ((("application", "volunteer"), True),)
+
+
+class ActivityLink(BaseModel):
+    """A funded activity published through the activities plugin (its id; no cross-plugin foreign key)."""
+    application = pw.ForeignKeyField(Application, backref="activity_links", on_delete="CASCADE", index=True)
+    activity_id = pw.IntegerField(index=True)
+    created_at = DateTimeTZField(default=now)
+
+    class Meta:
+        table_name = "resources_activity_link"
+
+
+MODELS = [Programme, Account, Application, Member, BudgetLine, ScheduleRow, Output, Review, Objection,
+          Attendance, ActivityLink]

@@ -3,13 +3,13 @@ application (its leader and team members, with their division of work). Their co
 volunteer record and are never copied here."""
 from flask_babel import lazy_gettext as _l
 
-from .models import Application, Member
+from .models import Application, Attendance, Member, Objection
 
 
 def declarations():
     from plugins.privacy.contract import Declaration
     return [
-        Declaration(Application, {"leader": "personal"}, "volunteer",
+        Declaration(Application, {"leader": "personal", "leader_phone": "sensitive"}, "volunteer",
                     _l("The leader named on a funding application"), _l("Contract (PIPL 13(2))"),
                     _l("Kept with the application; the link is removed on erasure"),
                     _l("Platform admins; the team's admins")),
@@ -17,6 +17,14 @@ def declarations():
                     _l("Team members named on a funding application and their division of work"),
                     _l("Contract (PIPL 13(2))"), _l("Kept with the application; removed on erasure"),
                     _l("Platform admins; the team's admins")),
+        Declaration(Attendance, {"volunteer": "personal"}, "volunteer",
+                    _l("Attendance of the application's members at the meeting and training"),
+                    _l("Contract (PIPL 13(2))"), _l("Kept with the application; removed on erasure"),
+                    _l("Platform admins; the team's admins")),
+        Declaration(Objection, {"name": "personal", "contact": "sensitive"}, "contact",
+                    _l("People who object to an application during its public announcement, to call them back"),
+                    _l("Legal duty of the public announcement (PIPL 13(3))"),
+                    _l("Kept with the application"), _l("Platform admins")),
     ]
 
 
@@ -37,7 +45,8 @@ def erase(subject, actor):
     from plugins.privacy.contract import ErasePart
     if not subject.volunteer_id:
         return None
-    Application.update(leader=None).where(Application.leader == subject.volunteer_id).execute()
+    Application.update(leader=None, leader_phone="").where(Application.leader == subject.volunteer_id).execute()
+    Attendance.delete().where(Attendance.volunteer == subject.volunteer_id).execute()
     Member.delete().where(Member.volunteer == subject.volunteer_id).execute()
     return ErasePart(_l("Funding applications"),
                      removed=[_l("The person as leader or member of funding applications")],

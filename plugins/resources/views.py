@@ -3,6 +3,7 @@ then every programme and account, searchable by resource type, district and name
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
 
 from . import services
 
@@ -26,3 +27,37 @@ def index():
         programmes=services.programmes(rtype, district, q), accounts=services.accounts(rtype, district, q),
         types=services.RESOURCE_TYPES, districts=services.DISTRICTS + ("全市", "广东省"),
         rtype=rtype, district=district, q=q)
+
+
+# ------------------------------------------------------------------ 公示 (issue 14 point 3, R-RES-2)
+@bp.route("/publicity/")
+def publicity():
+    """The applications in their public announcement: activity, team, place, period, amount, until when;
+    never the leader's or members' personal data."""
+    from core import money
+    from .steps import in_publicity
+    return render_template("resources/publicity.html", rows=list(in_publicity()), fmt=money.fmt,
+                           days=services.SETTINGS.get("publicity_workdays"))
+
+
+@bp.route("/publicity/<int:aid>/object", methods=["GET", "POST"])
+def object_to(aid):
+    """Anyone may object during 公示, with a name and a phone number to be called back."""
+    from flask import abort, flash, redirect, url_for
+    from core.errors import FieldErrors
+    from .models import Application
+    from .steps import object_to as record
+    a = Application.get_or_none((Application.id == aid) & (Application.status == "publicity"))
+    if a is None:
+        abort(404)
+    errors, form = {}, {}
+    if request.method == "POST":
+        form = {k: (request.form.get(k) or "")[:2000] for k in ("name", "contact", "text")}
+        try:
+            record(a, form["text"], name=form["name"], contact=form["contact"])
+        except FieldErrors as e:
+            errors = {k: str(v) for k, v in e.errors.items()}
+        else:
+            flash(_("Your objection was recorded. Staff will call you back."), "success")
+            return redirect(url_for("resources.publicity"))
+    return render_template("resources/object.html", a=a, form=form, errors=errors), (400 if errors else 200)
