@@ -468,3 +468,35 @@ def test_r_inc_6_2_ac6_evaluations_of_another_teams_members_are_not_listed(world
     tb = _admin_client(app, "tb")
     assert "张三丰" not in tb.get("/admin/incentives_evaluation/").get_data(as_text=True)
     assert tb.get(f"/admin/incentives_evaluation/edit/?id={e.id}").status_code == 404
+
+
+def test_r_inc_6_3_ac6_matrix_another_team_admin_gets_nothing_of_team_a(world):
+    """AC6 for every view and export of the plugin: team B's admin against team A's activity, evaluation and
+    member — list, details, edit, export, the insurance page, the insured list and the contact form."""
+    app = world["app"]
+    from core.db import today
+    from plugins.incentives import evaluation as E
+    from plugins.teams.models import Membership
+    with app.test_request_context():
+        Membership.insert(team=world["a"], volunteer=world["v"][0], status="approved").execute()
+        e = E.evaluate(world["v"][0], today() - _dt.timedelta(days=1), today())
+        own = activity(world, team="b").id
+    aid = _two_day_activity(world)
+    tb = _admin_client(app, "tb")
+    token = csrf_from(tb.get(f"/admin/incentives_insurance/?activity={own}").get_data(as_text=True))
+    for url in (f"/admin/incentives_evaluation/edit/?id={e.id}", f"/admin/incentives_evaluation/details/?id={e.id}",
+                f"/admin/incentives_insurance/?activity={aid}", f"/admin/incentives_insurance/insured.xlsx?activity={aid}"):
+        assert tb.get(url).status_code == 404, url
+    for url in ("/admin/incentives_evaluation/", "/admin/incentives_evaluation/export/csv/",
+                "/admin/incentives_contacts/"):
+        r = tb.get(url)
+        assert r.status_code in (200, 403) and "张三丰" not in r.get_data(as_text=True), url
+    assert tb.post("/admin/incentives_contacts/", data={"volunteer": world["v"][0], "note": "x",
+                                                        "csrf_token": token}).status_code == 404
+    assert tb.post(f"/admin/incentives_insurance/?activity={aid}", data={"insured": "1", "policy_number": "P",
+                                                                         "insurer": "I", "csrf_token": token}).status_code == 404
+    from plugins.incentives.models import Contact, InsuranceCheck
+    with app.app_context():
+        assert not Contact.select().exists() and not InsuranceCheck.select().exists()
+    ta = _admin_client(app, "ta")
+    assert "张三丰" in ta.get("/admin/incentives_evaluation/export/csv/").get_data(as_text=True)
