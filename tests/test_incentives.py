@@ -297,7 +297,15 @@ def test_r_inc_4_1_the_12_5_greeting_reaches_every_active_volunteer_exactly_once
     from core.models import Message
     from plugins.incentives import greetings as G
     from plugins.incentives.models import Greeting
+    from plugins.volunteers import services as V
+    from plugins.volunteers.models import Volunteer
+    from test_teams_workflow import cn_id
     day = _dt.date(2026, 12, 5)
+    with app.test_request_context():     # a fourth volunteer who is no longer active: not greeted
+        gone = V.register({"name": "赵六", "id_type": "cn_id", "id_number": cn_id(8099), "phone": "13812359999",
+                           "agreement": True, "password": PASSWORD})
+        Volunteer.update(status="inactive").where(Volunteer.id == gone.id).execute()
+        gone_user = gone.user_id
 
     def work(_i):
         with app.test_request_context():
@@ -309,6 +317,7 @@ def test_r_inc_4_1_the_12_5_greeting_reaches_every_active_volunteer_exactly_once
         for uid in world["users"]:
             msgs = list(Message.select().where((Message.recipient == uid) & (Message.category == "incentives.greeting")))
             assert len(msgs) == 1 and "国际志愿者日" in msgs[0].body
+        assert not Message.select().where(Message.recipient == gone_user).exists()
     with app.test_request_context():
         assert G.run(day) == {}                       # a third run sends nothing
 
