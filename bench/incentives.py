@@ -125,9 +125,8 @@ def handwritten(db, thresholds, pg: bool):
         cur.execute("BEGIN IMMEDIATE")
     cur.execute(f"INSERT INTO incentives_star (volunteer_id, stars, minutes, updated_at) SELECT v.id, 0, 0, {ph} "
                 f"FROM {vt} v WHERE NOT EXISTS (SELECT 1 FROM incentives_star s WHERE s.volunteer_id = v.id)", (ts,))
-    cur.execute(f"UPDATE incentives_star SET minutes = t.m, updated_at = {ph} FROM (SELECT s.volunteer_id AS vid, "
-                f"COALESCE(SUM(r.minutes), 0) AS m FROM incentives_star s LEFT JOIN {rt} r ON "
-                f"r.volunteer_id = s.volunteer_id AND r.kind = 'service' GROUP BY s.volunteer_id) t "
+    cur.execute(f"UPDATE incentives_star SET minutes = t.m, updated_at = {ph} FROM (SELECT r.volunteer_id AS vid, "
+                f"SUM(r.minutes) AS m FROM {rt} r WHERE r.kind = 'service' GROUP BY r.volunteer_id) t "
                 f"WHERE incentives_star.volunteer_id = t.vid AND incentives_star.minutes <> t.m", (ts,))
     cur.execute(f"INSERT INTO incentives_star_change (volunteer_id, from_stars, to_stars, minutes, source, changed_at) "
                 f"SELECT volunteer_id, stars, {case}, minutes, 'recompute', {ph} FROM incentives_star "

@@ -125,11 +125,12 @@ def recompute_all(*, notify: bool = True) -> dict:
             "WHERE NOT EXISTS (SELECT 1 FROM incentives_star s WHERE s.volunteer_id = v.id)".replace(
                 "%s", _ph()), (ts,))
         db.obj.execute_sql(
-            "UPDATE incentives_star SET minutes = t.m, updated_at = {p} FROM ("
-            " SELECT s.volunteer_id AS vid, COALESCE(SUM(r.minutes), 0) AS m FROM incentives_star s"
-            f" LEFT JOIN {rec_t} r ON r.{rec_v} = s.volunteer_id AND r.kind = 'service'"
-            " GROUP BY s.volunteer_id) t WHERE incentives_star.volunteer_id = t.vid"
-            " AND incentives_star.minutes <> t.m".format(p=_ph()), (ts,))
+            # every volunteer with a record is in the GROUP BY (records are never deleted, only corrected,
+            # down to 0 minutes at least); one without keeps the 0 of the insert above
+            f"UPDATE incentives_star SET minutes = t.m, updated_at = {_ph()} FROM ("
+            f" SELECT r.{rec_v} AS vid, SUM(r.minutes) AS m FROM {rec_t} r WHERE r.kind = 'service'"
+            f" GROUP BY r.{rec_v}) t WHERE incentives_star.volunteer_id = t.vid"
+            " AND incentives_star.minutes <> t.m", (ts,))
         case = _case("minutes", th)
         cur = db.obj.execute_sql(
             "INSERT INTO incentives_star_change (volunteer_id, from_stars, to_stars, minutes, source, changed_at) "
