@@ -329,6 +329,9 @@ def hand_built(app, admin) -> list[tuple[str, str, str, dict | None]]:
                     f"/admin/donations_campaign/export.{fmt}?id={camp.id}", None))
     out.append(("volunteers_import.report", "csv", _import_report(app, admin), None))
     out.append(("volunteers_import.template", "xlsx", "/admin/volunteers_import/template.xlsx", None))
+    # R-INC-5: the insured list of an activity for the insurer (names and masked ID numbers)
+    out.append(("incentives_insurance.insured_xlsx", "xlsx", f"/admin/incentives_insurance/insured.xlsx?activity={aid}",
+                None))
     return out
 
 

@@ -7,6 +7,10 @@ from core import hookimpl
 from core.security import Permission, Role
 from plugins.teams.scoping import team_scoped
 
+from . import hookspecs
+
+HOOKSPECS = hookspecs
+
 PERMISSIONS = {
     "certificates.certificate.view": _l("View service certificates"),
     "certificates.certificate.review": _l("Approve or reject certificate applications"),

@@ -82,7 +82,10 @@ def verify(token):
     if c is None:
         resp = _no_store(render_template("certificates/verify.html", c=None), 404)
     else:
-        resp = _no_store(render_template("certificates/verify.html", c=c, name=mask_name(c.volunteer.name)))
+        groups = current_app.extensions["timebank"].pm.hook.certificate_verification_lines(certificate=c)
+        lines = [line for group in groups for line in (group or [])]
+        resp = _no_store(render_template("certificates/verify.html", c=c, name=mask_name(c.volunteer.name),
+                                         lines=lines))
     resp.headers["X-Robots-Tag"] = "noindex, nofollow"
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp

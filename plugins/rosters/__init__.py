@@ -4,6 +4,10 @@ from flask_babel import lazy_gettext as _l
 from core import hookimpl
 from core.security import Permission, Role
 
+from . import hookspecs
+
+HOOKSPECS = hookspecs
+
 PERMISSIONS = {
     "rosters.roster.view": _l("Open the rosters page"),
     "rosters.roster.export": _l("Download the team and volunteer rosters (XLSX, PDF)"),

@@ -255,6 +255,14 @@ def volunteer_rows(user, team: Team | None = None, *, full: bool = False, max_ro
             mq = mq.where(Membership.team.in_(ids or [-1]))
         for vid, tname in mq.order_by(Team.path).tuples():
             teams.setdefault(vid, []).append(tname)
+    remarks: dict[int, str] = {}
+    if vols:   # other plugins' remarks after the volunteer number (e.g. incentives' star rating)
+        from flask import current_app
+        for group in current_app.extensions["timebank"].pm.hook.roster_volunteer_remarks(
+                volunteer_ids=[v.id for v in vols]):
+            for vid, text in (group or {}).items():
+                if text:
+                    remarks[vid] = f"{remarks[vid]} {text}" if vid in remarks else str(text)
     rows = []
     for i, v in enumerate(vols, 1):
         phone = v.phone if full else mask_phone(v.phone)
@@ -262,7 +270,8 @@ def volunteer_rows(user, team: Team | None = None, *, full: bool = False, max_ro
         if v.address and v.employer:
             place = f"{v.address}；{v.employer}"
         rows.append([i, v.name, GENDER.get(v.gender, ""), age_on(v.birth_date) if v.birth_date else "",
-                     place, phone, v.specialties, "、".join(teams.get(v.id, [])), v.number])
+                     place, phone, v.specialties, "、".join(teams.get(v.id, [])),
+                     f"{v.number} {remarks[v.id]}" if v.id in remarks else v.number])
     return rows
 
 
