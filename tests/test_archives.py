@@ -338,6 +338,21 @@ def test_ac6_archives_a_team_admin_reaches_only_their_own_trees_archives(app_):
         assert "二队档案".encode() not in body and "二队文件".encode() not in body \
             and "二队成立".encode() not in body, url
     assert "一队档案" in c.get("/admin/archives_file/").get_data(as_text=True)
+    with app_.app_context():
+        from plugins.archives.models import ArchiveFile, ChronicleEntry, Kind
+        entry = ChronicleEntry.get().id
+        kind_id = Kind.get(Kind.code == "work").id
+    assert c.get(f"/admin/archives_chronicle/edit/?id={entry}").status_code == 404
+    # a file or chronicle entry created for another team is refused, nothing written
+    form = c.get("/admin/archives_file/new/").get_data(as_text=True)
+    c.post("/admin/archives_file/new/", data={"csrf_token": csrf_from(form), "team": app_.team_ids[1],
+                                              "kind": kind_id, "title": "冒名档案", "retention": "long"})
+    with app_.app_context():
+        assert not ArchiveFile.select().where(ArchiveFile.title == "冒名档案").exists()
+    # the matrix is every view the plugin registers: a new one must join it
+    views = {v.endpoint for v in app_.extensions["timebank"].admin._views if v.endpoint.startswith("archives_")}
+    assert views == {"archives_file", "archives_document", "archives_chronicle", "archives_kind"}
+    assert c.get("/admin/archives_kind/new/").status_code == 403     # the kinds are the site's
     vol_denied = client_for(app_, "ta2").get(f"/admin/archives_file/{mine.id}/cover.pdf")
     assert vol_denied.status_code == 404
 
