@@ -3,7 +3,8 @@
 
 One run, on one database:
   1. filing    ``--files`` 活动档案, each with ``--docs`` documents of ``--size`` bytes (distinct random
-               bytes), through the real ``plugins.archives.services.create_file`` + ``add_document``:
+               bytes), through the real ``plugins.archives.services.create_file`` + ``add_document`` in
+               one transaction per archive (as ``filing.file_activity``; PDFs are not built here):
                number taken (core.numbering), bytes hashed (SHA-256), stored (folder storage,
                written once with O_EXCL + fsync), the row and its audit written — files per second;
   2. baseline  in the same run, the same bytes copied to a plain folder (open/write/fsync) and hashed with
@@ -62,7 +63,7 @@ def main():
     kind = database_kind(url, args.reset)
     os.environ["TIMEBANK_INSTANCE_PATH"] = str(tmp / "instance")
     from core import create_app
-    from core.db import db
+    from core.db import db, transaction
     app = create_app({"INSTANCE_PATH": str(tmp / "instance"), "DATABASE_URL": url, "PLUGINS": PLUGINS,
                       "TESTING": True})
     result = {"benchmark": "archives", "database": kind, "date": dt.date.today().isoformat(),
@@ -78,10 +79,11 @@ def main():
         log(f"filing {args.files} files × {args.docs} documents of {args.size} bytes ({kind})")
         with Timer() as t_file:
             for i in range(args.files):
-                f = A.create_file(team.id, kind_, f"活动档案{i:06d}", date_from=dt.date(2026, 1, 1))
-                for j, data in enumerate(blobs[i % len(blobs)]):
-                    # distinct bytes per document: the same random block with the file's number in front
-                    A.add_document(f, f"文件{j}", f"doc{j}.bin", f.number.encode() + data)
+                with transaction():       # one commit per archive, as filing.file_activity does
+                    f = A.create_file(team.id, kind_, f"活动档案{i:06d}", date_from=dt.date(2026, 1, 1))
+                    for j, data in enumerate(blobs[i % len(blobs)]):
+                        # distinct bytes per document: the same random block with the file's number in front
+                        A.add_document(f, f"文件{j}", f"doc{j}.bin", f.number.encode() + data)
         result["filing"] = {"seconds": round(t_file.wall, 3), "cpu": round(t_file.cpu, 3),
                             "files_per_second": round(args.files / t_file.wall, 1),
                             "documents_per_second": round(args.files * args.docs / t_file.wall, 1)}

@@ -9,7 +9,7 @@ import logging
 from flask import current_app
 
 from core import audit
-from core.db import now
+from core.db import now, transaction
 from core.workdays import deadline
 
 from . import catalogue
@@ -36,21 +36,24 @@ def _documents(activity) -> list[tuple[str, dict]]:
     return out
 
 
-def collect(f: ArchiveFile, activity, *, actor=None) -> int:
+def collect(f: ArchiveFile, activity, *, actor=None, items=None) -> int:
     """Adds what the plugins hold now: a document not yet in the file, or a new version (a new document
-    that ``replaces`` the last one of that title) when its bytes changed. Returns how many were added."""
+    that ``replaces`` the last one of that title) when its bytes changed. Returns how many were added.
+    The documents are built first, then filed in one transaction (one commit per activity)."""
     from .storage import sha256
     n = 0
-    for source, item in _documents(activity):
-        title = (item.get("title") or item.get("filename") or "")[:200]
-        last = (Document.select().where((Document.file == f) & (Document.title == title)
-                                        & (Document.source == source[:50]))
-                .order_by(Document.page.desc()).first())
-        if last is not None and last.sha256 == sha256(item["data"]):
-            continue
-        catalogue.add_document(f, title, item.get("filename", "document"), item["data"],
-                               content_type=item.get("content_type", ""), source=source, replaces=last, actor=actor)
-        n += 1
+    items = _documents(activity) if items is None else items
+    with transaction():
+        for source, item in items:
+            title = (item.get("title") or item.get("filename") or "")[:200]
+            last = (Document.select().where((Document.file == f) & (Document.title == title)
+                                            & (Document.source == source[:50]))
+                    .order_by(Document.page.desc()).first())
+            if last is not None and last.sha256 == sha256(item["data"]):
+                continue
+            catalogue.add_document(f, title, item.get("filename", "document"), item["data"],
+                                   content_type=item.get("content_type", ""), source=source, replaces=last, actor=actor)
+            n += 1
     return n
 
 
@@ -63,17 +66,19 @@ def file_activity(activity, *, actor=None) -> ArchiveFile:
         return existing
     ends = activity.ends_at or now()
     start = activity.starts_at.date() if activity.starts_at else ends.date()
+    items = _documents(activity)          # built before the transaction (PDFs take a while)
     from core.models import User
     responsible = User.get_or_none(User.id == activity.created_by) if activity.created_by else None
-    f = catalogue.create_file(
-        activity.team_id, catalogue.kind("activity"), f"{activity.title}活动档案", date_from=start,
-        date_to=ends.date(), responsible=responsible, retention=catalogue.SETTINGS.get("activity_retention"),
-        activity_id=activity.id, due_at=deadline(ends, catalogue.SETTINGS.get("activity_due_workdays")),
-        actor=actor)
-    collect(f, activity, actor=actor)
-    audit.log("archives.activity_filed", f, {"activity": activity.id,
-                                              "documents": Document.select().where(Document.file == f).count()},
-              user=actor)
+    with transaction():
+        f = catalogue.create_file(
+            activity.team_id, catalogue.kind("activity"), f"{activity.title}活动档案", date_from=start,
+            date_to=ends.date(), responsible=responsible, retention=catalogue.SETTINGS.get("activity_retention"),
+            activity_id=activity.id, due_at=deadline(ends, catalogue.SETTINGS.get("activity_due_workdays")),
+            actor=actor)
+        collect(f, activity, actor=actor, items=items)
+        audit.log("archives.activity_filed", f, {"activity": activity.id,
+                                                    "documents": Document.select().where(Document.file == f).count()},
+                    user=actor)
     return f
 
 
