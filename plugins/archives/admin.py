@@ -42,7 +42,9 @@ class FileView(SecureModelView):
     export_types = ["xlsx", "csv"]
 
     def get_query(self):
-        return catalogue.prefix_filter(super().get_query(), request.args.get("prefix", ""))
+        from flask import has_request_context
+        prefix = request.args.get("prefix", "") if has_request_context() else ""
+        return catalogue.prefix_filter(super().get_query(), prefix)
 
     def get_count_query(self):
         from peewee import fn
