@@ -84,6 +84,11 @@ SCHEMA = {
     "TASKS_QUEUE_NAME": ("timebank", str, "name of the task queue; give each site sharing one Redis its own"),
     "SMS_GATEWAY_URL": ("", str, "HTTP(S) endpoint of the SMS gateway (sms plugin); empty disables SMS"),
     "SMS_API_KEY": ("", str, "API key sent to the SMS gateway as a Bearer token (sms plugin)"),
+    "ARCHIVES_S3_BUCKET": ("", str, "S3 bucket of the archives plugin's documents; empty: instance/archives/"),
+    "ARCHIVES_S3_ENDPOINT": ("", str, "endpoint URL of an S3-compatible service (archives plugin); empty: AWS"),
+    "ARCHIVES_S3_ACCESS_KEY": ("", str, "access key of the archives' S3 bucket (config or environment, never the DB)"),
+    "ARCHIVES_S3_SECRET_KEY": ("", str, "secret key of the archives' S3 bucket (config or environment, never the DB)"),
+    "ARCHIVES_S3_REGION": ("", str, "region of the archives' S3 bucket (default us-east-1)"),
     "PLUGIN_RELOAD_SECONDS": (2.0, float, "how often a worker checks whether the plugin set changed"),
     "MAX_CONTENT_LENGTH": (16 * 1024 * 1024, int, "largest accepted request body in bytes"),
     "PUBLIC_URL": ("", str, "the site's public base URL, e.g. https://timebank.example.org; the only source of "

@@ -394,6 +394,7 @@ NOT_SPREADSHEETS = {
     "volunteers.export_me",            # JSON of a person's own data (PR: right of access), not a spreadsheet
     "team_standards_assessment.report",  # an HTML page
     "privacy.download",                  # a person's own ZIP: JSON and a readable HTML page (PR7)
+    "archives_document.download",        # a filed document, byte for byte as filed (its SHA-256), not built here
 }
 
 

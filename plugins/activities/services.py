@@ -83,7 +83,16 @@ class HoursConfirmed(events.Event):
     idempotency_key: str = ""
 
 
-EVENTS = [ActivitySubmitted, ActivityReviewed, SignUpConfirmed, HoursConfirmed]
+@dataclass
+class ActivityFinished(events.Event):
+    """A published activity's last slot ended (``finish_due``): its outcome is due, and the archives plugin
+    files its 活动档案 (R-ARC-2)."""
+    name = "activities.finished"
+    activity_id: int = 0
+    team_id: int = 0
+
+
+EVENTS = [ActivitySubmitted, ActivityReviewed, SignUpConfirmed, HoursConfirmed, ActivityFinished]
 
 
 # ---------------------------------------------------------------- reference data
@@ -373,8 +382,12 @@ def finish_due(at: _dt.datetime | None = None) -> int:
     # write from inside that loop fails at once with "database is locked" when another writer went first
     for a in list(Activity.select().where((Activity.status == "published") & (Activity.ends_at <= t))):
         with transaction():
-            n += Activity.update(status="finished", outcome_due=deadline(a.ends_at, setting("outcome_workdays"))) \
+            changed = Activity.update(status="finished",
+                                      outcome_due=deadline(a.ends_at, setting("outcome_workdays"))) \
                 .where((Activity.id == a.id) & (Activity.status == "published")).execute()
+            if changed:
+                events.emit(ActivityFinished(activity_id=a.id, team_id=a.team_id))
+            n += changed
     return n
 
 

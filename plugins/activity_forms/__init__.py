@@ -29,3 +29,10 @@ def activity_admin_links(activity, user):
                                 fmt=d.formats[0])) for d in docs]
     links.append((_l("All forms"), url_for("activity_forms.forms", activity_id=activity.id)))
     return links
+
+
+@hookimpl(optionalhook=True)
+def archive_documents(activity):
+    """The archives plugin's declared hook (R-ARC-2): this activity's forms, outcome, hours and photos."""
+    from .archive import documents
+    return documents(activity)

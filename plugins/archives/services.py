@@ -1,0 +1,12 @@
+"""Public API of the archives plugin (档案管理, R-ARC-1…3). Other plugins add documents to an activity's
+archive through the declared hook ``archive_documents(activity)`` (hookspecs.py), not by calling these.
+
+- ``create_file``, ``add_document``, ``close_file``, ``add_chronicle``, ``search``, ``read``: the catalogue
+  (catalogue.py);
+- ``cover_pdf``, ``contents_pdf``: 案卷封面 and 卷内目录;
+- ``file_activity``: the 活动档案 of an activity (filing.py);
+- ``verify``: every stored document against its SHA-256 (``timebank check``)."""
+from .catalogue import (add_chronicle, add_document, close_file, contents_pdf, cover_pdf, create_file,  # noqa: F401
+                        disposal_date, kind, load_kinds, overdue, read, search, verify)
+from .filing import file_activity, file_finished  # noqa: F401
+from .storage import StorageError  # noqa: F401

@@ -1,0 +1,80 @@
+"""The archives' S3 storage (issue 17 point 2) against a real S3-compatible server started locally:
+moto's server mode (``moto_server``), spoken to with boto3 over HTTP. Skipped only when the server cannot
+start (moto[server] not installed, no free port)."""
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+PLUGINS = ["teams", "archives"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def s3_server():
+    exe = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    if not Path(exe).exists():
+        pytest.skip("moto[server] is not installed: the S3 storage test needs a local S3-compatible server")
+    port = _free_port()
+    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):           # up to 60 s: two cores shared by several test runs
+            try:
+                urllib.request.urlopen(url + "/moto-api/", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.skip("moto_server did not start")
+                time.sleep(0.1)
+        else:
+            pytest.skip("moto_server did not answer")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_r_arc_3_8_documents_go_to_an_s3_bucket_once_and_check_names_a_changed_one(make_app, s3_server):
+    import boto3
+    keys = {"ARCHIVES_S3_ENDPOINT": s3_server, "ARCHIVES_S3_BUCKET": "archives-test",
+            "ARCHIVES_S3_ACCESS_KEY": "testing", "ARCHIVES_S3_SECRET_KEY": "testing"}
+    client = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="us-east-1")
+    client.create_bucket(Bucket="archives-test")
+    app = make_app(plugins=PLUGINS, **keys)
+    from core.backup import run_checks
+    from plugins.archives import services as A
+    from plugins.archives.storage import StorageError, backend, folder_root
+    from plugins.teams.services import register_team
+    with app.test_request_context():
+        team = register_team({"name": "示例党员志愿服务队", "leader_name": "王示例", "leader_phone": "13800138001"})
+        f = A.create_file(team.id, A.kind("work"), "会议记录")
+        d = A.add_document(f, "第一次会议", "m1.txt", "会议内容".encode())
+        assert d.storage == "s3" and A.read(d) == "会议内容".encode()
+        body = client.get_object(Bucket="archives-test", Key=d.key)["Body"].read()
+        assert body == "会议内容".encode()                       # really in the bucket, over HTTP
+        assert not folder_root().exists() or not any(folder_root().rglob("*"))   # nothing on disk
+        with pytest.raises(StorageError):
+            backend().put(d.key, b"overwrite")                    # never overwritten
+        result = {n: (ok, m) for n, ok, m in run_checks(app)}["archives.documents"]
+        assert result == (True, "1 documents match their SHA-256")
+        client.put_object(Bucket="archives-test", Key=d.key, Body=b"tampered")   # someone with bucket access
+        ok, message = {n: (ok, m) for n, ok, m in run_checks(app)}["archives.documents"]
+        assert not ok and "changed: 0001-02-0001 页1 m1.txt" in message
+        client.delete_object(Bucket="archives-test", Key=d.key)
+        ok, message = {n: (ok, m) for n, ok, m in run_checks(app)}["archives.documents"]
+        assert not ok and "missing: 0001-02-0001 页1 m1.txt" in message
