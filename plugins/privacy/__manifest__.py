@@ -13,6 +13,7 @@
     "settings": {"export_link_minutes": 30,
                  # retention (issue 13 point 7, R-PRIV-5)
                  "retention_days_inbox": 730, "retention_days_sessions": 180, "retention_days_photos": 1095,
+                 "retention_days_signups": 365,
                  "retention_review_workdays": 10,
                  # subject requests (issue 13 point 2)
                  "request_workdays": 15},
@@ -33,6 +34,10 @@
         "retention_days_photos": {"label": "Days to keep activity photos",
                                   "help": "Counted from the upload; then the photo is listed for review.",
                                   "min": 30, "max": 7300},
+        "retention_days_signups": {"label": "Days to keep sign-ups and check-ins without a service record",
+                                   "help": "Counted from the end of the shift; a sign-up that became a "
+                                           "service record is kept with the hours.",
+                                   "min": 30, "max": 3650},
         "retention_review_workdays": {"label": "Working days a reviewer has to decide on data past its date",
                                       "help": "After this many working days an undecided item is shown as "
                                               "overdue on the dashboard.",
