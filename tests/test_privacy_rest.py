@@ -62,3 +62,126 @@ def test_r_priv_5_1_signup_retention_follows_the_setting(world):
         change("privacy", {"retention_days_signups": "30"})
         assert [k for k, _ in R.kept_without_reason(at=_later(40)) if k == "activity_signups"] == [
             "activity_signups"]
+
+
+# ------------------------------------------------------------------ point 1: /me/requests onto privacy
+def _post_request(client, kind, details="", **extra):
+    from conftest import csrf_from
+    page = client.get("/me").get_data(as_text=True)
+    return client.post("/me/requests", data={"csrf_token": csrf_from(page), "kind": kind, "details": details,
+                                             **extra})
+
+
+def test_pr7_1_me_requests_file_privacy_requests_due_in_working_days_answer_in_inbox(world):
+    """issue 13 point 2: with privacy enabled the volunteers' /me form files a privacy SubjectRequest for
+    the logged-in person (not the volunteers plugin's own table), due the end of the request_workdays-th
+    working day, shown on /me with its due date; staff grant it and the answer is in the inbox."""
+    from test_certificates import logged_in
+    app, ids = world
+    c = logged_in(app, ids["u1"])
+    r = _post_request(c, "correction", "我的出生日期应为1980-01-02")
+    assert r.status_code == 302
+    from core.models import Message, User
+    from core.workdays import deadline
+    from plugins.privacy import requests as R
+    from plugins.volunteers.models import DataRequest
+    with app.test_request_context():
+        u1 = User.get(User.username == ids["u1"])
+        assert DataRequest.select().count() == 0
+        req = R.SubjectRequest.get()
+        assert (req.user_id, req.kind, req.status) == (u1.id, "correction", "open")
+        assert req.due_at == deadline(req.created_at, 15)
+        due = req.due_at.strftime("%Y-%m-%d")
+    me = c.get("/me").get_data(as_text=True)
+    assert "我的出生日期应为1980-01-02" in me and due in me
+    with app.test_request_context():
+        admin = User.get(User.username == "admin")
+        R.decide(R.SubjectRequest.get(), admin, grant=True, outcome="已更正出生日期")
+        msgs = list(Message.select().where(Message.recipient == u1.id, Message.category == "privacy.request"))
+        assert len(msgs) == 1 and "已更正出生日期" in msgs[0].body
+
+
+def test_pr7_1_me_requests_bad_kind_chinese_error_nothing_written(world):
+    """issue 13 point 2: an unknown kind on /me gives a Chinese message and writes nothing."""
+    from test_certificates import logged_in
+    app, ids = world
+    c = logged_in(app, ids["u1"])
+    r = _post_request(c, "bogus")
+    page = c.get(r.headers["Location"]).get_data(as_text=True)
+    assert "未知" in page or "类型" in page
+    from plugins.privacy import requests as R
+    from plugins.volunteers.models import DataRequest
+    with app.app_context():
+        assert R.SubjectRequest.select().count() == 0 and DataRequest.select().count() == 0
+
+
+def test_pr7_1_idor_requests_only_ever_for_the_requester(world):
+    """issue 13 Security: a request posted with another person's ids in the form is still the
+    requester's own; volunteer 2 sees neither volunteer 1's request on /me nor on /me/privacy/requests."""
+    from test_certificates import logged_in
+    app, ids = world
+    c1, c2 = logged_in(app, ids["u1"]), logged_in(app, ids["u2"])
+    from core.models import User
+    with app.app_context():
+        u1 = User.get(User.username == ids["u1"])
+        u2 = User.get(User.username == ids["u2"])
+    _post_request(c1, "correction", "甲的秘密更正内容")
+    _post_request(c2, "export", "", user=str(u1.id), volunteer=str(ids["v1"]), user_id=str(u1.id))
+    from plugins.privacy import requests as R
+    with app.app_context():
+        owners = sorted((r.user_id, r.kind) for r in R.SubjectRequest.select())
+    assert owners == sorted([(u1.id, "correction"), (u2.id, "export")])
+    for page in ("/me", "/me/privacy/requests"):
+        assert "甲的秘密更正内容" not in c2.get(page).get_data(as_text=True), page
+        assert "甲的秘密更正内容" in c1.get(page).get_data(as_text=True), page
+
+
+def test_pr7_1_overdue_request_from_me_is_flagged_on_the_dashboard(world):
+    """issue 13 point 2: past its due time a request filed on /me is overdue in the dashboard widget."""
+    from test_certificates import logged_in
+    app, ids = world
+    _post_request(logged_in(app, ids["u1"]), "export")
+    from core.db import now
+    from core.models import User
+    from plugins.privacy import requests as R
+    from plugins.privacy import requests_dashboard_widgets
+    with app.test_request_context():
+        assert R.overdue().count() == 0
+        R.SubjectRequest.update(due_at=now() - _dt.timedelta(hours=1)).execute()
+        assert R.overdue().count() == 1
+        w = requests_dashboard_widgets(User.get(User.username == "admin"))
+        assert w and "/admin/privacy_requests_admin/" in str(w[0].html)
+
+
+def test_pr7_1_older_volunteers_requests_are_not_lost(world):
+    """issue 13 point 2: a request in the volunteers plugin's own register from before privacy was
+    enabled is still shown on /me beside the new ones and listed on privacy's page with its due date."""
+    from test_certificates import logged_in
+    app, ids = world
+    from plugins.privacy import requests as R
+    from plugins.volunteers.models import DataRequest
+    with app.app_context():
+        DataRequest.create(volunteer=ids["v1"], kind="deletion", details="旧登记簿里的删除请求")
+        assert [r.details for r, _due, _late in R.volunteer_requests()] == ["旧登记簿里的删除请求"]
+    c = logged_in(app, ids["u1"])
+    _post_request(c, "export")
+    me = c.get("/me").get_data(as_text=True)
+    assert "旧登记簿里的删除请求" in me and "导出" in me
+
+
+def test_pr7_1_without_privacy_the_volunteers_register_still_works(make_app):
+    """issue 13 point 2: with privacy off the volunteers plugin files in its own register."""
+    from conftest import PASSWORD, login
+    from test_teams_workflow import cn_id
+    app = make_app(plugins=["volunteers"])
+    from plugins.volunteers import services as V
+    from plugins.volunteers.models import DataRequest
+    with app.test_request_context():
+        v = V.register({"name": "赵六", "id_type": "cn_id", "id_number": cn_id(7401), "phone": "13812347401",
+                        "agreement": True, "password": PASSWORD})
+        username = v.user.username
+    c = app.test_client()
+    login(c, username, PASSWORD)
+    assert _post_request(c, "correction", "改名").status_code == 302
+    with app.app_context():
+        assert [r.details for r in DataRequest.select()] == ["改名"]
