@@ -185,3 +185,80 @@ def test_pr7_1_without_privacy_the_volunteers_register_still_works(make_app):
     assert _post_request(c, "correction", "改名").status_code == 302
     with app.app_context():
         assert [r.details for r in DataRequest.select()] == ["改名"]
+
+
+# ------------------------------------------------------------------ append-only tables and erasure
+MESSAGE = "张三丰捐给李奶奶的留言，电话13812340001"
+
+
+def _donate(app, ids):
+    from core.models import User
+    from plugins.donations import services as D
+    from plugins.teams.models import Team
+    from plugins.volunteers.models import Volunteer
+    with app.test_request_context():
+        admin = User.get(User.username == "admin")
+        b = D.create_beneficiary(Team.get_by_id(ids["a"]), name="西湖社区李奶奶", actor=admin)
+        t = D.donate_to_beneficiary(Volunteer.get_by_id(ids["v1"]), b, 1, message=MESSAGE, actor=admin)
+        return t.donation.id, t.id
+
+
+def test_pr6_1_erasure_blanks_messages_in_append_only_tables_and_the_ledger_verifies(world):
+    """issue 13 Done means: a donor's message lives in two append-only tables (donations_donation.message
+    and the ledger transfer's reason); erasure blanks both, the amounts and links stay, ``timebank ledger
+    verify`` passes, and the message is nowhere in the database files."""
+    import os
+    app, ids = world
+    did, tid = _donate(app, ids)
+    from plugins.donations.models import Donation
+    from plugins.ledger.models import Transfer
+    from plugins.privacy import services
+    from plugins.privacy.contract import Subject
+    from plugins.volunteers.models import Volunteer
+    with app.test_request_context():
+        assert Donation.get_by_id(did).message == MESSAGE and Transfer.get_by_id(tid).reason == MESSAGE
+        before = (Donation.get_by_id(did).amount, Transfer.get_by_id(tid).amount, Transfer.get_by_id(tid).payload_hash)
+        v = Volunteer.get_by_id(ids["v1"])
+        out = dict(services.erase_subject(Subject("volunteer", user_id=v.user_id, volunteer_id=v.id)))
+        assert out["donations"].removed and out["ledger"].removed
+        assert Donation.get_by_id(did).message == "" and Transfer.get_by_id(tid).reason == ""
+        after = (Donation.get_by_id(did).amount, Transfer.get_by_id(tid).amount, Transfer.get_by_id(tid).payload_hash)
+        assert after == before
+    r = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    assert r.exit_code == 0, r.output
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        from core.db import db
+        with app.app_context():
+            db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.execute_sql("VACUUM")
+        f = url.removeprefix("sqlite:///")
+        blob = b"".join(open(p, "rb").read() for p in (f, f + "-wal") if os.path.exists(p))
+        assert MESSAGE.encode() not in blob and "13812340001".encode() not in blob
+
+
+def test_lg1_1_append_only_still_refuses_every_other_change(world):
+    """LG1 after the erasure exception: changing an amount, writing a new message, deleting a row of the
+    donations or the ledger is still refused by the database; only blanking the erasable text passes."""
+    import peewee as pw
+    app, ids = world
+    did, tid = _donate(app, ids)
+    from core.db import transaction
+    from plugins.donations.models import Donation
+    from plugins.ledger.models import Transfer
+    attempts = [lambda: Donation.update(amount=99).where(Donation.id == did).execute(),
+                lambda: Donation.update(message="改写的留言").where(Donation.id == did).execute(),
+                lambda: Donation.update(message="", amount=99).where(Donation.id == did).execute(),
+                lambda: Donation.delete().where(Donation.id == did).execute(),
+                lambda: Transfer.update(amount=99).where(Transfer.id == tid).execute(),
+                lambda: Transfer.update(reason="别的理由").where(Transfer.id == tid).execute(),
+                lambda: Transfer.delete().where(Transfer.id == tid).execute()]
+    with app.app_context():
+        for i, attempt in enumerate(attempts):
+            with pytest.raises(pw.DatabaseError):
+                with transaction():
+                    attempt()
+            assert Donation.get_by_id(did).message == MESSAGE, i
+        with transaction():
+            Transfer.update(reason="").where(Transfer.id == tid).execute()
+        assert Transfer.get_by_id(tid).reason == ""
