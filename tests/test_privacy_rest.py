@@ -262,3 +262,99 @@ def test_lg1_1_append_only_still_refuses_every_other_change(world):
         with transaction():
             Transfer.update(reason="").where(Transfer.id == tid).execute()
         assert Transfer.get_by_id(tid).reason == ""
+
+
+# ------------------------------------------------------------------ point 8: impact assessments, kept copies
+def test_r_priv_8_1_assessment_drafts_come_from_the_declarations(world):
+    """issue 13 point 8 (PIPL 55): drafts for sensitive data (the volunteer record), public disclosure
+    (activity photos, the organiser's name on the page) and shared processing (exchanges with a partner),
+    each with purpose, risks and measures filled in; generating again opens nothing new."""
+    app, _ids = world
+    from plugins.privacy import assessments as A
+    with app.test_request_context():
+        n = A.generate_drafts()
+        got = {(a.case, a.table) for a in A.ImpactAssessment.select()}
+        assert n == len(got) > 0
+        assert ("sensitive", "volunteers_volunteer") in got
+        assert ("public", "activities_photo") in got and ("public", "activities_activity") in got
+        assert ("entrusted", "exchange_redemption") in got
+        assert all(a.status == "draft" and a.purpose and a.risks and a.measures and not a.conclusion
+                   for a in A.ImpactAssessment.select())
+        assert A.generate_drafts() == 0
+
+
+def test_r_priv_8_1_staff_complete_an_assessment_bad_input_writes_nothing(world):
+    """issue 13 point 8: completing needs the conclusion (a Chinese error beside it, nothing written);
+    with it, who and when are recorded, it is audited and a dated copy is kept."""
+    from test_certificates import logged_in
+    from conftest import csrf_from
+    app, _ids = world
+    from core.models import AuditLog, User
+    from plugins.privacy import assessments as A
+    with app.test_request_context():
+        A.generate_drafts()
+        a = A.ImpactAssessment.get((A.ImpactAssessment.case == "sensitive")
+                                   & (A.ImpactAssessment.table == "volunteers_volunteer"))
+        copies = A.snapshots("assessment", a.id).count()
+    c = logged_in(app, "admin")
+    page = c.get(f"/admin/privacy_assessments/{a.id}").get_data(as_text=True)
+    r = c.post(f"/admin/privacy_assessments/{a.id}", data={"csrf_token": csrf_from(page), "complete": "1",
+                                                           "conclusion": "  "})
+    assert r.status_code == 400 and "完成评估时必填" in r.get_data(as_text=True)
+    with app.app_context():
+        assert A.ImpactAssessment.get_by_id(a.id).status == "draft"
+        assert A.snapshots("assessment", a.id).count() == copies
+    r = c.post(f"/admin/privacy_assessments/{a.id}", data={"csrf_token": csrf_from(page), "complete": "1",
+                                                           "conclusion": "风险可控，可以处理"})
+    assert r.status_code == 302
+    with app.app_context():
+        done = A.ImpactAssessment.get_by_id(a.id)
+        admin = User.get(User.username == "admin")
+        assert done.status == "completed" and done.completed_by_id == admin.id and done.completed_at
+        assert AuditLog.select().where(AuditLog.action == "privacy.assessment.completed").count() == 1
+        latest = A.snapshots("assessment", a.id).first()
+        assert A.snapshots("assessment", a.id).count() == copies + 1
+        assert "风险可控，可以处理" in latest.content and "平台管理员" in latest.content
+
+
+def test_r_priv_8_2_record_and_assessments_kept_three_years_never_deleted_before(world):
+    """issue 13 point 8 (PIPL 56): viewing the processing record keeps a dated copy when it changed (not
+    twice when unchanged), listed with its date; a copy is kept ``record_keep_years`` (3) years: deleting it
+    earlier is refused, the nightly purge leaves it, after the date it may go."""
+    from test_certificates import logged_in
+    app, _ids = world
+    from plugins.privacy import assessments as A
+    c = logged_in(app, "admin")
+    assert c.get("/admin/privacy_record/").status_code == 200
+    assert c.get("/admin/privacy_record/").status_code == 200
+    with app.test_request_context():
+        copies = list(A.snapshots("record"))
+        assert len(copies) == 1
+        snap = copies[0]
+        assert snap.keep_until.year == snap.taken_at.year + 3
+        import json as _json
+        body = _json.loads(snap.content)
+        assert "volunteers_volunteer" in {row[1] for row in body["rows"]}
+        with pytest.raises(Exception) as e:
+            A.delete_snapshot(snap, at=_later(3 * 365 - 2))
+        assert "keep_until" in e.value.errors
+        assert A.purge_snapshots(at=_later(3 * 365 - 2)) == 0
+        A.generate_drafts()
+        assert A.purge_snapshots(at=_later(2 * 365)) == 0 and A.snapshots("assessment").count() > 0
+        A.delete_snapshot(snap, at=_later(3 * 366 + 1))
+        assert A.snapshots("record").count() == 0
+    listing = c.get("/admin/privacy_assessments/").get_data(as_text=True)
+    assert "保留至" in listing or "保存至" in listing
+
+
+def test_r_priv_8_2_keep_years_is_a_setting(world):
+    """issue 13 point 8: the years are a setting (at least 3)."""
+    app, _ids = world
+    from core.settings import change
+    from plugins.privacy import assessments as A
+    with app.test_request_context():
+        change("privacy", {"record_keep_years": "5"})
+        snap = A.keep_record()
+        assert snap.keep_until.year == snap.taken_at.year + 5
+        with pytest.raises(Exception):
+            change("privacy", {"record_keep_years": "2"})

@@ -16,7 +16,9 @@
                  "retention_days_signups": 365,
                  "retention_review_workdays": 10,
                  # subject requests (issue 13 point 2)
-                 "request_workdays": 15},
+                 "request_workdays": 15,
+                 # processing record and impact assessments (issue 13 point 8, PIPL 56)
+                 "record_keep_years": 3},
     "settings_meta": {
         "export_link_minutes": {"label": "Minutes a personal-data download link stays valid",
                                 "help": "A volunteer's download of everything held about them works once, "
@@ -48,5 +50,9 @@
                                      "seen my data) is due at the end of this many working days after it is filed; "
                                      "then it is flagged overdue on the dashboard.",
                              "min": 1, "max": 30},
+        "record_keep_years": {"label": "Years to keep each copy of the processing record and of an impact assessment",
+                              "help": "A dated copy is stored on every change; none is deleted before this many "
+                                      "years (PIPL 56: at least three).",
+                              "min": 3, "max": 30},
     },
 }
