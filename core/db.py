@@ -417,8 +417,8 @@ def append_only(table: str, erasable: tuple[str, ...] = ()):
     """Install triggers that refuse UPDATE and DELETE on ``table`` (audit log, ledger entries).
 
     ``erasable``: text columns holding personal free text (a donor's message, a transfer's reason) that a
-    subject's erasure may blank (PIPL 47): an UPDATE that sets only those columns to '' and changes nothing
-    else is let through; every other UPDATE, any DELETE and TRUNCATE are still refused. Amounts, keys and
+    subject's erasure may blank (PIPL 47): an UPDATE that blanks at least one of them ('' from a value) and
+    changes nothing else is let through; every other UPDATE, any DELETE and TRUNCATE are still refused. Amounts, keys and
     links never change, so the books add up after an erasure as before."""
     for col in erasable:
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", col):
@@ -442,6 +442,7 @@ def append_only(table: str, erasable: tuple[str, ...] = ()):
             return
         same = " AND ".join(f'NEW."{c}" IS OLD."{c}"' for c in cols if c not in erasable)
         blank = " AND ".join(f"""(NEW."{c}" IS OLD."{c}" OR NEW."{c}" = '')""" for c in erasable)
+        blank += " AND (" + " OR ".join(f"""(NEW."{c}" = '' AND OLD."{c}" <> '')""" for c in erasable) + ")"
         db.execute_sql(f'DROP TRIGGER IF EXISTS "{table}_no_update"')
         db.execute_sql(f'DROP TRIGGER IF EXISTS "{table}_no_update_but_erase"')
         db.execute_sql(
@@ -458,13 +459,16 @@ def append_only(table: str, erasable: tuple[str, ...] = ()):
             # TG_ARGV: the erasable columns; any other change, or a non-blank value, is refused
             db.execute_sql(
                 "CREATE OR REPLACE FUNCTION timebank_append_only_erasable() RETURNS trigger AS $$ "
-                "DECLARE c text; o jsonb := to_jsonb(OLD); n jsonb := to_jsonb(NEW); BEGIN "
+                "DECLARE c text; o jsonb := to_jsonb(OLD); n jsonb := to_jsonb(NEW); blanked bool := false; "
+                "BEGIN "
                 "IF TG_OP <> 'UPDATE' THEN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END IF; "
                 "FOREACH c IN ARRAY TG_ARGV LOOP "
-                "  IF (n ->> c) IS DISTINCT FROM (o ->> c) AND (n ->> c) <> '' THEN "
-                "    RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END IF; "
+                "  IF (n ->> c) IS DISTINCT FROM (o ->> c) THEN "
+                "    IF (n ->> c) <> '' THEN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END IF; "
+                "    blanked := true; END IF; "
                 "  o := o - c; n := n - c; END LOOP; "
-                "IF o IS DISTINCT FROM n THEN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END IF; "
+                "IF o IS DISTINCT FROM n OR NOT blanked THEN "
+                "  RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END IF; "
                 "RETURN NEW; END; $$ LANGUAGE plpgsql")
             args = ", ".join(f"'{c}'" for c in erasable)
             db.execute_sql(

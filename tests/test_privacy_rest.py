@@ -358,3 +358,76 @@ def test_r_priv_8_2_keep_years_is_a_setting(world):
         assert snap.keep_until.year == snap.taken_at.year + 5
         with pytest.raises(Exception):
             change("privacy", {"record_keep_years": "2"})
+
+
+def test_lg1_1_a_no_op_update_is_still_refused(world):
+    """LG1: an UPDATE that changes nothing (``SET id = id``) is refused like any other, erasable or not."""
+    app, ids = world
+    _donate(app, ids)
+    from core.db import db, transaction
+    with app.app_context():
+        for table in ("donations_donation", "ledger_transfer"):
+            with pytest.raises(Exception, match="append-only"):
+                with transaction():
+                    db.execute_sql(f'UPDATE "{table}" SET id = id')
+
+
+# ------------------------------------------------------------------ Done means, on both databases
+def _database_bytes(app) -> bytes:
+    """Every byte the database holds: SQLite's files after a checkpoint and VACUUM; PostgreSQL's pg_dump."""
+    import os
+    import subprocess
+    url = app.config["DATABASE_URL"]
+    from core.db import db
+    if url.startswith("sqlite:///"):
+        with app.app_context():
+            db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.execute_sql("VACUUM")
+            db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        f = url.removeprefix("sqlite:///")
+        return b"".join(open(p, "rb").read() for p in (f, f + "-wal") if os.path.exists(p))
+    out = subprocess.run(["pg_dump", "--data-only", "--no-owner", url], capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr.decode()[-500:]
+    return out.stdout
+
+
+def test_pr6_2_done_means_erasure_leaves_no_name_id_phone_or_message_in_the_whole_database(world):
+    """issue 13 Done means: a volunteer with sign-ups, points, a certificate, a photo and a donation is
+    erased through the contract: ``timebank ledger verify`` passes and neither the name, the ID number, the
+    phone nor the donor's message is anywhere in the database (SQLite files / pg_dump); another
+    volunteer's name is still there (the check reads real data)."""
+    from test_certificates import NAME_1, NAME_2
+    app, ids = world
+    _donate(app, ids)
+    from plugins.privacy import services
+    from plugins.privacy.contract import Subject
+    from plugins.volunteers.models import Volunteer
+    with app.test_request_context():
+        v = Volunteer.get_by_id(ids["v1"])
+        phone = v.phone
+        blob = _database_bytes(app)
+        assert MESSAGE.encode() in blob
+        services.erase_subject(Subject("volunteer", user_id=v.user_id, volunteer_id=v.id))
+    r = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    assert r.exit_code == 0, r.output
+    blob = _database_bytes(app)
+    for text in (NAME_1, ids["id1"], phone, MESSAGE, "13812340001"):
+        at = [blob[max(0, i - 80):i + 40] for i in [blob.find(text.encode())] if i >= 0]
+        assert not at, (text, at)
+    assert NAME_2.encode() in blob
+
+
+def test_r_priv_8_3_processing_record_lists_every_plugins_personal_data(world):
+    """issue 13 Done means: the generated record has a row for every declared table of every plugin that
+    stores personal data, and every tagged field is declared (nothing missing)."""
+    app, _ids = world
+    from plugins.privacy import services
+    with app.test_request_context():
+        assert services.undeclared() == []
+        tables = {row[1] for row in services.processing_record()}
+        for d in services.declarations():
+            assert d.model._meta.table_name in tables
+        for t in ("volunteers_volunteer", "activities_signup", "activities_photo", "ledger_account",
+                  "certificates_certificate", "donations_donation", "exchange_redemption", "core_message",
+                  "core_audit_log", "privacy_impact_assessment", "privacy_record_snapshot"):
+            assert t in tables, t
