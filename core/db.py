@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import datetime as _dt
 import functools
 import inspect
@@ -412,30 +413,72 @@ def schema_session_lock():
         db.execute_sql("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_ID,))
 
 
-def append_only(table: str):
-    """Install triggers that refuse UPDATE and DELETE on ``table`` (audit log, ledger entries)."""
+def append_only(table: str, erasable: tuple[str, ...] = ()):
+    """Install triggers that refuse UPDATE and DELETE on ``table`` (audit log, ledger entries).
+
+    ``erasable``: text columns holding personal free text (a donor's message, a transfer's reason) that a
+    subject's erasure may blank (PIPL 47): an UPDATE that blanks at least one of them ('' from a value) and
+    changes nothing else is let through; every other UPDATE, any DELETE and TRUNCATE are still refused. Amounts, keys and
+    links never change, so the books add up after an erasure as before."""
+    for col in erasable:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", col):
+            raise ValueError(f"bad column name {col!r}")
+    cols = [r.name for r in db.get_columns(table)] if erasable else []
     if is_postgres():
+        want = f"{table}_append_only" + ("_erasable" if erasable else "")
         have = {r[0] for r in db.execute_sql(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal",
             (f'"{table}"',)).fetchall()}
-        if {f"{table}_append_only", f"{table}_no_truncate"} <= have:
+        other = f"{table}_append_only_erasable" if not erasable else f"{table}_append_only"
+        if {want, f"{table}_no_truncate"} <= have and other not in have:
             return  # in place: no DDL, whose exclusive lock would stall writers at every start-up
     if is_sqlite():
-        for op in ("UPDATE", "DELETE"):
-            db.execute_sql(
-                f'CREATE TRIGGER IF NOT EXISTS "{table}_no_{op.lower()}" BEFORE {op} ON "{table}" '
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
+        db.execute_sql(f'CREATE TRIGGER IF NOT EXISTS "{table}_no_delete" BEFORE DELETE ON "{table}" '
+                       f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
+        if not erasable:
+            db.execute_sql(f'DROP TRIGGER IF EXISTS "{table}_no_update_but_erase"')
+            db.execute_sql(f'CREATE TRIGGER IF NOT EXISTS "{table}_no_update" BEFORE UPDATE ON "{table}" '
+                           f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
+            return
+        same = " AND ".join(f'NEW."{c}" IS OLD."{c}"' for c in cols if c not in erasable)
+        blank = " AND ".join(f"""(NEW."{c}" IS OLD."{c}" OR NEW."{c}" = '')""" for c in erasable)
+        blank += " AND (" + " OR ".join(f"""(NEW."{c}" = '' AND OLD."{c}" <> '')""" for c in erasable) + ")"
+        db.execute_sql(f'DROP TRIGGER IF EXISTS "{table}_no_update"')
+        db.execute_sql(f'DROP TRIGGER IF EXISTS "{table}_no_update_but_erase"')
+        db.execute_sql(
+            f'CREATE TRIGGER "{table}_no_update_but_erase" BEFORE UPDATE ON "{table}" '
+            f"WHEN NOT ({same} AND {blank}) BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
     else:
         db.execute_sql(
             "CREATE OR REPLACE FUNCTION timebank_append_only() RETURNS trigger AS $$ "
             "BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql"
         )
         db.execute_sql(f'DROP TRIGGER IF EXISTS "{table}_append_only" ON "{table}"')
-        db.execute_sql(
-            f'CREATE TRIGGER "{table}_append_only" BEFORE UPDATE OR DELETE ON "{table}" '
-            "FOR EACH ROW EXECUTE FUNCTION timebank_append_only()"
-        )
+        db.execute_sql(f'DROP TRIGGER IF EXISTS "{table}_append_only_erasable" ON "{table}"')
+        if erasable:
+            # TG_ARGV: the erasable columns; any other change, or a non-blank value, is refused
+            db.execute_sql(
+                "CREATE OR REPLACE FUNCTION timebank_append_only_erasable() RETURNS trigger AS $$ "
+                "DECLARE c text; o jsonb := to_jsonb(OLD); n jsonb := to_jsonb(NEW); blanked bool := false; "
+                "BEGIN "
+                "IF TG_OP <> 'UPDATE' THEN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END IF; "
+                "FOREACH c IN ARRAY TG_ARGV LOOP "
+                "  IF (n ->> c) IS DISTINCT FROM (o ->> c) THEN "
+                "    IF (n ->> c) <> '' THEN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END IF; "
+                "    blanked := true; END IF; "
+                "  o := o - c; n := n - c; END LOOP; "
+                "IF o IS DISTINCT FROM n OR NOT blanked THEN "
+                "  RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END IF; "
+                "RETURN NEW; END; $$ LANGUAGE plpgsql")
+            args = ", ".join(f"'{c}'" for c in erasable)
+            db.execute_sql(
+                f'CREATE TRIGGER "{table}_append_only_erasable" BEFORE UPDATE OR DELETE ON "{table}" '
+                f"FOR EACH ROW EXECUTE FUNCTION timebank_append_only_erasable({args})")
+        else:
+            db.execute_sql(
+                f'CREATE TRIGGER "{table}_append_only" BEFORE UPDATE OR DELETE ON "{table}" '
+                "FOR EACH ROW EXECUTE FUNCTION timebank_append_only()"
+            )
         # TRUNCATE fires no row triggers: it needs its own (statement) trigger
         db.execute_sql(f'DROP TRIGGER IF EXISTS "{table}_no_truncate" ON "{table}"')
         db.execute_sql(

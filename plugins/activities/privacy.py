@@ -25,10 +25,11 @@ def declarations():
                     _l("The organising team's admins")),
         Declaration(Photo, {"uploaded_by": "personal", "caption": "personal"}, "user",
                     _l("Photos of activities (R-PRIV-3)"), _l("Consent (PIPL 13(1))"),
-                    _l("While the activity is kept"), _l("The organising team's admins; the public when published")),
+                    _l("While the activity is kept"), _l("The organising team's admins; the public when published"),
+                    public=True),
         Declaration(Activity, {"contact_name": "personal", "contact_phone": "personal"}, "contact",
                     _l("Reaching the organiser of an activity"), _l("Contract (PIPL 13(2))"),
-                    _l("While the activity is kept"), _l("The public, on the activity page")),
+                    _l("While the activity is kept"), _l("The public, on the activity page"), public=True),
     ]
 
 

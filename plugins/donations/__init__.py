@@ -21,9 +21,9 @@ def register_models():
 def load_reference_data():
     """Once per site: donations, refunds and uses of points are append-only, like the ledger (LG1)."""
     from core.db import append_only
-    from .models import APPEND_ONLY
+    from .models import APPEND_ONLY, ERASABLE
     for table in APPEND_ONLY:
-        append_only(table)
+        append_only(table, ERASABLE.get(table, ()))
 
 
 @hookimpl

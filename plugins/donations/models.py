@@ -136,3 +136,7 @@ class Spend(BaseModel):
 
 MODELS = [Beneficiary, Campaign, Donation, Refund, Spend]
 APPEND_ONLY = ("donations_donation", "donations_refund", "donations_spend")
+# personal free text in append-only rows that a subject's erasure blanks (core.db.append_only erasable;
+# issue 13 Done means): a donor's message, a refund's reason
+ERASABLE = {"donations_donation": ("message",), "donations_refund": ("reason",)}
+

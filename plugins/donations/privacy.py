@@ -33,6 +33,10 @@ def erase(subject, actor):
     from plugins.privacy.contract import ErasePart
     if not subject.volunteer_id:
         return None
-    return ErasePart(_l("Donations"), removed=[],
+    from .models import Refund
+    mine = Donation.select(Donation.id).where(Donation.volunteer == subject.volunteer_id)
+    Donation.update(message="").where((Donation.volunteer == subject.volunteer_id) & (Donation.message != "")).execute()
+    Refund.update(reason="").where(Refund.donation.in_(mine) & (Refund.reason != "")).execute()
+    return ErasePart(_l("Donations"), removed=[_l("The donors' messages and the reasons of refunds")],
                      kept=[_l("Donations are append-only, like the ledger (LG1): they stay under the volunteer "
                               "number, no longer with the name")])

@@ -11,7 +11,8 @@ def declarations():
         Declaration(Redemption, {"volunteer": "personal", "cancel_reason": "personal"}, "volunteer",
                     _l("Points a volunteer exchanged for services or goods"), _l("Contract (PIPL 13(2))"),
                     _l("Kept with their receipt numbers (LG7); reasons removed on erasure"),
-                    _l("Platform admins; the partner's team admins; the volunteer")),
+                    _l("Platform admins; the partner's team admins; the volunteer"),
+                    shared_with=_l("The partner business that serves the exchange")),
         Declaration(Partner, {"contact": "personal"}, "contact", _l("Reaching a partner"),
                     _l("Contract (PIPL 13(2))"), _l("While the partner is listed"), _l("Platform admins")),
     ]

@@ -21,10 +21,10 @@ def register_models():
 def load_reference_data():
     """Once per site: the append-only triggers (LG1) and the two system accounts."""
     from core.db import append_only
-    from .models import APPEND_ONLY
+    from .models import APPEND_ONLY, ERASABLE
     from .services import system_account
     for table in APPEND_ONLY:
-        append_only(table)
+        append_only(table, ERASABLE.get(table, ()))
     system_account("issuance")
     system_account("redemption")
 

@@ -104,3 +104,7 @@ class HoursCredit(BaseModel):
 
 MODELS = [Account, Transfer, Entry, HoursCredit]
 APPEND_ONLY = ("ledger_transfer", "ledger_entry", "ledger_hours_credit")
+# personal free text in append-only rows that a subject's erasure blanks (core.db.append_only erasable;
+# issue 13 Done means): a transfer's reason may carry a donor's message or a person's name
+ERASABLE = {"ledger_transfer": ("reason",)}
+

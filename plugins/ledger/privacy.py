@@ -38,6 +38,7 @@ def erase(subject, actor):
     if not subject.volunteer_id:
         return None
     anonymise_volunteer(subject.volunteer_id)
-    return ErasePart(_l("Time points"), removed=[_l("The name on the points account")],
+    return ErasePart(_l("Time points"), removed=[_l("The name on the points account"),
+                                                 _l("The free-text reasons of their transfers")],
                      kept=[_l("The balance and every transfer, under the volunteer number: the books must "
                               "add up (LG1)")])

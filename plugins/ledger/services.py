@@ -116,6 +116,13 @@ def anonymise_volunteer(volunteer_id: int) -> None:
     v = Volunteer.get_or_none(Volunteer.id == volunteer_id)
     label = f"已注销（{v.number}）" if v is not None else "已注销"
     Account.update(name=label).where(Account.code == f"volunteer:{volunteer_id}").execute()
+    # free text on their transfers (a donor's message, a reason naming them) is blanked, which the
+    # append-only triggers allow for ``reason`` alone (models.ERASABLE); amounts, keys, links and the
+    # payload hashes stay, so ``timebank ledger verify`` passes as before
+    acct = Account.get_or_none(Account.code == f"volunteer:{volunteer_id}")
+    if acct is not None:
+        (Transfer.update(reason="").where(((Transfer.debit == acct.id) | (Transfer.credit == acct.id))
+                                          & (Transfer.reason != "")).execute())
 
 
 def find_account(kind: str, owner_id: int) -> Account | None:

@@ -361,3 +361,42 @@ def requests_personal_data_declarations():
                         "user", _l("Answering a person's requests about their data"),
                         _l("Legal obligation (PIPL 44-47)"), _l("Three years after the decision"),
                         _l("The requester; request handlers"))]
+
+
+# ------------------------------------------------------------------ impact assessments, kept copies (issue 13 point 8, PIPL 55-56)
+@hookimpl(specname="register_models")
+def assessments_register_models():
+    from .assessments import ImpactAssessment, RecordSnapshot
+    return [ImpactAssessment, RecordSnapshot]
+
+
+@hookimpl(specname="register_permissions")
+def assessments_register_permissions():
+    return [Permission("privacy.assessment.edit",
+                       _l("Complete personal-information impact assessments and see the kept copies"))]
+
+
+@hookimpl(specname="register_admin_views")
+def assessments_register_admin_views(admin):
+    from .assessments_admin import AssessmentView
+    return [AssessmentView(name=_l("Impact assessments"), endpoint="privacy_assessments", category=_l("People"))]
+
+
+@hookimpl(specname="register_tasks")
+def assessments_register_tasks(queue):
+    """Every night: a copy of the processing record when it changed; copies past their date removed."""
+    from core.tasks import Task, crontab
+    from .assessments import nightly
+    return [Task("privacy.record_snapshot", nightly, schedule=crontab(hour="3", minute="17"))]
+
+
+@hookimpl(specname="personal_data_declarations")
+def assessments_personal_data_declarations():
+    from .assessments import ImpactAssessment, RecordSnapshot
+    from .contract import Declaration
+    return [Declaration(ImpactAssessment, {"completed_by": "personal"}, "user",
+                        _l("Who completed a personal-information impact assessment"),
+                        _l("Legal obligation (PIPL 55-56)"), _l("At least three years"), _l("Privacy staff")),
+            Declaration(RecordSnapshot, {"taken_by": "personal"}, "user",
+                        _l("Who caused a kept copy of the processing record or an assessment"),
+                        _l("Legal obligation (PIPL 55-56)"), _l("At least three years"), _l("Privacy staff"))]

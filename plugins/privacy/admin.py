@@ -22,6 +22,8 @@ class ProcessingRecordView(PermissionView):
     def index(self):
         rows = services.processing_record()
         audit.log("privacy.record_viewed", ("privacy_record", ""), {"rows": len(rows)})
+        from .assessments import keep_record
+        keep_record(current_user._get_current_object())   # a dated copy when it changed (PIPL 56)
         return self.render("privacy/record.html", rows=rows, headers=services.RECORD_HEADERS,
                            can_export=security.can(EXPORT))
 

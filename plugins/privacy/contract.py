@@ -40,6 +40,8 @@ class Declaration:
     access: Any = ""
     labels: dict = dataclasses.field(default_factory=dict)   # field → label for people (optional)
     plugin: str = ""          # filled in by the privacy plugin
+    public: bool = False      # shown on public pages (names, faces): an impact assessment (PIPL 55(3))
+    shared_with: Any = ""     # entrusted to or shared with (a partner, a gateway): an impact assessment
 
     def __post_init__(self):
         if self.subject not in SUBJECT_KINDS:

@@ -113,11 +113,37 @@ def _photos_destroy(oid):
     after_commit(lambda: path.unlink(missing_ok=True))
 
 
+def _signups_due(cutoff):
+    """Sign-ups (with their check-in and check-out times) that never became a service record, counted
+    from the end of their shift: they carry no hours the books must keep. A sign-up with a service record
+    is kept with the record (the hours) and leaves with the volunteer's erasure."""
+    try:
+        from plugins.activities.models import ServiceRecord, Shift, SignUp
+    except ImportError:
+        return []
+    has_record = ServiceRecord.select(ServiceRecord.signup).where(ServiceRecord.signup == SignUp.id)
+    q = (SignUp.select(SignUp.id, Shift.ends_at).join(Shift)
+         .where((Shift.ends_at < cutoff) & ~pw.fn.EXISTS(has_record)).order_by(SignUp.id))
+    return [("activities_signup", str(s.id), s.shift.ends_at, f"#{s.id} {s.shift.ends_at:%Y-%m-%d}")
+            for s in q]
+
+
+def _signups_destroy(oid):
+    from plugins.activities.models import ServiceRecord, SignUp
+    s = SignUp.get_or_none(SignUp.id == int(oid))
+    if s is None or ServiceRecord.select().where(ServiceRecord.signup == s.id).exists():
+        return                                       # became a record meanwhile: the books keep it
+    SignUp.update(mentor=None).where(SignUp.mentor == s.id).execute()
+    s.delete_instance()
+
+
 KINDS: dict[str, Kind] = {k.key: k for k in [
     Kind("inbox_messages", _l("Inbox messages"), "retention_days_inbox", _messages_due, _messages_destroy),
     Kind("login_sessions", _l("Logins (address and browser)"), "retention_days_sessions", _sessions_due,
          _sessions_destroy),
     Kind("activity_photos", _l("Activity photos"), "retention_days_photos", _photos_due, _photos_destroy),
+    Kind("activity_signups", _l("Sign-ups and check-ins without a service record"),
+         "retention_days_signups", _signups_due, _signups_destroy),
 ]}
 
 
@@ -130,7 +156,7 @@ def _enabled_kinds():
     from core.db import db
     tables = set(db.obj.get_tables())
     need = {"inbox_messages": "core_message", "login_sessions": "core_login_session",
-            "activity_photos": "activities_photo"}
+            "activity_photos": "activities_photo", "activity_signups": "activities_service_record"}
     return [k for k in KINDS.values() if need.get(k.key, "") in tables]
 
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core import security
+from core.errors import FieldErrors
 from core.pii import ID_TYPES, mask_id, mask_phone
 
 from . import services
@@ -132,7 +133,7 @@ def me():
             return redirect(url_for(".me"))
     panels = [p for group in current_app.extensions["timebank"].pm.hook.volunteer_panels(
         volunteer=v, user=current_user._get_current_object()) for p in (group or [])]
-    requests_ = list(v.data_requests.order_by(services.DataRequest.id.desc()))
+    requests_ = _my_requests(v)
     current = {k: getattr(v, k) or "" for k in ME_FIELDS + ["political_status", "in_service_reported_on", "religion"] if k != "phone"}
     current.update({k: val for k, val in data.items() if k in current})
     return _no_store(render_template(
@@ -152,14 +153,38 @@ def export_me():
         "Cache-Control": "no-store"})
 
 
+def _privacy_on() -> bool:
+    return "privacy" in current_app.extensions["timebank"].loaded
+
+
+def _my_requests(v):
+    """The volunteer's requests, newest first: with privacy enabled its register (privacy's
+    ``SubjectRequest`` of this account, with due dates in working days) and this plugin's older rows, so
+    none filed before privacy was enabled is lost; without privacy this plugin's own register."""
+    own = list(v.data_requests.order_by(services.DataRequest.id.desc()))
+    if not _privacy_on() or not v.user_id:
+        return own
+    from plugins.privacy.requests import SubjectRequest
+    theirs = list(SubjectRequest.select().where(SubjectRequest.user == v.user_id)
+                  .order_by(SubjectRequest.id.desc()).limit(100))
+    return sorted(theirs + own, key=lambda r: r.created_at, reverse=True)
+
+
 @bp.route("/me/requests", methods=["POST"])
 @login_required
 def my_request():
+    """File a request about one's own data (PR7). With privacy enabled it is a privacy request
+    (``privacy.requests.file_own``: one register with due dates in working days, the answer in the inbox);
+    without it, this plugin's own register."""
     v = _my_volunteer()
     kind = request.form.get("kind", "")
     try:
-        services.request_action(v, kind, request.form.get("details", ""))
-    except services.RegistrationError as e:
+        if _privacy_on() and v.user_id:
+            from plugins.privacy.requests import file_own
+            file_own(current_user._get_current_object(), kind, request.form.get("details", ""))
+        else:
+            services.request_action(v, kind, request.form.get("details", ""))
+    except FieldErrors as e:   # services.RegistrationError is one
         flash(str(list(e.errors.values())[0]), "error")
     else:
         if kind == "withdraw":
