@@ -327,6 +327,8 @@ def hand_built(app, admin) -> list[tuple[str, str, str, dict | None]]:
         out.append(("ledger_totals.export", fmt, f"/admin/ledger_totals/export.{fmt}?period=year", None))
         out.append(("donations_campaign.export_donations", fmt,
                     f"/admin/donations_campaign/export.{fmt}?id={camp.id}", None))
+    out.append(("recipients_quarter.export", "xlsx", f"/admin/recipients_quarter/export.xlsx?year={year}&quarter=4",
+                None))
     out.append(("volunteers_import.report", "csv", _import_report(app, admin), None))
     out.append(("volunteers_import.template", "xlsx", "/admin/volunteers_import/template.xlsx", None))
     return out

@@ -264,3 +264,46 @@ def test_r_priv_6_recipients_never_appear_on_public_pages(app, teams):
         assert "张秀英" not in page and "13912345678" not in page and "张*英" not in page, rule.rule
         checked += 1
     assert checked > 5
+
+
+# ------------------------------------------------------------------ privacy's staff-filed requests
+def test_r_priv_6_a_staff_request_names_a_recipient_and_exports_then_erases_them(app, teams, admin_client):
+    import zipfile
+    from plugins.privacy import requests as R
+    from plugins.recipients.models import Recipient
+    with app.app_context():
+        r = _register(teams[0])
+        other = _register(teams[1], name="周八", id_number="", phone="")
+    page = admin_client.get("/admin/privacy_requests_admin/").get_data(as_text=True)
+    assert f'<option value="{r.id}">张*英' in page and 'name="subject_ref"' not in page
+    token = csrf_from(page)
+    assert admin_client.post("/admin/privacy_requests_admin/file", data={"recipient_id": "999", "kind": "export",
+                                                                   "csrf_token": token}).status_code == 302
+    with app.app_context():
+        assert R.SubjectRequest.select().count() == 0          # unknown recipient: nothing written
+    admin_client.post("/admin/privacy_requests_admin/file", data={"recipient_id": r.id, "kind": "export",
+                                                            "csrf_token": token})
+    with app.app_context():
+        req = R.SubjectRequest.get()
+        assert (req.recipient_id, req.subject_ref) == (r.id, "张*英（长者）")
+        R.decide(req, _user("boss"), grant=True, outcome="已导出")
+    z = admin_client.get(f"/admin/privacy_requests_admin/{req.id}/recipient.zip")
+    assert z.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(z.data)).namelist()
+    assert "data.json" in names
+    assert "13912345678" in zipfile.ZipFile(io.BytesIO(z.data)).read("data.json").decode()
+    admin_client.post("/admin/privacy_requests_admin/file", data={"recipient_id": r.id, "kind": "deletion",
+                                                            "csrf_token": token})
+    with app.app_context():
+        req = R.SubjectRequest.select().where(R.SubjectRequest.kind == "deletion").get()
+        R.decide(req, _user("boss"), grant=True, outcome="已删除")
+        assert Recipient.get_by_id(r.id).status == "erased" and Recipient.get_by_id(other.id).name == "周八"
+
+
+def test_r_priv_6_without_the_recipients_plugin_requests_keep_the_free_text_reference(make_app, make_user):
+    app = make_app(plugins=["privacy"])
+    make_user("boss", "platform_admin")
+    from plugins.privacy import requests as R
+    with app.app_context():
+        req = R.file_for_recipient(_user("boss"), "西湖社区张阿姨", "export")
+        assert (req.subject_ref, req.recipient_id) == ("西湖社区张阿姨", None)

@@ -402,3 +402,11 @@ def erase(r: Recipient, *, actor) -> None:
         ServiceRequest.update(service="", outcome="").where(ServiceRequest.recipient == r.id).execute()
         Referral.update(to_body="", reason="").where(Referral.recipient == r.id).execute()
         audit.log("recipients.erased", r, user=actor)
+
+
+def visible(user) -> list[Recipient]:
+    """The recipients (not erased) ``user`` may view, masked labels for pickers (privacy's requests)."""
+    if not security.can(VIEW, user=user):
+        return []
+    q = Recipient.select().where(Recipient.status != "erased").order_by(Recipient.id)
+    return list(security.scoped(Recipient, q, VIEW, user=user))
