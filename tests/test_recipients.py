@@ -307,3 +307,27 @@ def test_r_priv_6_without_the_recipients_plugin_requests_keep_the_free_text_refe
     with app.app_context():
         req = R.file_for_recipient(_user("boss"), "西湖社区张阿姨", "export")
         assert (req.subject_ref, req.recipient_id) == ("西湖社区张阿姨", None)
+
+
+def test_r_priv_6_the_confidentiality_agreement_is_recorded_and_printed_with_the_cjk_font(app, teams, client):
+    from pypdf import PdfReader
+    from core.testing import pdf_text
+    from plugins.recipients import services as S
+    with app.app_context():
+        r = _register(teams[0])
+        with pytest.raises(S.RecipientError):          # a date in the future is refused
+            S.record_confidentiality(r, {"confidentiality_on": "2999-01-01"}, actor=_user("admin1"))
+        r = S.record_confidentiality(r, {"confidentiality_on": _dt.date.today().isoformat()}, actor=_user("admin1"))
+        assert (r.confidentiality_on, r.confidentiality_version) == (_dt.date.today(), "2024-01")
+    login(client, "admin1")
+    pdf = client.get(f"{URL}agreement/?id={r.id}")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = pdf_text(pdf.data)
+    assert "保密协议" in text and "张秀英" in text and "2024-01" in text
+    fonts = [f for p in PdfReader(io.BytesIO(pdf.data)).pages
+             for f in p["/Resources"]["/Font"].values()]
+    assert any("/FontFile2" in str(f.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object())
+               if "/DescendantFonts" in f.get_object() else "/FontFile2" in str(f.get_object().get("/FontDescriptor", {}))
+               for f in fonts)
+    login(client, "admin2")
+    assert client.get(f"{URL}agreement/?id={r.id}").status_code == 404

@@ -25,7 +25,7 @@ LABELS = {"team": _l("Team"), "file_kind": _l("File"), "category": _l("Category"
           "community": _l("Community"), "address": _l("Address"), "needs": _l("Needs"), "notes": _l("Notes"),
           "notice_version": _l("Notice version"), "consent_by": _l("Consent given by"),
           "consent_giver": _l("Consent signed by"), "consent_at": _l("Consent recorded"),
-          "referral_consent_at": _l("Consent to referral"), "confidentiality_on": _l("Confidentiality agreement"),
+          "referral_consent_at": _l("Consent to referral"), "confidentiality_on": _l("Confidentiality agreement signed on"),
           "confidentiality_version": _l("Agreement version"), "status": _l("Status"),
           "created_at": _l("Opened"), "consent": _l("The notice was read to the person and they (or the "
                                                     "guardian) consented"),
@@ -77,6 +77,13 @@ def _team_choices():
     return [("", "—")] + [(str(t.id), t.name) for t in q]
 
 
+def _agreement_link(view, context, model, name):
+    from flask import url_for
+    from markupsafe import Markup
+    return Markup('{} <a href="{}">{}</a>').format(model.confidentiality_version or "",
+                                                   url_for(".agreement", id=model.id), _("Print the agreement"))
+
+
 class RecipientView(SecureModelView):
     permission = "recipients.recipient"
     column_list = ["name", "category", "file_kind", "team", "community", "phone", "consent_at", "status"]
@@ -95,6 +102,7 @@ class RecipientView(SecureModelView):
                       "status": [("active", _l("Served")), ("closed", _l("Closed")),
                                  ("erased", _l("Erased (personal data removed)"))]}
     column_formatters_export = {"name": lambda v, c, m, n: services.label(m)}
+    column_formatters = {"confidentiality_version": _agreement_link}
     allow_delete = False      # erasure goes through the privacy plugin's requests (PR7)
     audit_changes = False     # services.py writes the audit rows (without personal values)
 
@@ -149,6 +157,17 @@ class RecipientView(SecureModelView):
 
     def reveal_value(self, obj, field):
         return services.reveal(obj, field, viewer=current_user._get_current_object())
+
+    @expose("/agreement/")
+    def agreement(self):
+        """The confidentiality agreement to print (附录十一 第七条): scope checked, audited."""
+        from flask import abort
+        from plugins.documents.services import send
+        r = self.get_one(request.args.get("id", ""))
+        if r is None:
+            abort(404)
+        data, name = services.agreement_pdf(r, actor=current_user._get_current_object())
+        return send(data, name)
 
     @action("referral_consent", _l("Record the consent to referral"),
             _l("Record that the chosen people (or their guardians) consented to their file being referred?"))

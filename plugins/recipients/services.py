@@ -410,3 +410,34 @@ def visible(user) -> list[Recipient]:
         return []
     q = Recipient.select().where(Recipient.status != "erased").order_by(Recipient.id)
     return list(security.scoped(Recipient, q, VIEW, user=user))
+
+
+# ------------------------------------------------------------------------------ confidentiality agreement
+AGREEMENT_CLAUSES = [
+    _l("Before one-to-one service the organisation tells the recipient of the confidentiality principle "
+       "(附录十一 第七条)."),
+    _l("The recipient's personal data is collected only to arrange and record the services they receive; the "
+       "purpose was explained to them (第十条)."),
+    _l("Paper files are kept in opaque covers in a locked cabinet; electronic files are encrypted (第七条)."),
+    _l("The file is not given to any other person or body without the recipient's prior consent (第十二条)."),
+    _l("In an emergency, after a risk assessment, health and contact data may be given to the police or "
+       "medical services; the recipient is told of any such limited disclosure (第八条、第十三条)."),
+]
+
+
+def agreement_pdf(r: Recipient, *, actor) -> tuple[bytes, str]:
+    """The confidentiality agreement (保密协议, 附录十一 第七条) for one recipient, an A4 PDF with the CJK font
+    embedded (the documents plugin's ``form_pdf``), to print and sign. Audited: it carries the full name."""
+    _require(r, VIEW, actor)
+    from plugins.documents.services import Cell, form_pdf
+    version = r.confidentiality_version or setting("confidentiality_version")
+    grid = [[Cell(_("Recipient"), label=True), Cell(r.name), Cell(_("Team"), label=True), Cell(r.team.name)],
+            [Cell(_("Category"), label=True), Cell(str(CATEGORIES.get(r.category, r.category))),
+             Cell(_("Guardian"), label=True), Cell(r.guardian_name or "—")]]
+    grid += [[Cell(f"{i}. {c}", span=4)] for i, c in enumerate(AGREEMENT_CLAUSES, 1)]
+    data = form_pdf(_("Confidentiality agreement"), grid, columns=[1, 2, 1, 2],
+                    subtitle=_("Version %(v)s", v=version),
+                    signatures=[(_("Recipient or guardian (signature)"), ""), (_("For the team (signature)"), ""),
+                                (_("Date"), r.confidentiality_on.isoformat() if r.confidentiality_on else "")])
+    audit.log("recipients.agreement_printed", r, {"version": version}, user=actor)
+    return data, f"保密协议-{r.id}.pdf"
