@@ -190,14 +190,16 @@ def test_r_rec_1_admin_list_is_masked_and_a_full_view_is_audited(app, teams, adm
     with app.app_context():
         r = _register(teams[0])
     page = admin_client.get(URL).get_data(as_text=True)
-    assert "139****5678" in page and "13912345678" not in page
+    assert "139****5678" in page and "13912345678" not in page and "张*英" in page and "张秀英" not in page
     details = admin_client.get(f"{URL}details/?id={r.id}").get_data(as_text=True)
-    assert ID not in details
+    assert ID not in details and "张秀英" in details and "139****5678" in details
+    with app.app_context():     # opening the full file is audited
+        assert AuditLog.select().where((AuditLog.action == "pii.viewed") & (AuditLog.object_id == str(r.id))).count() == 1
     token = csrf_from(details)
     resp = admin_client.post(f"{URL}reveal/?id={r.id}&field=phone", headers={"X-CSRFToken": token})
     assert resp.get_json()["value"] == "13912345678"
     with app.app_context():
-        assert AuditLog.select().where(AuditLog.action == "pii.viewed").count() == 1
+        assert AuditLog.select().where(AuditLog.action == "pii.viewed").count() == 2
 
 
 def test_r_rec_1_admin_form_registers_with_a_guardians_consent(app, client, teams):

@@ -14,6 +14,7 @@ from wtforms.validators import Optional
 from core import exports
 from core.admin import AdminForm, PermissionView, SecureModelView
 from core.db import today
+from core.pii import mask_name
 from core.errors import FieldErrors
 
 from . import services
@@ -102,12 +103,27 @@ class RecipientView(SecureModelView):
                       "status": [("active", _l("Served")), ("closed", _l("Closed")),
                                  ("erased", _l("Erased (personal data removed)"))]}
     column_formatters_export = {"name": lambda v, c, m, n: services.label(m)}
-    column_formatters = {"confidentiality_version": _agreement_link}
+    column_formatters = {"confidentiality_version": _agreement_link,
+                         "name": lambda v, c, m, n: mask_name(m.name)}   # lists: masked
     allow_delete = False      # erasure goes through the privacy plugin's requests (PR7)
     audit_changes = False     # services.py writes the audit rows (without personal values)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the details page (audited) shows the full name; the sensitive fields stay masked there too
+        self.column_formatters_detail = {k: f for k, f in self.column_formatters.items() if k != "name"}
+
     def scaffold_form(self):
         return RecipientForm
+
+    @expose("/details/")
+    def details_view(self):
+        """The full file (the full name, the needs and notes): every opening audited (R-PRIV-6, PR5)."""
+        r = self.get_one(request.args.get("id", ""))
+        if r is not None:
+            from core import audit
+            audit.log("pii.viewed", r, {"view": "details"})
+        return super().details_view()
 
     def _list_name(self, view, context, model, name):
         return model.name
