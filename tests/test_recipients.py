@@ -333,3 +333,15 @@ def test_r_priv_6_the_confidentiality_agreement_is_recorded_and_printed_with_the
                for f in fonts)
     login(client, "admin2")
     assert client.get(f"{URL}agreement/?id={r.id}").status_code == 404
+
+
+def test_r_rec_1_the_filing_and_follow_up_pages_render_for_a_team_admin(app, teams, client):
+    with app.app_context():
+        _register(teams[0])
+    login(client, "admin1")
+    t = _dt.date.today()
+    page = client.get(f"/admin/recipients_quarter/?year={t.year}&quarter={(t.month - 1) // 3 + 1}").get_data(as_text=True)
+    assert "季度归档" in page and "张*英" in page and "张秀英" not in page
+    page = client.get("/admin/recipients_quarter/follow-up").get_data(as_text=True)
+    assert "待回访服务对象" in page and "30" in page
+    assert "待回访服务对象" in client.get("/admin/").get_data(as_text=True)     # the dashboard widget

@@ -57,6 +57,13 @@ def register_admin_views(admin):
 
 
 @hookimpl
+def register_blueprints(app):
+    """Only the templates (no public route: recipients never appear on public pages)."""
+    from flask import Blueprint
+    return [Blueprint("recipients", __name__, template_folder="templates")]
+
+
+@hookimpl
 def dashboard_widgets(user):
     """Recipients not followed up for the setting's number of days, and those to be told of a disclosure."""
     from markupsafe import Markup
