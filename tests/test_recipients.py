@@ -121,13 +121,13 @@ def test_r_priv_6_emergency_disclosure_goes_through_privacy_and_the_person_is_to
         assert S.to_be_told(_user("admin1")) == []
 
 
-def test_r_rec_1_follow_up_list_follows_the_setting(app, teams):
+def test_r_rec_1_follow_up_list_counts_working_days_and_follows_the_setting(app, teams):
     from core.settings import change
     from plugins.recipients import services as S
     with app.app_context():
         r = _register(teams[0])
         other = _register(teams[0], name="王芳", id_number="", phone="")
-        day = _dt.date.today() + _dt.timedelta(days=40)
+        day = _dt.date.today() + _dt.timedelta(days=60)   # about 40 working days
         S.add_follow_up(other, {"visited_on": _dt.date.today().isoformat(), "visited_by": "陈志愿"},
                         actor=_user("admin1"))
         with pytest.raises(S.RecipientError) as e:
@@ -345,3 +345,20 @@ def test_r_rec_1_the_filing_and_follow_up_pages_render_for_a_team_admin(app, tea
     page = client.get("/admin/recipients_quarter/follow-up").get_data(as_text=True)
     assert "待回访服务对象" in page and "30" in page
     assert "待回访服务对象" in client.get("/admin/").get_data(as_text=True)     # the dashboard widget
+
+
+def test_r_rec_1_the_follow_up_clock_skips_the_national_day_holidays(app, teams):
+    """Working days, not weekdays: the National Day week does not count (core.workdays)."""
+    from core.settings import change
+    from plugins.recipients import services as S
+    from plugins.recipients.models import Recipient
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+    with app.app_context():
+        r = _register(teams[0])
+        Recipient.update(created_at=dt.datetime(2026, 9, 30, 10, tzinfo=ZoneInfo("Asia/Shanghai"))).where(
+            Recipient.id == r.id).execute()
+        change("recipients", {"follow_up_days": 5})
+        # 9-30 → 10-7: five weekdays (10-1, 10-2, 10-5, 10-6, 10-7), but 10-1 and 10-2 are 国庆节: fewer than 5 working days
+        assert S.not_followed_up(_user("admin1"), dt.date(2026, 10, 7)) == []
+        assert [x[0].id for x in S.not_followed_up(_user("admin1"), dt.date(2026, 10, 16))] == [r.id]

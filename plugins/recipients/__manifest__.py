@@ -17,8 +17,8 @@
         "confidentiality_version": {"label": "Confidentiality agreement version",
                                     "help": "The agreement made with recipients of one-to-one service "
                                             "(附录十一 第七条).", "max_length": 20},
-        "follow_up_days": {"label": "Days without a follow-up visit before a recipient is listed",
-                           "help": "Recipients not visited for this many days appear on the follow-up list "
-                                   "(R-REC-1).", "min": 1, "max": 365},
+        "follow_up_days": {"label": "Working days without a follow-up visit before a recipient is listed",
+                           "help": "Recipients not visited for this many working days (Chinese holiday calendar) "
+                                   "appear on the follow-up list (R-REC-1).", "min": 1, "max": 365},
     },
 }

@@ -318,19 +318,24 @@ def add_follow_up(r: Recipient, data: dict, *, actor) -> FollowUp:
 
 
 def not_followed_up(user, day: _dt.date | None = None) -> list[tuple]:
-    """(recipient, last visit or None) of the active recipients in scope not visited for the setting's
-    number of days (counted from the file's opening when never visited), oldest first."""
+    """(recipient, last visit or None, working days since) of the active recipients in scope not visited
+    for the setting's number of working days (core.workdays, the Chinese holiday calendar; counted from the
+    file's opening when never visited), longest first."""
     from peewee import fn
+    from core.workdays import workdays_between
     day = day or today()
-    limit = day - _dt.timedelta(days=int(setting("follow_up_days")))
+    limit = int(setting("follow_up_days"))
     q = security.scoped(Recipient, Recipient.select().where(Recipient.status == "active"), VIEW, user=user)
     last = dict(FollowUp.select(FollowUp.recipient, fn.MAX(FollowUp.visited_on)).group_by(FollowUp.recipient).tuples())
     out = []
     for r in q:
         seen = last.get(r.id)
+        if isinstance(seen, str):
+            seen = _dt.date.fromisoformat(seen)
         since = seen or (r.created_at.date() if r.created_at else day)
-        if since <= limit:
-            out.append((r, seen, (day - since).days))
+        n = workdays_between(since, day)
+        if n >= limit:
+            out.append((r, seen, n))
     return sorted(out, key=lambda t: -t[2])
 
 
