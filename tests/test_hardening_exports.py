@@ -406,6 +406,9 @@ def test_ns6_every_download_route_is_in_the_matrix(site, admin):
     # the processing record (issue 13 point 8) holds the plugins' declarations (code, no text people type),
     # written through core.exports.xlsx_bytes
     covered |= {"privacy_record.export"}
+    # the recipients' quarterly filing: names masked, every cell through core.exports.xlsx_bytes
+    # (tests/test_recipients.py reads it back with openpyxl)
+    covered |= {"recipients_quarter.export"}
     from core.admin import SecureModelView  # every model view exports through the kernel (or refuses)
     model_exports = {f"{v.endpoint}.export" for v in site.extensions["timebank"].admin._views
                      if isinstance(v, SecureModelView)}

@@ -356,7 +356,8 @@ def requests_dashboard_widgets(user):
 def requests_personal_data_declarations():
     from .contract import Declaration
     from .requests import SubjectRequest
-    return [Declaration(SubjectRequest, {"user": "personal", "subject_ref": "personal", "details": "personal",
+    return [Declaration(SubjectRequest, {"user": "personal", "subject_ref": "personal", "recipient_id": "personal",
+                                         "details": "personal",
                                          "outcome": "personal", "filed_by": "personal", "decided_by": "personal"},
                         "user", _l("Answering a person's requests about their data"),
                         _l("Legal obligation (PIPL 44-47)"), _l("Three years after the decision"),
