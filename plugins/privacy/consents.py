@@ -96,7 +96,15 @@ DEFAULT_PURPOSES = [
     ("partner_sharing", _l("Data shared with a partner"),
      _l("Your name and contact are given to a partner organisation that runs a joint activity."),
      True, "register", 70),
+    # a service recipient's consent to activity photos showing their face unblurred (R-PRIV-3)
+    ("recipient_photos", _l("Photos of a service recipient published unblurred"),
+     _l("Activity photos showing the recipient may be published on public pages without blurring the face."),
+     True, "register", 80),
 ]
+# the kind of person a shipped purpose is asked of, where it is not a volunteer
+DEFAULT_SUBJECT_KINDS = {"recipient_photos": "recipient"}
+# R-PRIV-3: the purpose whose consent lets a photo showing a recipient be published unblurred
+RECIPIENT_PHOTOS = "recipient_photos"
 DEFAULT_LABELS = {code: name for code, name, *_ in DEFAULT_PURPOSES}
 
 
@@ -125,7 +133,8 @@ def load_purposes():
     for code, name, desc, withdrawable, source, sort in DEFAULT_PURPOSES:
         if not Purpose.select().where(Purpose.code == code).exists():
             Purpose.create(code=code, name=_msgid(name), description=_msgid(desc),
-                           withdrawable=withdrawable, source=source, sort=sort)
+                           withdrawable=withdrawable, source=source, sort=sort,
+                           subject_kind=DEFAULT_SUBJECT_KINDS.get(code, "volunteer"))
 
 
 # --------------------------------------------------------------------------------- subjects
