@@ -266,3 +266,25 @@ def test_r_priv_3_8_the_blur_margin_is_a_setting_shown_on_the_settings_page(make
     x, y, w, h = box
     band = (slice(y, y + h), slice(max(0, x - 12), x - 2))    # just left of the raw box: kept with margin 0
     assert np.abs(got[band] - orig[band]).mean() < 3
+
+
+def test_r_priv_3_10_migrations_upgrade_a_site_whose_photos_predate_the_mark(make_app):
+    """A site made before R-PRIV-3: activities_photo without the three columns, no tag table, no
+    recipient_photos purpose; the next start-up adds them (activities 0005, privacy 0004) on SQLite and
+    PostgreSQL, keeping the photos it had."""
+    from core.db import db
+    from plugins.activities.models import Photo, PhotoRecipient
+    from plugins.privacy.consents import Purpose
+    make_app(plugins=PLUGINS)
+    db.execute_sql('DROP TABLE "activities_photo_recipient"')
+    for col in ("shows_recipients", "blurred_name", "faces_found"):
+        db.execute_sql(f'ALTER TABLE "activities_photo" DROP COLUMN "{col}"')
+    db.execute_sql("DELETE FROM migrations_activities WHERE name = '0005_photo_recipients'")
+    db.execute_sql("DELETE FROM migrations_privacy WHERE name = '0004_recipient_photos_purpose'")
+    Purpose.delete().where(Purpose.code == "recipient_photos").execute()
+    app = make_app(plugins=PLUGINS)
+    with app.app_context():
+        cols = {c.name for c in db.get_columns("activities_photo")}
+        assert {"shows_recipients", "blurred_name", "faces_found"} <= cols
+        assert PhotoRecipient.table_exists() and Photo.select().count() == 0
+        assert Purpose.get(Purpose.code == "recipient_photos").subject_kind == "recipient"
