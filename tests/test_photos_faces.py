@@ -288,3 +288,35 @@ def test_r_priv_3_10_migrations_upgrade_a_site_whose_photos_predate_the_mark(mak
         assert {"shows_recipients", "blurred_name", "faces_found"} <= cols
         assert PhotoRecipient.table_exists() and Photo.select().count() == 0
         assert Purpose.get(Purpose.code == "recipient_photos").subject_kind == "recipient"
+
+
+def test_r_priv_3_11_the_public_page_path_neither_blurs_nor_asks_for_consent(make_app, monkeypatch, clock):
+    """Benchmark note: blurring happens at upload. The activity page reads its photos' ids and captions in
+    one query whatever they show (no consent lookup, no file read, no face detection); each image request
+    reads the stored file it serves."""
+    app, tid = _site(make_app, monkeypatch)
+    aid = _finished_activity(app, tid, clock)
+    from core.db import db
+    public = app.test_client()
+    real = db.obj.execute_sql
+
+    def page_queries():
+        seen = []
+
+        def counting(sql, params=None, *a, **k):
+            seen.append(sql)
+            return real(sql, params, *a, **k)
+        monkeypatch.setattr(db.obj, "execute_sql", counting)
+        try:
+            assert public.get(f"/activities/{aid}").status_code == 200
+        finally:
+            monkeypatch.setattr(db.obj, "execute_sql", real)
+        return seen
+    page_queries()                                   # warm (settings, compiled queries)
+    without = page_queries()
+    for _ in range(3):
+        _upload(app, aid, shows=True)
+    with_photos = page_queries()
+    assert len(with_photos) == len(without)          # the photo query runs either way: same count
+    assert not [s for s in with_photos if "privacy_consent" in s or "activities_photo_recipient" in s]
+    assert sum("activities_photo" in s for s in with_photos) == 1
