@@ -164,10 +164,23 @@ def original_public(photo: Photo) -> bool:
 
 def public_file(photo: Photo) -> Path | None:
     """The stored file public pages serve for ``photo`` (R-PRIV-3): the original, or the copy with the
-    faces blurred; None when a photo marked as showing recipients has no blurred copy (not served)."""
+    faces blurred; None (not published) for a photo marked as showing recipients in which no face was
+    found, unless its original may be public: a face the detector missed would otherwise be shown."""
     if original_public(photo):
         return path_of(photo)
-    return folder() / photo.blurred_name if photo.blurred_name else None
+    if not photo.blurred_name or not photo.faces_found:
+        return None   # no face found in a photo said to show recipients: the detector may have missed one
+    return folder() / photo.blurred_name
+
+
+def public_listing(activity) -> list[Photo]:
+    """The photos the public activity page lists (ids and captions, one query): all but those marked as
+    showing recipients in which no face was found (public_file refuses them while any named recipient
+    has not consented; the page does not ask, so it leaves them out)."""
+    from peewee import fn
+    hidden = Photo.shows_recipients & (fn.COALESCE(Photo.faces_found, 0) == 0)
+    return list(Photo.select(Photo.id, Photo.caption).where((Photo.activity == activity) & ~hidden)
+                .order_by(Photo.id).limit(24))
 
 
 def recipients_loaded() -> bool:

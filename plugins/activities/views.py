@@ -130,7 +130,8 @@ def detail(activity_id):
         mine = {s.shift_id: s for s in SignUp.select().where((SignUp.activity == a) & (SignUp.volunteer == v))}
     shifts = list(Shift.select().where(Shift.activity == a).order_by(Shift.starts_at))
     # the photos' ids and captions only: which file each serves is decided by public_photo (R-PRIV-3)
-    shown = list(Photo.select(Photo.id, Photo.caption).where(Photo.activity == a).order_by(Photo.id).limit(24))
+    from .photos import public_listing
+    shown = public_listing(a)
     return render_template("activities/detail.html", a=a, shifts=shifts, mine=mine, now=now(), photos=shown)
 
 
