@@ -103,7 +103,13 @@ DEFAULT_PURPOSES = [
     ("recipient_referral", _l("Referral to another body"),
      _l("Your file may be given to another body (e.g. a social work station) that will serve you."),
      True, "register", 90, "recipient"),
+    # a service recipient's consent to activity photos showing their face unblurred (R-PRIV-3)
+    ("recipient_photos", _l("Photos of a service recipient published unblurred"),
+     _l("Activity photos showing the recipient may be published on public pages without blurring the face."),
+     True, "register", 100, "recipient"),
 ]
+# R-PRIV-3: the purpose whose consent lets a photo showing a recipient be published unblurred
+RECIPIENT_PHOTOS = "recipient_photos"
 DEFAULT_LABELS = {code: name for code, name, *_ in DEFAULT_PURPOSES}
 
 
