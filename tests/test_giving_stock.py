@@ -391,3 +391,59 @@ def test_lg1_migration_0002_creates_the_stock_tables_and_puts_accepted_goods_int
                 db.execute_sql('DELETE FROM "giving_stock_movement"')
         assert P.migrate_plugin(info) == []
     assert all(v == [] for v in check(app).values())
+
+
+def test_issue15_done_means_through_the_pages(site):
+    """issue 15 "Done means" without the browser (tests/test_giving_done_browser.py is the Chromium one), on
+    both databases: the staff form records a money gift (donor not named) and a goods gift (named), the goods
+    pass the check, both get receipts; the agreement and receipt PDFs read back; half the goods go to a
+    beneficiary; one receipt is voided and re-issued (1 voided, 2, 3: no gap); the public page shows the
+    totals and the agreed name only; every `timebank check` passes."""
+    from conftest import csrf_from, pdf_text
+    from core.db import today
+    from plugins.giving import stock
+    from plugins.giving.models import Receipt
+    app, team = site["app"], site["A"]
+    c = app.test_client()
+    assert login(c, "ta").status_code == 302
+    token = csrf_from(c.get("/giving/record").get_data(as_text=True))
+    day, y = today().isoformat(), today().year
+
+    def record(data):
+        r = c.post("/giving/record", data={"csrf_token": token, "team_id": team, "donated_on": day, **data})
+        assert r.status_code == 302, r.get_data(as_text=True)[:3000]
+        return int(r.headers["Location"].rsplit("/", 1)[1])
+
+    def act(donation_id, **data):
+        r = c.post(f"/giving/donations/{donation_id}", data={"csrf_token": token, **data})
+        assert r.status_code == 302, r.get_data(as_text=True)[:3000]
+
+    m = record({"donor_kind": "person", "donor_name": "低调女士", "kind": "money", "channel": "bank",
+                "amount": "1000.50", "purpose": "助老"})
+    act(m, action="issue", handler="李经办")
+    g = record({"donor_kind": "organisation", "donor_name": "北京街爱心超市", "disclose_name": "1", "kind": "goods",
+                "property_type": "食品", "description": "大米", "quantity": "20", "unit": "袋",
+                "condition": "全新", "delivery_on": day, "purpose": "困难家庭", "wants_agreement": "1"})
+    act(g, action="accept", note="安全、卫生、环保")
+    act(g, action="issue", handler="李经办")
+    agreement = pdf_text(c.get(f"/giving/donations/{g}/agreement.pdf").data)
+    assert "捐赠协议" in agreement and "北京街爱心超市" in agreement and "困难家庭" in agreement
+    with app.app_context():
+        rg = Receipt.get(Receipt.donation == g)
+    receipt = pdf_text(c.get(f"/giving/receipts/{rg.id}.pdf").data)
+    assert rg.number in receipt and "李经办" in receipt
+    r = c.post(f"/giving/donations/{g}/use", data={"csrf_token": token, "action": "use", "use": "beneficiary",
+                                                   "quantity": "10", "purpose": "困难家庭", "beneficiary": "王阿婆"})
+    assert r.status_code == 302 and item_of(app, g).on_hand == 10
+    act(m, action="void", reason="金额写错")
+    act(m, action="issue", handler="李经办")
+    with app.app_context():
+        rows = [(r.number, r.status) for r in Receipt.select().order_by(Receipt.id)]
+    assert rows == [(f"JZ{y}000001", "voided"), (f"JZ{y}000002", "issued"), (f"JZ{y}000003", "issued")]
+    assert "金额写错" in c.get(f"/giving/donations/{m}").get_data(as_text=True)
+    html = app.test_client().get(f"/giving/disclosure/{team}?year={y}").get_data(as_text=True)
+    assert "¥1000.50" in html and "北京街爱心超市" in html and "低调女士" not in html and "王阿婆" not in html
+    assert "10 袋" in html
+    assert all(ok for _, ok, _m in checks(app)), [x for x in checks(app) if not x[1]]
+    with app.app_context():
+        assert stock.StockMovement.select().count() == 2
