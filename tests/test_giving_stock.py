@@ -447,3 +447,39 @@ def test_issue15_done_means_through_the_pages(site):
     assert all(ok for _, ok, _m in checks(app)), [x for x in checks(app) if not x[1]]
     with app.app_context():
         assert stock.StockMovement.select().count() == 2
+
+
+def test_r_don_1_stock_pages_and_admin_lists_speak_chinese(site):
+    """issue 18 point 6 for the new pages: the use page, a reversal page and the three admin lists and their
+    details pages show no English word (the rule of tests/test_admin_words.py)."""
+    import re
+    from test_admin_words import _english
+    from plugins.giving import stock
+    from plugins.giving.models import Donation
+    app = site["app"]
+    g = accepted_goods(app, site["A"])
+    m = money_gift(app, site["A"], donor(app, site["A"]), amount="100", purpose="助老")
+    with app.test_request_context():
+        out = stock.use_goods(item_of(app, g), {"use": "beneficiary", "quantity": "3", "purpose": "困难家庭",
+                                                "beneficiary": "王阿婆"}, user(app, "ta"))
+        a = stock.allocate(Donation.get_by_id(m), {"amount": "10", "purpose": "助老"}, user(app, "ta"))
+    c = app.test_client()
+    assert login(c, "ta").status_code == 302
+    urls = [f"/giving/donations/{g}/use", f"/giving/donations/{m}/use", f"/giving/movements/{out.id}/reverse",
+            f"/giving/allocations/{a.id}/reverse", f"/giving/donations/{g}",
+            "/admin/giving_stock/", "/admin/giving_movement/", "/admin/giving_allocation/",
+            f"/admin/giving_stock/details/?id={item_of(app, g).id}", f"/admin/giving_movement/details/?id={out.id}",
+            f"/admin/giving_allocation/details/?id={a.id}"]
+    found = {}
+    for url in urls:
+        r = c.get(url)
+        assert r.status_code == 200, url
+        html = r.get_data(as_text=True)
+        main = re.search(r"<main.*?</main>", html, re.S) or re.search(r"<body.*?</body>", html, re.S)
+        texts = re.findall(r">([^<>]+)<", re.sub(r"<(script|style)\b.*?</\1>", "", main.group(0), flags=re.S))
+        assert len("".join(texts).strip()) > 20, url
+        bad = _english(texts)
+        if bad:
+            found[url] = bad
+    assert found == {}
+    assert "冲销" in c.get("/admin/giving_movement/").get_data(as_text=True)
