@@ -483,3 +483,38 @@ def test_r_don_1_stock_pages_and_admin_lists_speak_chinese(site):
             found[url] = bad
     assert found == {}
     assert "冲销" in c.get("/admin/giving_movement/").get_data(as_text=True)
+
+
+def test_r_don_1_with_activities_loaded_goods_go_to_an_activity_of_the_team_and_its_restriction(make_app,
+                                                                                                monkeypatch):
+    """issue 15 point 4 with the optional activities plugin: an activity use names an activity of the
+    donation's team by id (another team's id is refused); a gift restricted to an activity goes to that
+    activity only; the public page shows the activity's title, not a name."""
+    from argon2 import PasswordHasher
+    from core import security
+    from core.db import today
+    from fixtures.activities_plugins.actsupport import new_activity
+    from plugins.giving import stock
+    from plugins.giving.models import Donation
+    from test_teams_workflow import new_team
+    monkeypatch.setattr(security, "_ph", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    app = make_app(plugins=PLUGINS + ["activities"], PUBLIC_URL="http://127.0.0.1:5000")
+    A, B = new_team(app, "阳光志愿服务队", admin="ta"), new_team(app, "星火志愿服务队", admin="tb")
+    mine = new_activity(app, A, title="长者饭堂助餐")
+    other_mine = new_activity(app, A, title="社区义剪")
+    theirs = new_activity(app, B, title="星火读书会")
+    g = accepted_goods(app, A, purpose="")
+    ta = user(app, "ta")
+    with app.test_request_context():
+        stock.restrict(Donation.get_by_id(g), {"activity_id": str(mine)}, ta)
+        before = snap(app)
+        for aid, field in ((theirs, "activity_id"), (other_mine, "activity_id"), ("", "activity_id")):
+            with pytest.raises(stock.FieldErrors) as e:
+                stock.use_goods(item_of(app, g), {"use": "activity", "quantity": "2", "activity_id": str(aid)}, ta)
+            assert field in e.value.errors, (aid, e.value.errors)
+        assert snap(app) == before
+        m = stock.use_goods(item_of(app, g), {"use": "activity", "quantity": "2", "activity_id": str(mine)}, ta)
+        assert (m.kind, m.activity_id, m.change) == ("activity", mine, -2)
+    html = app.test_client().get(f"/giving/disclosure/{A}?year={today().year}").get_data(as_text=True)
+    assert "活动：长者饭堂助餐" in html and "2 袋" in html
+    assert all(v == [] for v in check(app).values())
