@@ -23,3 +23,16 @@ def declarations():
                     _l("Platform admins; the receiving team's admins"),
                     labels={"donor_name": _l("Donor name")}),
     ]
+
+
+def stock_declarations():
+    """Issue 15 point 4: the name of a beneficiary goods or money were given to (free text when the
+    recipients plugin is not loaded; its recipients are declared by that plugin)."""
+    from plugins.privacy.contract import Declaration
+    from .stock import Allocation, StockMovement
+    return [Declaration(model, {"beneficiary": "personal"}, "contact",
+                        _l("Recording who received donated goods or money (Charity Law)"),
+                        _l("Legal obligation (PIPL 13(3))"), _l("As long as the donation records must be kept"),
+                        _l("Platform admins; the receiving team's admins"),
+                        labels={"beneficiary": _l("Beneficiary")})
+            for model in (StockMovement, Allocation)]

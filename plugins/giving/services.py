@@ -217,6 +217,9 @@ def check_goods(donation: Donation, ok: bool, note: str, user=None) -> Donation:
         Donation.update(**fields).where(Donation.id == d.id).execute()
         audit.log("giving.goods.accepted" if ok else "giving.goods.refused", d, {"note": note[:500]},
                   user=_user(user))
+        if ok:                                   # into stock in the same transaction (issue 15 point 4)
+            from .stock import receive
+            receive(d, user)
     return Donation.get_by_id(donation.id)
 
 

@@ -50,7 +50,9 @@ def disclosure(team_id):
         abort(404)
     from core.db import today
     year = arg_int("year", today().year, min=2000, max=today().year)
-    return render_template("giving/disclosure.html", info=services.disclosure(team, year))
+    from .stock import use_summary
+    return render_template("giving/disclosure.html", info=services.disclosure(team, year),
+                           use=use_summary(team, year))
 
 
 # ----------------------------------------------------------------- staff: one donation and its actions
