@@ -104,8 +104,10 @@ def dashboard_widgets(user):
         url_for("giving.orginfo_page", team_id=c["team_id"]), names.get(c["team_id"], c["team_id"]),
         _("changed on %(changed)s, due by %(deadline)s, %(n)s day(s) late", changed=c["changed_on"].isoformat(),
           deadline=c["deadline"].isoformat(), n=c["days_late"])) for c in late)
-    html = Markup('<p class="display-6" id="giving-basic-info-overdue">{}</p><p class="small">{}</p><ul>{}</ul>').format(
-        len(late), _("A change of basic information must be published within %(n)s calendar days.", n=days), items)
+    html = Markup('<p class="display-6" id="giving-basic-info-overdue">{}</p><p class="small">{}</p><ul>{}</ul>'
+                  '<a href="{}">{}</a>').format(
+        len(late), _("A change of basic information must be published within %(n)s calendar days.", n=days), items,
+        url_for("giving.overview"), _("Giving reports and exports"))
     return [Widget(_l("Basic information not published in time"), html, order=60, width=6)]
 
 
