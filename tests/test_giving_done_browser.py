@@ -84,6 +84,10 @@ def test_issue15_done_means_staff_record_print_hand_out_void_reissue_and_publish
     from core.db import today
     base = server["base"]
     team_id = new_team(site, TEAM, admin="ta")
+    from core.models import User
+    from core.security import grant_role   # the admin here also keeps the books (财务): only finance voids
+    with site.app_context():
+        grant_role(User.get(User.username == "ta"), "giving_finance", f"team:{team_id}")
     year, day = today().year, today().isoformat()
     expiry = today().replace(year=year + 1).isoformat()
     with sync_playwright() as pw:

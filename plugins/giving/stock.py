@@ -546,3 +546,24 @@ def _what(row) -> str:
     if row.campaign:
         return _("Campaign: %(c)s", c=row.campaign)
     return row.purpose or _("Help to beneficiaries")
+
+
+# ------------------------------------------------------------------------------------- annual report
+def report_use_rows(team: Team, year: int) -> list[tuple]:
+    """The annual report's "use of donations" section (R-DON-4), from ``use_summary``: goods used as
+    "quantity unit" and money allocated as Decimal yuan, by purpose, campaign or activity."""
+    from core import money
+    s = use_summary(team, year)
+    rows = [(f"{what} · {ptype}", None, f"{n} {unit}") for what, ptype, unit, n in s["goods"]]
+    rows += [(what, None, money.to_decimal(fen)) for what, fen in s["money"]]
+    if s["money"]:
+        rows.append((_("Money allocated in total"), None, money.to_decimal(s["money_total"])))
+    return rows or [(_("None"), None, "")]
+
+
+def _register_report_section():
+    from .report import register_section
+    register_section("use_of_donations", _l("Use of donations"), report_use_rows, order=35)
+
+
+_register_report_section()
