@@ -173,6 +173,16 @@ def public_file(photo: Photo) -> Path | None:
     return folder() / photo.blurred_name
 
 
+def published_bytes(photo: Photo) -> bytes | None:
+    """The bytes public pages serve for ``photo`` (``public_file``), or None when it is not published:
+    what an archive files (R-ARC-2 with R-PRIV-3: the blurred copy, never the private original)."""
+    f = public_file(photo)
+    try:
+        return f.read_bytes() if f is not None else None
+    except OSError:
+        return None
+
+
 def public_listing(activity) -> list[Photo]:
     """The photos the public activity page lists (ids and captions, one query): all but those marked as
     showing recipients in which no face was found (public_file refuses them while any named recipient

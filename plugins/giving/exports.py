@@ -60,7 +60,7 @@ def receipts(team_ids: list[int] | None, year: int | None = None):
     state = {"issued": _("Valid"), "voided": _("Voided")}
     headers = [_("Receipt number"), _("Receiving organisation"), _("Date"), _("Donor"), _("Property type"),
                _("Quantity or amount"), _("Handler"), _("Status"), _("Reason for voiding"),
-               _("Official receipt number"), _("Donation")]
+               _("Official receipt number"), _("Gift")]
     rows = ([r.number, r.organisation, r.issued_on, r.donor_name, r.property_type, r.quantity_text, r.handler,
              state.get(r.status, r.status), r.void_reason, r.official_number, r.donation_id] for r in q)
     return headers, rows

@@ -12,7 +12,7 @@ from core.admin import ReadOnlyModelView
 
 from .stock import MOVEMENT_KINDS, activity_title
 
-LABELS = {"team": _l("Receiving team"), "donation": _l("Donation"), "property_type": _l("Property type"),
+LABELS = {"team": _l("Receiving team"), "donation": _l("Gift"), "property_type": _l("Property type"),
           "description": _l("Description"), "unit": _l("Unit"), "expiry_on": _l("Expiry date"),
           "received": _l("Quantity received"), "on_hand": _l("Quantity in stock"),
           "created_at": _l("Recorded at"), "item": _l("Donated goods in stock"), "kind": _l("Kind"),
