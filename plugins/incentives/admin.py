@@ -142,3 +142,125 @@ class InsuranceView(PermissionView):
         except FieldErrors:
             abort(403)
         return send(data, f"投保名单_{a.id}.xlsx", fallback=f"insured-list-{a.id}.xlsx")
+
+
+# ------------------------------------------------------------------ commendations (R-INC-2)
+class SchemeView(SecureModelView):
+    """Award schemes as data: target, period, theme (雷锋月, 暑期, 长者服务…)."""
+    permission = "incentives.scheme"
+    can_delete = False
+    column_list = ["name", "target", "period", "theme", "party_only", "granting_body", "active"]
+    form_columns = ["code", "name", "target", "period", "theme", "party_only", "granting_body", "active"]
+    column_labels = {"code": _l("Code"), "name": _l("Award"), "target": _l("For"), "period": _l("Period"),
+                     "theme": _l("Theme"), "party_only": _l("Party members only"),
+                     "granting_body": _l("Granting body"), "active": _l("Active")}
+    audit_changes = True
+
+    def __init__(self, *a, **kw):
+        from . import commendations
+        self.form_overrides = {"target": SelectField, "period": SelectField}
+        self.form_args = {"target": {"choices": list(commendations.TARGETS.items())},
+                          "period": {"choices": list(commendations.PERIODS.items())}}
+        self.column_formatters = {
+            "target": lambda v, c, m, n: commendations.TARGETS.get(m.target, m.target),
+            "period": lambda v, c, m, n: commendations.PERIODS.get(m.period, m.period)}
+        super().__init__(*a, **kw)
+
+
+class NominationsView(PermissionView):
+    """Nominations: nominate (a person, a team, a partner; or by a rule), review, award or reject with a
+    reason, publish; the letter and the certificate of an award. A team admin sees its tree's only (AC6)."""
+    permission = "incentives.commendation.view"
+
+    def _scoped(self, user):
+        from .models import Nomination
+        return security.scoped(Nomination, Nomination.select(), "incentives.commendation.view", user=user)
+
+    def _one(self, user, nid):
+        n = self._scoped(user).where(self._model().id == (inputs.parse_id(nid) or -1)).first()
+        if n is None:
+            abort(404)
+        return n
+
+    @staticmethod
+    def _model():
+        from .models import Nomination
+        return Nomination
+
+    @expose("/", methods=["GET", "POST"])
+    def index(self):
+        from core.db import today
+        from . import commendations as c
+        from .models import Scheme
+        user = current_user._get_current_object()
+        errors, form = {}, {}
+        if request.method == "POST":
+            form = request.form.to_dict()
+            try:
+                self._post(user, form)
+            except FieldErrors as e:
+                errors = {k: str(m) for k, m in e.errors.items()}
+            else:
+                return redirect(url_for(".index"))
+        rows = list(self._scoped(user).order_by(self._model().id.desc()).limit(500))
+        schemes = {s.id: s for s in Scheme.select()}
+        return self.render("incentives/nominations.html", rows=rows, schemes=schemes, wf=c.WORKFLOW,
+                           name=c.nominee_name, user=user, errors=errors, form=form, year=today().year,
+                           targets=c.TARGETS, can_create=security.can("incentives.commendation.create"),
+                           can_rules=security.can("incentives.commendation.review"))
+
+    def _post(self, user, form):
+        from . import commendations as c
+        from .models import Scheme
+        op = form.get("op", "")
+        if op in ("review", "award", "reject", "publish"):
+            n = self._one(user, form.get("nomination"))
+            if op == "reject":
+                c.reject(n, reason=form.get("reason", ""), actor=user)
+            else:
+                getattr(c, op)(n, actor=user)
+            flash(_("Saved."), "success")
+            return
+        scheme = Scheme.get_or_none(Scheme.id == (inputs.parse_id(form.get("scheme")) or -1))
+        if scheme is None:
+            raise FieldErrors({"scheme": _l("Choose an award scheme.")})
+        year = inputs.parse_int(form.get("year"), min=2000, max=2100, field="year")
+        quarter = inputs.parse_int(form.get("quarter") or None, min=1, max=4, field="quarter") \
+            if form.get("quarter") else None
+        start, end = c.period_of(scheme, year, quarter)
+        if op == "rule_top_hours":
+            security.require("incentives.commendation.review")
+            made = c.nominate_top_hours(scheme, start, end, actor=user)
+        elif op == "rule_targets_met":
+            security.require("incentives.commendation.review")
+            made = c.nominate_targets_met(scheme, year, actor=user)
+        elif op == "rule_party_annual":
+            security.require("incentives.commendation.review")
+            made = c.nominate_party_annual(year, actor=user)
+        else:
+            vid = tid = None
+            if scheme.target in c.PERSON_TARGETS:
+                number = (form.get("volunteer") or "").strip()
+                v = security.scoped(Volunteer, Volunteer.select(), "volunteers.volunteer.view", user=user).where(
+                    Volunteer.number == number).first() if number else None
+                if v is None:
+                    raise FieldErrors({"volunteer": _l("No volunteer with this number in your teams.")})
+                vid = v.id
+            elif scheme.target == "team":
+                tid = inputs.parse_id(form.get("team"))
+                from plugins.teams.scoping import team_allowed
+                if not tid or not team_allowed(user, tid):
+                    raise FieldErrors({"team": _l("Choose a team.")})
+            made = [c.nominate(scheme, period_start=start, period_end=end, volunteer_id=vid, team_id=tid,
+                               partner=form.get("partner", ""), reason=form.get("reason", ""), actor=user)]
+        flash(_("%(n)s nominations made.", n=len(made)), "success")
+
+    @expose("/<int:nid>/<kind>.pdf")
+    def pdf(self, nid, kind):
+        from . import commendations as c
+        n = self._one(current_user._get_current_object(), nid)
+        if kind not in ("letter", "certificate") or n.status not in c.AWARDED:
+            abort(404)
+        data = c.thank_you_letter_pdf(n) if kind == "letter" else c.certificate_pdf(n)
+        name = "感谢信" if kind == "letter" else "荣誉证书"
+        return send(data, f"{name}_{n.id}.pdf", fallback=f"{kind}-{n.id}.pdf")
