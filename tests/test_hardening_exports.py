@@ -332,6 +332,9 @@ def hand_built(app, admin) -> list[tuple[str, str, str, dict | None]]:
     # R-INC-5: the insured list of an activity for the insurer (names and masked ID numbers)
     out.append(("incentives_insurance.insured_xlsx", "xlsx", f"/admin/incentives_insurance/insured.xlsx?activity={aid}",
                 None))
+    # R-INC-3: the evaluation indicators of the dashboard (every plugin's answer to incentive_indicators)
+    out.append(("incentives_indicators.export", "xlsx", f"/admin/incentives_indicators/export.xlsx?from={year}-01-01",
+                None))
     return out
 
 

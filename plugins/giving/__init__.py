@@ -68,3 +68,10 @@ def site_checks():
 def personal_data_declarations():
     from .privacy import declarations
     return declarations()
+
+
+@hookimpl(optionalhook=True)
+def incentive_indicators(team_ids, start, end):
+    """Evaluation indicators for the incentives plugin's dashboard (R-INC-3)."""
+    from .indicators import indicators
+    return indicators(team_ids, start, end)

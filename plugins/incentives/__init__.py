@@ -7,6 +7,10 @@ from core import hookimpl
 from core.security import Permission, Role, crud_permissions
 from plugins.teams.scoping import team_scoped
 
+from . import hookspecs
+
+HOOKSPECS = hookspecs   # incentive_indicators (R-INC-3): other plugins contribute evaluation indicators
+
 PERMS = [*crud_permissions("incentives.evaluation", _l("performance evaluations"), ("view", "edit", "export")),
          *crud_permissions("incentives.greeting_template", _l("greeting templates"), ("view", "edit")),
          Permission("incentives.insurance.view", _l("View activity insurance")),
@@ -18,9 +22,12 @@ PERMS = [*crud_permissions("incentives.evaluation", _l("performance evaluations"
          Permission("incentives.commendation.view", _l("View nominations and awards")),
          Permission("incentives.commendation.create", _l("Nominate for awards")),
          Permission("incentives.commendation.review", _l("Review nominations")),
-         Permission("incentives.commendation.decide", _l("Decide and publish awards"))]
+         Permission("incentives.commendation.decide", _l("Decide and publish awards")),
+         Permission("incentives.indicator.view", _l("View the evaluation indicators")),
+         Permission("incentives.indicator.edit", _l("Enter indicator values")),
+         Permission("incentives.indicator.export", _l("Export the evaluation indicators"))]
 TEAM_ADMIN_PERMS = ["incentives.evaluation.*", "incentives.insurance.*", "incentives.contact.*",
-                    "incentives.commendation.view", "incentives.commendation.create"]
+                    "incentives.commendation.view", "incentives.commendation.create", "incentives.indicator.*"]
 
 
 @hookimpl
@@ -64,8 +71,8 @@ def load_reference_data():
 
 @hookimpl
 def register_admin_views(admin):
-    from .admin import (ContactsView, EvaluationView, GreetingTemplateView, InsuranceView, NominationsView,
-                        SchemeView)
+    from .admin import (ContactsView, EvaluationView, GreetingTemplateView, IndicatorsView, InsuranceView,
+                        NominationsView, SchemeView)
     from .models import Evaluation, GreetingTemplate, Scheme
     cat = _l("Incentives and retention")
     return [EvaluationView(Evaluation, name=_l("Performance evaluations"), endpoint="incentives_evaluation",
@@ -75,7 +82,8 @@ def register_admin_views(admin):
             ContactsView(name=_l("Volunteers to contact"), endpoint="incentives_contacts", category=cat),
             InsuranceView(name=_l("Activity insurance"), endpoint="incentives_insurance", category=cat),
             SchemeView(Scheme, name=_l("Award schemes"), endpoint="incentives_scheme", category=cat),
-            NominationsView(name=_l("Commendations"), endpoint="incentives_nominations", category=cat)]
+            NominationsView(name=_l("Commendations"), endpoint="incentives_nominations", category=cat),
+            IndicatorsView(name=_l("Evaluation indicators"), endpoint="incentives_indicators", category=cat)]
 
 
 @hookimpl
@@ -132,6 +140,12 @@ def volunteer_panels(volunteer, user):
                                   grades=evaluation.GRADES, attendance=evaluation.attendance_percent,
                                   label=stars.label))
     return [Widget(_l("My star rating"), html, order=7)]
+
+
+@hookimpl
+def incentive_indicators(team_ids, start, end):
+    from .indicators import incentive_indicators as own
+    return own(team_ids, start, end)
 
 
 @hookimpl(optionalhook=True)

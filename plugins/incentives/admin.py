@@ -1,5 +1,7 @@
 """Admin screens of 激励与维系: evaluations (R-INC-6), greeting templates and the contact list (R-INC-4), an
 activity's insurance checklist and insured list (R-INC-5). Every row goes through the team scoping (AC6)."""
+import datetime as _dt
+
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
@@ -264,3 +266,85 @@ class NominationsView(PermissionView):
         data = c.thank_you_letter_pdf(n) if kind == "letter" else c.certificate_pdf(n)
         name = "感谢信" if kind == "letter" else "荣誉证书"
         return send(data, f"{name}_{n.id}.pdf", fallback=f"{kind}-{n.id}.pdf")
+
+
+# ------------------------------------------------------------------ evaluation indicators (R-INC-3)
+class IndicatorsView(PermissionView):
+    """评估指标: per team tree, district and period, every plugin's indicators with target and met / not
+    met — charts (Apache ECharts, vendored), the same numbers as a table, an XLSX export; a form for the
+    values entered by hand. A team admin's scope is its own tree (AC6)."""
+    permission = "incentives.indicator.view"
+
+    def _params(self, user):
+        from core.db import today
+        from plugins.teams.models import Team
+        from plugins.teams.scoping import team_allowed
+        from . import indicators as I
+        t = today()
+        start = inputs.arg_date("from") or _dt.date(t.year, 1, 1)
+        end = inputs.arg_date("to") or t
+        team = inputs.parse_id(request.args.get("team")) if request.args.get("team") else None
+        if team and not team_allowed(user, team):
+            abort(404)
+        district = (request.args.get("district") or "").strip()[:10]
+        ids = I.scope_team_ids(user, team, district)
+        team_obj = Team.get_or_none(Team.id == team) if team else None
+        return start, end, team, district, ids, team_obj
+
+    def _visible_teams(self, user):
+        from plugins.teams.models import Team
+        from plugins.teams.services import admin_team_ids
+        own = admin_team_ids(user)
+        q = Team.select(Team.id, Team.name, Team.district).order_by(Team.name)
+        return list(q if own is None else q.where(Team.id.in_(own)))
+
+    @expose("/", methods=["GET", "POST"])
+    def index(self):
+        import json
+        from markupsafe import Markup
+        from plugins.teams.services import admin_team_ids
+        from . import indicators as I
+        user = current_user._get_current_object()
+        errors, form = {}, {}
+        if request.method == "POST":
+            security.require("incentives.indicator.edit")
+            form = request.form.to_dict()
+            try:
+                I.enter(form, actor=user, team_ids_allowed=admin_team_ids(user))
+            except FieldErrors as e:
+                errors = {k: str(m) for k, m in e.errors.items()}
+            else:
+                flash(_("Saved."), "success")
+                return redirect(url_for(".index", **request.args))
+        start, end, team, district, ids, team_obj = self._params(user)
+        try:
+            rows = I.collect(ids, start, end)
+        except FieldErrors as e:
+            errors.update({k: str(m) for k, m in e.errors.items()})
+            rows = []
+        data = json.dumps(I.chart_data(rows), ensure_ascii=False, separators=(",", ":"))
+        data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        teams = self._visible_teams(user)
+        return self.render("incentives/indicators.html", rows=rows, chart=Markup(data), start=start, end=end,
+                           team=team, district=district, teams=teams,
+                           districts=sorted({t.district for t in teams if t.district}), errors=errors, form=form,
+                           entered=I.ENTERED, met_label=I.met_label,
+                           can_edit=security.can("incentives.indicator.edit"),
+                           can_export=security.can("incentives.indicator.export"),
+                           echarts=url_for("incentives.static", filename="vendor/echarts/echarts.min.js"),
+                           charts_js=url_for("incentives.static", filename="indicators.js"))
+
+    @expose("/export.xlsx")
+    def export(self):
+        from . import indicators as I
+        user = current_user._get_current_object()
+        security.require("incentives.indicator.export")
+        start, end, team, district, ids, team_obj = self._params(user)
+        try:
+            rows = I.collect(ids, start, end)
+        except FieldErrors:
+            abort(400)
+        from core import audit
+        audit.log("export", None, {"what": "incentives.indicators", "from": start.isoformat(),
+                                   "to": end.isoformat(), "team": team, "district": district}, user=user)
+        return send(I.xlsx(rows, "评估指标"), f"评估指标_{start}_{end}.xlsx", fallback="indicators.xlsx")

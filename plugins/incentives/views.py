@@ -5,7 +5,8 @@ from flask_login import current_user, login_required
 
 from core import inputs
 
-bp = Blueprint("incentives", __name__, url_prefix="/incentives", template_folder="templates")
+bp = Blueprint("incentives", __name__, url_prefix="/incentives", template_folder="templates",
+               static_folder="static")
 
 
 @bp.route("/honours")
