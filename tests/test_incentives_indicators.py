@@ -138,3 +138,30 @@ def test_r_inc_3_4_the_xlsx_export_has_the_same_numbers_as_the_table(world):
         else:
             assert Decimal(str(cell)) == Decimal(value), code
         assert (rows[code][5] or "") == met, code
+
+
+def test_r_inc_3_6_donations_from_the_giving_plugin_per_team_tree_in_yuan(make_app, monkeypatch):
+    """giving answers the hook: accepted money donations as a Decimal of yuan (from fen), per team tree."""
+    from argon2 import PasswordHasher
+    from core import security
+    monkeypatch.setattr(security, "_ph", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    from test_giving import donor, money_gift
+    from test_teams_workflow import new_team
+    app = make_app(plugins=["volunteers", "teams", "documents", "activities", "giving", "resources", "incentives"],
+                   PUBLIC_URL="http://127.0.0.1:5000")
+    ta, tb = new_team(app, "阳光志愿服务队", admin="ta"), new_team(app, "星火志愿服务队", admin="tb")
+    money_gift(app, ta, donor(app, ta), amount="1000.50")
+    money_gift(app, ta, donor(app, ta, name="李四"), amount="0.25")
+    money_gift(app, tb, donor(app, tb), amount="99")
+    from plugins.incentives import indicators as I
+    with app.test_request_context():
+        whole = {i.code: i.value for i in I.collect(None, _dt.date(2026, 1, 1), _dt.date(2026, 12, 31))}
+        team_a = {i.code: i.value for i in I.collect([ta], _dt.date(2026, 1, 1), _dt.date(2026, 12, 31))}
+    assert whole["giving.donations"] == Decimal("1099.75") and team_a["giving.donations"] == Decimal("1000.75")
+    assert isinstance(team_a["giving.donations"], Decimal)
+    assert team_a["resources.funding"] == Decimal("0.00") and team_a["resources.funded_projects"] == 0
+    from test_incentives import login
+    c = app.test_client()
+    login(c, "ta")
+    page = c.get("/admin/incentives_indicators/?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    assert _rows(page)["giving.donations"][0] == "1000.75"
