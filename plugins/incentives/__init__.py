@@ -135,6 +135,8 @@ def volunteer_panels(volunteer, user):
     from . import commendations, evaluation, stars
     html = Markup(render_template("incentives/panel.html", stars=stars.of(volunteer.id),
                                   awards=commendations.awards_of(volunteer.id),
+                                  own=bool(user is not None and volunteer.user_id
+                                           and volunteer.user_id == getattr(user, "id", None)),
                                   history=stars.history(volunteer.id)[:10],
                                   evaluations=evaluation.published_of(volunteer.id)[:4],
                                   grades=evaluation.GRADES, attendance=evaluation.attendance_percent,
