@@ -358,6 +358,9 @@ def hand_built(app, admin) -> list[tuple[str, str, str, dict | None]]:
     # R-INC-5: the insured list of an activity for the insurer (names and masked ID numbers)
     out.append(("incentives_insurance.insured_xlsx", "xlsx", f"/admin/incentives_insurance/insured.xlsx?activity={aid}",
                 None))
+    # R-INC-3: the evaluation indicators of the dashboard (every plugin's answer to incentive_indicators)
+    out.append(("incentives_indicators.export", "xlsx", f"/admin/incentives_indicators/export.xlsx?from={year}-01-01",
+                None))
     return out
 
 
@@ -387,7 +390,9 @@ def test_iv8_every_hand_built_download_escapes_every_cell(site, admin):
     """issue 11 point 2: rosters, activity forms, targets, ledger totals, donations, the import report and
     template (CSV and XLSX) opened for real — no formula, every formula-looking cell escaped — and the
     ones that print people's names or titles show escaped cells."""
-    no_text = {"volunteers_import.template", "ledger_totals.export", "targets_report.export"}
+    # (the indicators export holds the plugins' labels and numbers only: nothing a user typed)
+    no_text = {"volunteers_import.template", "ledger_totals.export", "targets_report.export",
+               "incentives_indicators.export"}
     seen = {}
     for endpoint, fmt, url, form in hand_built(site, admin):
         r = admin.post(url, data=dict(form, csrf_token=admin.csrf)) if form else admin.get(url)

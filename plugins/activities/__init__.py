@@ -272,3 +272,10 @@ def home_sections(authenticated):
 from plugins.privacy.contract import contract_hooks  # noqa: E402
 personal_data_declarations, personal_data_export, personal_data_erase = contract_hooks(
     __name__ + ".privacy")
+
+
+@hookimpl(optionalhook=True)
+def incentive_indicators(team_ids, start, end):
+    """Evaluation indicators for the incentives plugin's dashboard (R-INC-3)."""
+    from .indicators import indicators
+    return indicators(team_ids, start, end)

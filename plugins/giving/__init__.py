@@ -149,3 +149,10 @@ def dashboard_widgets(user):
 def personal_data_declarations():
     from .privacy import declarations, stock_declarations
     return declarations() + stock_declarations()
+
+
+@hookimpl(optionalhook=True)
+def incentive_indicators(team_ids, start, end):
+    """Evaluation indicators for the incentives plugin's dashboard (R-INC-3)."""
+    from .indicators import indicators
+    return indicators(team_ids, start, end)

@@ -7,14 +7,27 @@ from core import hookimpl
 from core.security import Permission, Role, crud_permissions
 from plugins.teams.scoping import team_scoped
 
+from . import hookspecs
+
+HOOKSPECS = hookspecs   # incentive_indicators (R-INC-3): other plugins contribute evaluation indicators
+
 PERMS = [*crud_permissions("incentives.evaluation", _l("performance evaluations"), ("view", "edit", "export")),
          *crud_permissions("incentives.greeting_template", _l("greeting templates"), ("view", "edit")),
          Permission("incentives.insurance.view", _l("View activity insurance")),
          Permission("incentives.insurance.edit", _l("Record activity insurance")),
          Permission("incentives.insurance.export", _l("Export insured lists")),
          Permission("incentives.contact.view", _l("View volunteers to contact")),
-         Permission("incentives.contact.create", _l("Record contacts with volunteers"))]
-TEAM_ADMIN_PERMS = ["incentives.evaluation.*", "incentives.insurance.*", "incentives.contact.*"]
+         Permission("incentives.contact.create", _l("Record contacts with volunteers")),
+         *crud_permissions("incentives.scheme", _l("award schemes"), ("view", "create", "edit")),
+         Permission("incentives.commendation.view", _l("View nominations and awards")),
+         Permission("incentives.commendation.create", _l("Nominate for awards")),
+         Permission("incentives.commendation.review", _l("Review nominations")),
+         Permission("incentives.commendation.decide", _l("Decide and publish awards")),
+         Permission("incentives.indicator.view", _l("View the evaluation indicators")),
+         Permission("incentives.indicator.edit", _l("Enter indicator values")),
+         Permission("incentives.indicator.export", _l("Export the evaluation indicators"))]
+TEAM_ADMIN_PERMS = ["incentives.evaluation.*", "incentives.insurance.*", "incentives.contact.*",
+                    "incentives.commendation.view", "incentives.commendation.create", "incentives.indicator.*"]
 
 
 @hookimpl
@@ -35,10 +48,12 @@ def register_roles():
 
 def _scoped_models():
     from plugins.teams.services import member_ids
-    from .models import Contact, Evaluation, InsuranceCheck
+    from .models import Contact, Evaluation, InsuranceCheck, Nomination
     return {InsuranceCheck: "activity.team",
             Evaluation: lambda ids: Evaluation.volunteer.in_(member_ids(ids)),
-            Contact: lambda ids: Contact.volunteer.in_(member_ids(ids))}
+            Contact: lambda ids: Contact.volunteer.in_(member_ids(ids)),
+            # a team's nomination, or a person's who is a member of the tree; a partner's: platform admins
+            Nomination: lambda ids: (Nomination.team.in_(ids) | Nomination.volunteer.in_(member_ids(ids)))}
 
 
 # a team admin reaches the insurance of its own activities and the evaluations and contacts of the members
@@ -48,21 +63,27 @@ scope_query, permission_allowed = team_scoped(_scoped_models, prefix="incentives
 
 @hookimpl
 def load_reference_data():
+    from .commendations import load_schemes
     from .greetings import load_templates
     load_templates()
+    load_schemes()
 
 
 @hookimpl
 def register_admin_views(admin):
-    from .admin import ContactsView, EvaluationView, GreetingTemplateView, InsuranceView
-    from .models import Evaluation, GreetingTemplate
+    from .admin import (ContactsView, EvaluationView, GreetingTemplateView, IndicatorsView, InsuranceView,
+                        NominationsView, SchemeView)
+    from .models import Evaluation, GreetingTemplate, Scheme
     cat = _l("Incentives and retention")
     return [EvaluationView(Evaluation, name=_l("Performance evaluations"), endpoint="incentives_evaluation",
                            category=cat),
             GreetingTemplateView(GreetingTemplate, name=_l("Greeting templates"),
                                  endpoint="incentives_greeting_template", category=cat),
             ContactsView(name=_l("Volunteers to contact"), endpoint="incentives_contacts", category=cat),
-            InsuranceView(name=_l("Activity insurance"), endpoint="incentives_insurance", category=cat)]
+            InsuranceView(name=_l("Activity insurance"), endpoint="incentives_insurance", category=cat),
+            SchemeView(Scheme, name=_l("Award schemes"), endpoint="incentives_scheme", category=cat),
+            NominationsView(name=_l("Commendations"), endpoint="incentives_nominations", category=cat),
+            IndicatorsView(name=_l("Evaluation indicators"), endpoint="incentives_indicators", category=cat)]
 
 
 @hookimpl
@@ -111,13 +132,22 @@ def volunteer_panels(volunteer, user):
     from markupsafe import Markup
     from flask import render_template
     from core.web import Widget
-    from . import evaluation, stars
+    from . import commendations, evaluation, stars
     html = Markup(render_template("incentives/panel.html", stars=stars.of(volunteer.id),
+                                  awards=commendations.awards_of(volunteer.id),
+                                  own=bool(user is not None and volunteer.user_id
+                                           and volunteer.user_id == getattr(user, "id", None)),
                                   history=stars.history(volunteer.id)[:10],
                                   evaluations=evaluation.published_of(volunteer.id)[:4],
                                   grades=evaluation.GRADES, attendance=evaluation.attendance_percent,
                                   label=stars.label))
     return [Widget(_l("My star rating"), html, order=7)]
+
+
+@hookimpl
+def incentive_indicators(team_ids, start, end):
+    from .indicators import incentive_indicators as own
+    return own(team_ids, start, end)
 
 
 @hookimpl(optionalhook=True)

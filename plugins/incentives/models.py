@@ -110,3 +110,73 @@ class InsuranceCheck(BaseModel):
 
 
 MODELS = [Star, StarChange, Evaluation, GreetingTemplate, Greeting, Contact, InsuranceCheck]
+
+
+# ------------------------------------------------------------------ commendations (R-INC-2)
+from plugins.teams.models import Team  # noqa: E402
+
+
+class Scheme(BaseModel):
+    """An award scheme (表彰嘉许 奖项) as data: who it is for (target), how often (period) and its theme
+    (雷锋月, 暑期, 长者服务…). ``party_only``: only Party members may be nominated (年度优秀党员志愿者)."""
+    code = pw.CharField(max_length=40, unique=True)
+    name = pw.CharField(max_length=100)
+    target = pw.CharField(max_length=12)          # individual | leader | mentor | team | partner
+    period = pw.CharField(max_length=10)          # annual | quarterly | daily
+    theme = pw.CharField(max_length=60, default="")
+    granting_body = pw.CharField(max_length=100, default="")
+    party_only = pw.BooleanField(default=False)
+    builtin = pw.BooleanField(default=False)
+    active = pw.BooleanField(default=True)
+
+    class Meta:
+        table_name = "incentives_scheme"
+
+    def __str__(self):
+        return self.name
+
+
+class Nomination(BaseModel):
+    """A nomination for a scheme and period, reviewed and decided through core.workflow (nominated →
+    reviewed → awarded → published, or rejected with a reason). An award is a published or awarded
+    nomination: it belongs to the volunteer's record (R-NAT-1: name, date, granting body)."""
+    scheme = pw.ForeignKeyField(Scheme, backref="+", on_delete="RESTRICT")
+    volunteer = pw.ForeignKeyField(Volunteer, null=True, backref="+", on_delete="CASCADE")
+    team = pw.ForeignKeyField(Team, null=True, backref="+", on_delete="CASCADE")
+    partner = pw.CharField(max_length=100, default="")      # a partner company or a media outlet
+    period_start = pw.DateField()
+    period_end = pw.DateField()
+    source = pw.CharField(max_length=20, default="team")   # team | top_hours | targets_met | party_annual
+    reason = pw.TextField(default="")
+    minutes = pw.BigIntegerField(default=0)                # the service minutes the nomination was made on
+    feedback_score = pw.DecimalField(max_digits=4, decimal_places=1, null=True)
+    status = pw.CharField(max_length=12, default="nominated")
+    due_at = DateTimeTZField(null=True)
+    decided_on = pw.DateField(null=True)
+    rejection = pw.TextField(default="")
+    nominated_by = pw.IntegerField(null=True)
+    created_at = DateTimeTZField(default=now)
+
+    class Meta:
+        table_name = "incentives_nomination"
+        indexes = ((("scheme", "period_start", "volunteer"), False), (("status",), False))
+
+
+class IndicatorValue(BaseModel):
+    """A value entered by hand for an indicator without data in the system (media reports, clicks,
+    awards from outside; R-INC-3), for a team (or the whole site) and a period."""
+    code = pw.CharField(max_length=40)
+    team = pw.ForeignKeyField(Team, null=True, backref="+", on_delete="CASCADE")
+    period_start = pw.DateField()
+    period_end = pw.DateField()
+    value = pw.DecimalField(max_digits=14, decimal_places=2)
+    note = pw.CharField(max_length=200, default="")
+    entered_by = pw.IntegerField(null=True)
+    entered_at = DateTimeTZField(default=now)
+
+    class Meta:
+        table_name = "incentives_indicator_value"
+        indexes = ((("code", "period_start"), False),)
+
+
+MODELS += [Scheme, Nomination, IndicatorValue]

@@ -7,3 +7,5 @@ from .insurance import KINDS as INSURANCE_KINDS, insured_list, record_check  # n
 from .insurance import required as required_insurance  # noqa: F401
 from .stars import history as star_history, of as stars_of, of_many as stars_of_many  # noqa: F401
 from .stars import recompute as recompute_stars, recompute_all as recompute_all_stars  # noqa: F401
+from .commendations import awards_of, honour_roll, nominate, party_annual_candidates  # noqa: F401
+from .indicators import collect as collect_indicators, scope_team_ids as indicator_scope  # noqa: F401

@@ -159,3 +159,10 @@ def dashboard_widgets(user):
     return [Widget(_l("Funding applications overdue"), Markup(
         '<p class="display-4 {}" id="resources-overdue">{}</p><ul>{}</ul>').format(
             "text-danger" if late else "", FLOW.overdue(q).count(), items), order=60, width=4)]
+
+
+@hookimpl(optionalhook=True)
+def incentive_indicators(team_ids, start, end):
+    """Evaluation indicators for the incentives plugin's dashboard (R-INC-3)."""
+    from .indicators import indicators
+    return indicators(team_ids, start, end)
