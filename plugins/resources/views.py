@@ -61,3 +61,12 @@ def object_to(aid):
             flash(_("Your objection was recorded. Staff will call you back."), "success")
             return redirect(url_for("resources.publicity"))
     return render_template("resources/object.html", a=a, form=form, errors=errors), (400 if errors else 200)
+
+
+@bp.route("/publicity.pdf")
+def publicity_pdf():
+    """The 公示 list as a PDF (the public page's columns only)."""
+    from plugins.documents.services import send
+    from .documents import publicity_pdf as build
+    from .steps import in_publicity
+    return send(build(list(in_publicity())), "资助项目合作公示.pdf", fallback="publicity.pdf")
