@@ -107,6 +107,14 @@ def register_admin_views(admin):
 
 
 @hookimpl
+def register_tasks(queue):
+    from core.tasks import Task, crontab
+    from .services import send_reminders_task
+    # every morning, 08:30 Beijing time: the teams hear of windows opening within reminder_days_ahead days
+    return [Task("resources.reminders", send_reminders_task, schedule=crontab(hour="8", minute="30"))]
+
+
+@hookimpl
 def register_blueprints(app):
     from .views import bp
     return [bp]

@@ -222,5 +222,19 @@ class ActivityLink(BaseModel):
         table_name = "resources_activity_link"
 
 
+class Reminder(BaseModel):
+    """A reminder sent to a team that a programme's application window opens soon (issue 14 point 1):
+    one row per programme, team and window (its first day), unique, so each is sent exactly once."""
+    programme = pw.ForeignKeyField(Programme, on_delete="CASCADE", index=True)
+    team = pw.ForeignKeyField(Team, on_delete="CASCADE", index=True)
+    window_start = pw.DateField()
+    recipients = pw.IntegerField(default=0)
+    sent_at = DateTimeTZField(default=now)
+
+    class Meta:
+        table_name = "resources_reminder"
+        indexes = ((("programme", "team", "window_start"), True),)
+
+
 MODELS = [Programme, Account, Application, Member, BudgetLine, ScheduleRow, Output, Review, Objection,
-          Attendance, ActivityLink]
+          Attendance, ActivityLink, Reminder]
