@@ -44,11 +44,12 @@ def register_roles():
 
 
 def _scoped_models():
-    from .models import (ActivityLink, Application, Attendance, BudgetLine, Member, Objection, Output, Review,
-                         ScheduleRow)
+    from .models import (ActivityLink, Application, Attendance, BudgetLine, Member, Objection, Output, PointsUse,
+                         Review, ScheduleRow)
     through = "application.team"
     return {Application: "team", Member: through, BudgetLine: through, ScheduleRow: through, Output: through,
-            Review: through, Objection: through, Attendance: through, ActivityLink: through}
+            Review: through, Objection: through, Attendance: through, ActivityLink: through,
+            PointsUse: through}
 
 
 # a team admin reaches only the applications of their own team tree (AC6)

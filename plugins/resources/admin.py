@@ -129,6 +129,7 @@ class ApplicationView(ReadOnlyModelView):
             from .applications import CRITERIA_LABELS, METHOD_LABELS
             from .models import CRITERIA, Review
             from . import steps as S
+            from . import points as P
             user = current_user._get_current_object()
             reviews = list(r.reviews.order_by(Review.id))
             self._template_args.update(
@@ -142,6 +143,8 @@ class ApplicationView(ReadOnlyModelView):
                 may_manage=security.can("resources.application.manage", r),
                 may_edit=security.can("resources.application.edit", r),
                 may_export=security.can("resources.application.export", r),
+                points_on=P.donations_on(), campaigns=P.campaigns_for(r) if P.donations_on() else [],
+                points_uses=P.uses(r), points_key=__import__("uuid").uuid4().hex,
                 objections=list(r.objections), attendance={x.volunteer_id: x.present for x in r.attendance},
                 attendees=[m.volunteer for m in r.members] + ([r.leader] if r.leader_id and r.leader_id not in
                                                               {m.volunteer_id for m in r.members} else []),
@@ -401,3 +404,11 @@ class ApplicationView(ReadOnlyModelView):
     def evaluation_pdf(self):
         from .documents import evaluation_pdf
         return self._document(evaluation_pdf, "末期评估报告_{name}_{id}.pdf")
+
+    # ------------------------------------------------------------ points for resources (R-TB-4)
+    @expose("/points/", methods=["POST"])
+    def points_view(self):
+        from .points import apply_campaign_points
+        return self._act("resources.application.edit", lambda r: apply_campaign_points(
+            r, request.form.get("campaign"), request.form.get("points"),
+            actor=current_user._get_current_object(), key=(request.form.get("key") or "")[:64] or None))

@@ -236,5 +236,20 @@ class Reminder(BaseModel):
         indexes = ((("programme", "team", "window_start"), True),)
 
 
+class PointsUse(BaseModel):
+    """Time points raised by a team's campaign (积分募集, donations plugin) applied to this application
+    (R-TB-4): the ledger transfer's id (kind ``campaign_spend``; no cross-plugin foreign key), the campaign's
+    id and the points. The points themselves live in the ledger only."""
+    application = pw.ForeignKeyField(Application, backref="points_uses", on_delete="CASCADE", index=True)
+    campaign_id = pw.IntegerField(index=True)
+    transfer_id = pw.BigIntegerField(unique=True)
+    points = pw.IntegerField()
+    created_by = pw.IntegerField(null=True)
+    created_at = DateTimeTZField(default=now)
+
+    class Meta:
+        table_name = "resources_points_use"
+
+
 MODELS = [Programme, Account, Application, Member, BudgetLine, ScheduleRow, Output, Review, Objection,
-          Attendance, ActivityLink, Reminder]
+          Attendance, ActivityLink, Reminder, PointsUse]
