@@ -92,3 +92,28 @@ def test_r_res_1_4_what_can_we_apply_for_in_the_next_n_days(app, query, days):
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert f'name="days" value="{days}"' in html and 'name="days"' in html and 'max="366"' in html
+
+
+def test_r_res_1_6_migrations_0003_0004_upgrade_a_site_of_the_previous_version(app, teams):
+    """A site from before issue 14 points 1 and 5 gets the reminder and points-use tables from migrations
+    0003 and 0004 (SQLite and PostgreSQL), with the unique programme-team-window index; running them again
+    changes nothing; the reminder job then works."""
+    import importlib
+    import peewee as pw
+    from playhouse.migrate import SchemaMigrator
+    from core.db import db
+    from plugins.resources import models as M, services
+    with app.app_context():
+        d = db.obj
+        d.drop_tables([M.Reminder, M.PointsUse])
+        assert not M.Reminder.table_exists() and not M.PointsUse.table_exists()
+        m = SchemaMigrator.from_database(d)
+        for name in ("0003_reminders", "0004_points_use"):
+            mig = importlib.import_module(f"plugins.resources.migrations.{name}")
+            mig.up(m, d)
+            mig.up(m, d)
+        assert M.Reminder.table_exists() and M.PointsUse.table_exists()
+        assert services.send_reminders(DAY) > 0
+        r = M.Reminder.select().first()
+        with pytest.raises(pw.IntegrityError), db.atomic():
+            M.Reminder.create(programme=r.programme_id, team=r.team_id, window_start=r.window_start)
