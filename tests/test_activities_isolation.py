@@ -77,6 +77,8 @@ def seed(app) -> dict:
             Image.new("RGB", (8, 8)).save(buf, format="PNG")
             buf.seek(0)
             ids[f"photo_{team}"] = photos.store(a, buf).id
+            buf.seek(0)   # R-PRIV-3: a photo marked as showing service recipients, with its blurred copy
+            ids[f"rphoto_{team}"] = photos.store_all(a, [photos.prepare(buf, shows_recipients=True)])[0].id
         ids["shift_A"], ids["shift_B"] = (Shift.get(Shift.activity == ids[f"act_{t}"]).id for t in "AB")
         User.create(username="admin", password_hash=hash_password(PASSWORD))
         grant_role(User.get(User.username == "admin"), "platform_admin")
@@ -203,6 +205,7 @@ def _custom_requests(c, ids):
         c.post(f"{base}/hours/", data={"id": done, f"m{ids['su_B_done']}": "0.5", f"r{ids['su_B_done']}": "HACKED",
                                        "csrf_token": c.csrf}),
         c.get(f"{base}/photo/{ids['photo_B']}"),
+        c.get(f"{base}/photo/{ids['rphoto_B']}"), c.get(f"{base}/photo/{ids['rphoto_B']}/blurred"),
         c.get(f"/admin/activities_signup/decline/?ids={su}"),
         c.post("/admin/activities_signup/decline/", data={"ids": su, "reason": "HACKED", "csrf_token": c.csrf}),
         c.get(f"/activities/{b}/code/in"), c.get(f"/activities/{b}/code/out"),
@@ -231,14 +234,16 @@ def test_ac6_the_same_pages_work_for_own_records_and_the_platform(world):
     c, ids = world["clients"]["team_admin_a"], world["ids"]
     base = "/admin/activities_activity"
     for url in (f"{base}/outcome/?id={ids['done_A']}", f"{base}/hours/?id={ids['done_A']}",
-                f"{base}/photo/{ids['photo_A']}", f"/activities/{ids['act_A']}/code/in",
+                f"{base}/photo/{ids['photo_A']}", f"{base}/photo/{ids['rphoto_A']}/blurred",
+                f"{base}/photo/{ids['rphoto_A']}", f"/activities/{ids['act_A']}/code/in",
                 f"/admin/activities_signup/decline/?ids={ids['su_A']}",
                 f"{base}/details/?id={ids['act_A']}", f"/admin/activities_signup/details/?id={ids['su_A']}"):
         assert c.get(url).status_code == 200, url
     assert MARK_A in body_text(c.get("/admin/activities_signup/"))
     p = world["clients"]["platform_admin"]
     for url in (f"{base}/review/?id={ids['sub_B']}", f"{base}/hours/?id={ids['done_B']}",
-                f"{base}/photo/{ids['photo_B']}", f"/admin/activities_service_record/details/?id={ids['rec_B']}"):
+                f"{base}/photo/{ids['photo_B']}", f"{base}/photo/{ids['rphoto_B']}/blurred",
+                f"/admin/activities_service_record/details/?id={ids['rec_B']}"):
         assert p.get(url).status_code == 200, url
     assert PRIV_B in body_text(p.get("/admin/activities_activity/")) + body_text(p.get("/admin/activities_signup/"))
     tb = world["clients"]["team_admin_b"]

@@ -167,7 +167,8 @@ def test_listing_index_migration_upgrades_an_existing_site(make_app):
     make_app(plugins=PLUGINS)
     assert name in [i.name for i in db.get_indexes("activities_activity")]
     hist = lambda: [r[0] for r in db.execute_sql("SELECT name FROM migrations_activities ORDER BY name")]  # noqa: E731
-    done = ["0001_initial", "0002_service_totals_index", "0003_listing_index", "0004_search_terms"]
+    done = ["0001_initial", "0002_service_totals_index", "0003_listing_index", "0004_search_terms",
+            "0005_photo_recipients"]
     assert hist() == done
     # the state of a site installed before the index: no index, no history of the plugin's migrations
     db.execute_sql(f'DROP INDEX "{name}"')

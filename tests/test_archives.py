@@ -371,3 +371,33 @@ def test_pr_archives_the_responsible_person_is_exported_and_unlinked_on_erasure(
         assert part.rows[0][0] == f.number
         privacy.erase(Subject("user", user_id=u.id), None)
         assert ArchiveFile.get_by_id(f.id).responsible_id is None
+
+
+def test_r_arc_2_r_priv_3_a_photo_showing_recipients_is_filed_blurred_never_the_original(site):
+    """R-ARC-2 with R-PRIV-3: the archive files what public pages serve — for a photo showing service
+    recipients who did not all consent, the copy with the faces blurred; the private original never."""
+    import io
+    from pathlib import Path
+
+    from werkzeug.datastructures import FileStorage
+
+    from plugins.activities import photos
+    from plugins.activities.models import Activity
+    from plugins.archives import filing
+    from plugins.archives import services as A
+    from plugins.archives.models import ArchiveFile, Document
+    original = (Path(__file__).parent / "fixtures" / "astronaut.jpg").read_bytes()
+    with site.app_context():
+        a = next(a for a in Activity.select().where(Activity.status.in_(("finished", "closed"))) if a.summary)
+        f = ArchiveFile.get(ArchiveFile.activity_id == a.id)
+        prepared = photos.prepare(FileStorage(io.BytesIO(original), "visit.jpg", content_type="image/jpeg"),
+                                  shows_recipients=True)
+        (p,) = photos.store_all(a, [prepared])
+        assert p.blurred_name and p.faces_found
+        assert filing.collect(f, a) >= 1
+        filed = [A.read(d) for d in Document.select().where((Document.file == f)
+                                                             & Document.content_type.startswith("image/"))]
+        blurred = (photos.folder() / p.blurred_name).read_bytes()
+        stored_original = photos.path_of(p).read_bytes()
+        assert blurred in filed
+        assert stored_original not in filed

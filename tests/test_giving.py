@@ -23,6 +23,10 @@ def site(make_app, monkeypatch):
     app = make_app(plugins=PLUGINS, PUBLIC_URL="http://127.0.0.1:5000")
     ta = new_team(app, "阳光志愿服务队", admin="ta")
     tb = new_team(app, "星火志愿服务队", admin="tb")
+    from core.security import grant_role   # the admins here also keep the books (财务): they may void
+    with app.app_context():
+        for name, team in (("ta", ta), ("tb", tb)):
+            grant_role(user(app, name), "giving_finance", f"team:{team}")
     return {"app": app, "A": ta, "B": tb}
 
 

@@ -327,6 +327,27 @@ def _resource_application(app) -> int:
         return a.id
 
 
+def _giving_records(app) -> int:
+    """A donor whose name looks like a formula, a money gift with a receipt and a project (giving is not
+    in the demo data): the giving exports and the annual report have poisoned text to escape."""
+    from plugins.giving import orginfo
+    from plugins.giving import services as G
+    from plugins.teams.models import Team
+    with app.app_context():
+        team = Team.select().where(Team.status == "approved").order_by(Team.id).first()
+        d = G.save_donor({"team_id": team.id, "kind": "person", "name": "=cmd|' /C calc'!A0"})
+        m = G.record_money({"team_id": team.id, "donor_id": d.id, "amount": "10.00", "channel": "bank",
+                            "donated_on": _dt.date.today().isoformat(), "purpose": "+1+1 用途"})
+        G.issue_receipt(m, handler="@经办")
+        orginfo.save_project(team, {"kind": "project", "title": "-2+3 项目", "raised": "1",
+                                    "starts_on": _dt.date.today().isoformat()})
+        if orginfo.published(team.id) is None:
+            orginfo.save_basic_info(team, {"org_name": "=1+1 组织", "registration_no": "@SUM(1)", "address": "+住所",
+                                           "principal": "-负责人", "contact": "=020", "purpose_scope": "@宗旨"})
+            orginfo.publish_basic_info(team)
+        return team.id
+
+
 def hand_built(app, admin) -> list[tuple[str, str, str, dict | None]]:
     """(endpoint, fmt, url, POST form or None) of every hand-built spreadsheet download."""
     from plugins.donations.models import Campaign, Donation
@@ -346,6 +367,11 @@ def hand_built(app, admin) -> list[tuple[str, str, str, dict | None]]:
         out.append(("ledger_totals.export", fmt, f"/admin/ledger_totals/export.{fmt}?period=year", None))
         out.append(("donations_campaign.export_donations", fmt,
                     f"/admin/donations_campaign/export.{fmt}?id={camp.id}", None))
+    # giving (issue 15 point 6): donations, receipts and the annual report, with a donor typed like a formula
+    gteam = _giving_records(app)
+    for name in ("donations", "receipts"):
+        out.append(("giving.export", "xlsx", f"/giving/export/{name}.xlsx", None))
+    out.append(("giving.report", "xlsx", f"/giving/report/{gteam}.xlsx?year={year}", None))
     out.append(("volunteers_import.report", "csv", _import_report(app, admin), None))
     out.append(("volunteers_import.template", "xlsx", "/admin/volunteers_import/template.xlsx", None))
     # issue 14 point 4: the 申报书 as a workbook for offline editing (one sheet, the template's sections)
@@ -428,6 +454,9 @@ def test_ns6_every_download_route_is_in_the_matrix(site, admin):
     # the processing record (issue 13 point 8) holds the plugins' declarations (code, no text people type),
     # written through core.exports.xlsx_bytes
     covered |= {"privacy_record.export"}
+    # the recipients' quarterly filing: names masked, every cell through core.exports.xlsx_bytes
+    # (tests/test_recipients.py reads it back with openpyxl)
+    covered |= {"recipients_quarter.export"}
     from core.admin import SecureModelView  # every model view exports through the kernel (or refuses)
     model_exports = {f"{v.endpoint}.export" for v in site.extensions["timebank"].admin._views
                      if isinstance(v, SecureModelView)}

@@ -330,7 +330,8 @@ def test_migrations_bring_an_existing_site_to_the_new_schema(make_app):
         ran = P.migrate_plugin(available["volunteers"])     # (0003_registration_review on main in between)
         assert ran[:2] == ["0001_initial", "0002_in_service_party_member"] and ran[-1] == "0004_seal_political_status"
         assert P.migrate_plugin(available["activities"]) == ["0001_initial", "0002_service_totals_index",
-                                                             "0003_listing_index", "0004_search_terms"]
+                                                             "0003_listing_index", "0004_search_terms",
+                                                             "0005_photo_recipients"]
         assert P.migrate_plugin(available["activities"]) == []      # applied once
         cols = {c.name for c in db.get_columns("volunteers_volunteer")}
         assert "in_service_reported_on" in cols and not {"in_service_hash", "political_hash"} & cols

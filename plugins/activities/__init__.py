@@ -8,7 +8,7 @@ from plugins.teams.scoping import team_scoped
 
 from . import hookspecs
 
-HOOKSPECS = hookspecs  # hooks this plugin declares for others (activity_admin_links)
+HOOKSPECS = hookspecs  # hooks this plugin declares for others (activity_admin_links, photo_original_public)
 
 OBJECTS = {"activity": _l("activities"), "shift": _l("time slots"), "signup": _l("sign-ups"),
            "service_record": _l("service records"), "feedback": _l("feedback"), "photo": _l("photos")}
@@ -16,9 +16,10 @@ OBJECTS = {"activity": _l("activities"), "shift": _l("time slots"), "signup": _l
 
 @hookimpl
 def register_models():
-    from .models import (Activity, Category, Feedback, Photo, SearchTerm, ServiceRecord, Shift, SignUp,
-                         UsedToken)
-    return [Category, Activity, Shift, SignUp, ServiceRecord, UsedToken, Feedback, Photo, SearchTerm]
+    from .models import (Activity, Category, Feedback, Photo, PhotoRecipient, SearchTerm, ServiceRecord, Shift,
+                         SignUp, UsedToken)
+    return [Category, Activity, Shift, SignUp, ServiceRecord, UsedToken, Feedback, Photo, PhotoRecipient,
+            SearchTerm]
 
 
 @hookimpl

@@ -14,6 +14,7 @@
                  "checkin_token_seconds": 90, "max_hours_per_record": 24,
                  "checkin_opens_minutes_before": 60, "checkout_closes_minutes_after": 180,
                  "outcome_hard_limit_workdays": 10, "photo_max_mb": 8, "photo_max_megapixels": 50,
+                 "photo_blur_margin_percent": 20,
                  "map_tile_url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
                  "map_attribution": "© OpenStreetMap contributors"},
     "settings_meta": {
@@ -43,6 +44,11 @@
         "max_hours_per_record": {"label": "Most hours in one slot or one record",
                                  "min": 1, "max": 24},
         "photo_max_mb": {"label": "Largest outcome photo (MB)", "min": 1, "max": 50},
+        "photo_blur_margin_percent": {"label": "Margin blurred around each face, in per cent of its size",
+                                      "help": "In a photo showing service recipients, each face found is "
+                                              "blurred with this much of its width and height added on "
+                                              "every side (R-PRIV-3). Applies to photos uploaded afterwards.",
+                                      "min": 0, "max": 100},
         "photo_max_megapixels": {"label": "Largest outcome photo (megapixels)",
                                  "help": "The pixel count is read from the photo's header and checked before it is "
                                          "decoded: a larger photo is refused (a 20000×20000 image is a few KB on "

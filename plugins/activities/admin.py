@@ -14,7 +14,7 @@ from markupsafe import Markup
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
-from core import inputs, security
+from core import audit, inputs, security
 from core.admin import AdminForm, ReadOnlyModelView, SecureModelView
 from plugins.teams.models import Team
 from core.admin import RowFilter  # the sign-ups list filtered by activity (list_url)
@@ -136,8 +136,24 @@ class PhotoMixin:
         p = Photo.get_or_none(Photo.id == photo_id)
         if p is None or self.get_one(p.activity_id) is None:
             abort(404)
+        if p.shows_recipients:  # R-PRIV-3: the original of a photo showing recipients, seen by staff
+            audit.log("photo.original_viewed", p)
         resp = send_file(photos.path_of(p), mimetype=p.content_type, max_age=0)
         resp.headers["Content-Disposition"] = "inline"
+        resp.headers["Cache-Control"] = "private, no-store"
+        return resp
+
+    @expose("/photo/<int:photo_id>/blurred")
+    def photo_blurred(self, photo_id):
+        """The stored copy with the faces blurred (R-PRIV-3), what the public may be shown."""
+        from flask import send_file
+        from .models import Photo
+        p = Photo.get_or_none(Photo.id == photo_id)
+        if p is None or not p.blurred_name or self.get_one(p.activity_id) is None:
+            abort(404)
+        resp = send_file(photos.folder() / p.blurred_name, mimetype=p.content_type, max_age=0)
+        resp.headers["Content-Disposition"] = "inline"
+        resp.headers["Cache-Control"] = "private, no-store"
         return resp
 
 
@@ -283,8 +299,12 @@ class ActivityView(PhotoMixin, SecureModelView):
         errors = {}
         if request.method == "POST":
             try:  # IV6: every photo checked before anything is written; text and photos in one transaction
-                ready = [photos.prepare(f) for f in request.files.getlist("photos") if f and f.filename]
-                photos.store_all(a, ready, actor=current_user, before=lambda: services.submit_outcome(
+                shows = request.form.get("shows_recipients") == "1"   # R-PRIV-3
+                named = photos.clean_recipients(request.form.getlist("recipients"), current_user) if shows else []
+                ready = [photos.prepare(f, shows_recipients=shows)
+                         for f in request.files.getlist("photos") if f and f.filename]
+                photos.store_all(a, ready, actor=current_user, recipient_ids=named,
+                                 before=lambda: services.submit_outcome(
                     a, served_count=request.form.get("served_count"),
                     beneficiary_types=request.form.get("beneficiary_types", ""),
                     summary=request.form.get("summary", ""),
@@ -294,7 +314,9 @@ class ActivityView(PhotoMixin, SecureModelView):
             else:
                 flash(_("Outcome saved."), "success")
                 return redirect(url_for(".details_view", id=a.id))
-        return self.render("activities/admin_outcome.html", a=a, errors=errors)
+        return self.render("activities/admin_outcome.html", a=a, errors=errors,
+                           recipients=photos.recipient_choices(a),
+                           recipients_loaded=photos.recipients_loaded())
 
     @expose("/hours/", methods=["GET", "POST"])
     def hours_view(self):

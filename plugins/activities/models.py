@@ -213,6 +213,24 @@ class Photo(BaseModel):
     caption = pw.CharField(max_length=200, default="")
     uploaded_at = DateTimeTZField(default=now)
     uploaded_by = pw.IntegerField(null=True)
+    # R-PRIV-3 (issue 13 point 5): marked by the uploader as showing service recipients; then a copy with
+    # the faces blurred is stored at upload (``blurred_name``) and public pages serve it unless every
+    # recipient named on the photo (PhotoRecipient) has consented (photos.public_file)
+    shows_recipients = pw.BooleanField(default=False)
+    blurred_name = pw.CharField(max_length=64, null=True)
+    faces_found = pw.IntegerField(null=True)
 
     class Meta:
         table_name = "activities_photo"
+
+
+class PhotoRecipient(BaseModel):
+    """A service recipient named on a photo (R-PRIV-3). ``recipient_id`` is the id of the recipients
+    plugin's record, kept as a plain integer: that plugin may be disabled or absent (no foreign key)."""
+    PERSONAL_FIELDS = ("recipient_id",)
+    photo = pw.ForeignKeyField(Photo, backref="recipients", on_delete="CASCADE")
+    recipient_id = pw.IntegerField(index=True)
+
+    class Meta:
+        table_name = "activities_photo_recipient"
+        indexes = ((("photo", "recipient_id"), True),)

@@ -3,7 +3,7 @@ sign-ups and check-ins, confirmed service records, feedback, and the photos they
 contact person."""
 from flask_babel import lazy_gettext as _l
 
-from .models import Activity, Feedback, Photo, ServiceRecord, SignUp
+from .models import Activity, Feedback, Photo, PhotoRecipient, ServiceRecord, SignUp
 
 
 def declarations():
@@ -27,6 +27,11 @@ def declarations():
                     _l("Photos of activities (R-PRIV-3)"), _l("Consent (PIPL 13(1))"),
                     _l("While the activity is kept"), _l("The organising team's admins; the public when published"),
                     public=True),
+        Declaration(PhotoRecipient, {"recipient_id": "personal"}, "recipient",
+                    _l("Which service recipients a photo shows, so that faces stay blurred without their "
+                       "consent (R-PRIV-3)"), _l("Legal obligation (PIPL 13(3)); consent to publish (PIPL 14)"),
+                    _l("While the photo is kept; removed on the recipient's erasure"),
+                    _l("The organising team's admins")),
         Declaration(Activity, {"contact_name": "personal", "contact_phone": "personal"}, "contact",
                     _l("Reaching the organiser of an activity"), _l("Contract (PIPL 13(2))"),
                     _l("While the activity is kept"), _l("The public, on the activity page"), public=True),
@@ -61,13 +66,17 @@ def export(subject):
             [{"activity": f.activity.title, "items": f.items, "overall": f.overall, "comments": f.comments,
               "created_at": f.created_at} for f in fbs]))
     if subject.user_id:
-        from .photos import path_of
+        from .photos import path_of, public_file
         photos = list(Photo.select(Photo, Activity).join(Activity, on=(Photo.activity == Activity.id))
                       .where(Photo.uploaded_by == subject.user_id).order_by(Photo.id))
         files = []
         for p in photos:
             try:
-                files.append((p.stored_name, path_of(p).read_bytes()))
+                # a photo showing service recipients: the copy the public may see, never the original
+                # with faces of recipients who did not consent (R-PRIV-3)
+                path = public_file(p) if p.shows_recipients else path_of(p)
+                if path is not None:
+                    files.append((p.stored_name, path.read_bytes()))
             except OSError:
                 pass
         parts.append(ExportPart(
@@ -75,12 +84,25 @@ def export(subject):
             [[p.activity.title, p.caption, p.uploaded_at, p.stored_name] for p in photos],
             [{"activity": p.activity.title, "caption": p.caption, "uploaded_at": p.uploaded_at,
               "file": p.stored_name} for p in photos], files=files))
+    if subject.recipient_id:   # the photos a service recipient is named on (R-PRIV-3)
+        tagged = list(Photo.select(Photo, Activity).join(Activity, on=(Photo.activity == Activity.id))
+                      .join(PhotoRecipient, on=(PhotoRecipient.photo == Photo.id))
+                      .where(PhotoRecipient.recipient_id == subject.recipient_id).order_by(Photo.id))
+        parts.append(ExportPart(
+            _l("Photos showing the recipient"), [_l("Activity"), _l("Caption"), _l("Uploaded")],
+            [[p.activity.title, p.caption, p.uploaded_at] for p in tagged],
+            [{"activity": p.activity.title, "caption": p.caption, "uploaded_at": p.uploaded_at} for p in tagged]))
     return parts or None
 
 
 def erase(subject, actor):
     import peewee as pw
     from plugins.privacy.contract import ErasePart
+    if subject.recipient_id:   # unnamed from photos: they stay marked, so public pages keep the faces blurred
+        n = PhotoRecipient.delete().where(PhotoRecipient.recipient_id == subject.recipient_id).execute()
+        if not subject.volunteer_id and not subject.user_id:
+            return ErasePart(_l("Activities"), removed=[_l("The recipient's name removed from %(n)s photos; "
+                                                           "their faces stay blurred on public pages", n=n)])
     if subject.user_id:   # the captions the person wrote
         Photo.update(caption="").where(Photo.uploaded_by == subject.user_id).execute()
     if not subject.volunteer_id:

@@ -20,7 +20,7 @@ from plugins.volunteers import services as volunteers
 from plugins.volunteers.models import DISTRICTS
 
 from . import maps, services
-from .models import Activity, Feedback, Shift, SignUp
+from .models import Activity, Feedback, Photo, Shift, SignUp
 
 bp = Blueprint("activities", __name__, url_prefix="/activities", template_folder="templates",
                static_folder="static")
@@ -129,7 +129,31 @@ def detail(activity_id):
     if v is not None:
         mine = {s.shift_id: s for s in SignUp.select().where((SignUp.activity == a) & (SignUp.volunteer == v))}
     shifts = list(Shift.select().where(Shift.activity == a).order_by(Shift.starts_at))
-    return render_template("activities/detail.html", a=a, shifts=shifts, mine=mine, now=now())
+    # the photos' ids and captions only: which file each serves is decided by public_photo (R-PRIV-3)
+    from .photos import public_listing
+    shown = public_listing(a)
+    return render_template("activities/detail.html", a=a, shifts=shifts, mine=mine, now=now(), photos=shown)
+
+
+@bp.route("/photos/<int:photo_id>")
+def public_photo(photo_id):
+    """A photo of a public activity as the public may see it (R-PRIV-3, issue 13 point 5): the stored copy
+    with the faces blurred when the photo shows service recipients who have not all consented, else the
+    original. Nothing is blurred here (that happened at upload); not cached, so that a withdrawn consent
+    counts at the next request."""
+    from flask import send_file
+    from . import photos as photo_store
+    p = (Photo.select(Photo, Activity).join(Activity)
+         .where((Photo.id == photo_id) & Activity.status.in_(photo_store.PUBLIC_STATUSES)).first())
+    if p is None:
+        abort(404)
+    path = photo_store.public_file(p)
+    if path is None or not path.is_file():
+        abort(404)
+    resp = send_file(path, mimetype=p.content_type, max_age=0, conditional=True)
+    resp.headers["Content-Disposition"] = "inline"
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
 
 
 @compiled

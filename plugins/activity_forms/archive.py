@@ -44,20 +44,11 @@ def hours_pdf(a: Activity) -> bytes:
 
 
 def photo_bytes(p: Photo) -> bytes | None:
-    """The photo as published. NOTE: the privacy plugin publishes blurred copies (developed in parallel);
-    when ``plugins.activities.photos`` offers ``published_bytes(photo)`` (the public, blurred copy) it is
-    used, otherwise the stored original."""
+    """The photo as published (R-PRIV-3): ``plugins.activities.photos.published_bytes`` — the original, or
+    the copy with the faces blurred for a photo showing service recipients who did not all consent; None
+    (not filed) when the photo is not published. The private original is never filed."""
     from plugins.activities import photos
-    published = getattr(photos, "published_bytes", None)
-    if published is not None:
-        try:
-            return published(p)
-        except Exception:                    # noqa: BLE001 — fall back to the original below
-            pass
-    try:
-        return photos.path_of(p).read_bytes()
-    except OSError:
-        return None
+    return photos.published_bytes(p)
 
 
 def documents(a: Activity) -> list[dict]:

@@ -10,7 +10,8 @@
     "license": "AGPL-3.0-or-later",
     "default_enabled": False,
     "installable": True,
-    "settings": {"receipt_prefix": "JZ", "basic_info_publish_days": 30, "max_goods_quantity": 1000000},
+    "settings": {"receipt_prefix": "JZ", "basic_info_publish_days": 30, "max_goods_quantity": 1000000,
+                 "receipt_due_workdays": 10},
     "settings_meta": {
         "receipt_prefix": {"label": "Donation receipt number prefix",
                            "help": "Letters in front of every donation receipt number.", "max_length": 8},
@@ -19,5 +20,9 @@
                                             "published within this many days.", "min": 1, "max": 365},
         "max_goods_quantity": {"label": "Largest quantity of goods in one donation", "min": 1,
                                "max": 1000000000},
+        "receipt_due_workdays": {"label": "Working days to issue or waive a donation receipt",
+                                 "help": "timebank check flags an accepted donation (not anonymous) that has "
+                                         "neither a valid nor a waived receipt after this many working days.",
+                                 "min": 1, "max": 365},
     },
 }

@@ -4,6 +4,7 @@ processing record lists what is held and why."""
 from flask_babel import lazy_gettext as _l
 
 from .models import Donor, Receipt
+from .orginfo import BasicInfo
 
 
 def declarations():
@@ -22,4 +23,23 @@ def declarations():
                     _l("Kept with their receipt numbers (LG7)"),
                     _l("Platform admins; the receiving team's admins"),
                     labels={"donor_name": _l("Donor name")}),
+        Declaration(BasicInfo, {"principal": "personal", "contact": "personal"}, "contact",
+                    _l("Publishing the organisation's basic information (Charity Law, R-DON-4)"),
+                    _l("Legal obligation (PIPL 13(3))"),
+                    _l("Kept as the history of the organisation's basic information"),
+                    _l("The public (published versions); the team's admins"),
+                    labels={"principal": _l("Person in charge"), "contact": _l("Contact details")}),
     ]
+
+
+def stock_declarations():
+    """Issue 15 point 4: the name of a beneficiary goods or money were given to (free text when the
+    recipients plugin is not loaded; its recipients are declared by that plugin)."""
+    from plugins.privacy.contract import Declaration
+    from .stock import Allocation, StockMovement
+    return [Declaration(model, {"beneficiary": "personal"}, "contact",
+                        _l("Recording who received donated goods or money (Charity Law)"),
+                        _l("Legal obligation (PIPL 13(3))"), _l("As long as the donation records must be kept"),
+                        _l("Platform admins; the receiving team's admins"),
+                        labels={"beneficiary": _l("Beneficiary")})
+            for model in (StockMovement, Allocation)]

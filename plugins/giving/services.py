@@ -217,6 +217,9 @@ def check_goods(donation: Donation, ok: bool, note: str, user=None) -> Donation:
         Donation.update(**fields).where(Donation.id == d.id).execute()
         audit.log("giving.goods.accepted" if ok else "giving.goods.refused", d, {"note": note[:500]},
                   user=_user(user))
+        if ok:                                   # into stock in the same transaction (issue 15 point 4)
+            from .stock import receive
+            receive(d, user)
     return Donation.get_by_id(donation.id)
 
 
@@ -274,8 +277,14 @@ def waive_receipt(donation: Donation, reason: str, user=None) -> Donation:
 
 def void_receipt(receipt: Receipt, reason: str, user=None) -> Receipt:
     """Void an issued receipt with a reason (LG7): the row and its number stay, the register marks the
-    number voided, the donation may get a new receipt (the next number)."""
+    number voided, the donation may get a new receipt (the next number). Only a user holding
+    ``giving.receipt.void`` on this receipt — the finance role (财务), or a platform admin — may void it
+    (issue 15 point 7); anyone else is ``GivingDenied``."""
     _require_team(user, receipt.team_id)
+    if user is not None:
+        from core.security import can
+        if not can("giving.receipt.void", receipt, user=user):
+            raise GivingDenied(receipt.team_id)
     reason = inputs.normalize(reason or "").strip()
     if not reason:
         raise FieldErrors({"reason": _l("Give the reason for voiding this receipt.")})

@@ -50,7 +50,11 @@ def disclosure(team_id):
         abort(404)
     from core.db import today
     year = arg_int("year", today().year, min=2000, max=today().year)
-    return render_template("giving/disclosure.html", info=services.disclosure(team, year))
+    from . import orginfo
+    from .stock import use_summary
+    info = dict(services.disclosure(team, year), basic=orginfo.published(team.id), basic_fields=orginfo.BASIC_FIELDS,
+                projects=orginfo.projects(team.id, year), project_kinds=orginfo.PROJECT_KINDS)
+    return render_template("giving/disclosure.html", info=info, use=use_summary(team, year))
 
 
 # ----------------------------------------------------------------- staff: one donation and its actions

@@ -189,6 +189,16 @@ def load_reference_data():
     load_purposes()
 
 
+@hookimpl(optionalhook=True)
+def photo_original_public(photo, recipient_ids):
+    """The activities plugin asks before serving a photo marked as showing service recipients (R-PRIV-3):
+    its original may be public only when recipients are named and every one of them has a standing
+    consent to ``recipient_photos``; otherwise the public sees the copy with the faces blurred. Asked at
+    each request: a withdrawal counts at once."""
+    from .consents import RECIPIENT_PHOTOS, consented
+    return bool(recipient_ids) and all(consented(("recipient", rid), RECIPIENT_PHOTOS) for rid in recipient_ids)
+
+
 def _admin_views_consents(admin):
     from .admin_consents import ConsentView, DisclosureView, PurposeView
     from .consents import Consent, Purpose
@@ -356,7 +366,8 @@ def requests_dashboard_widgets(user):
 def requests_personal_data_declarations():
     from .contract import Declaration
     from .requests import SubjectRequest
-    return [Declaration(SubjectRequest, {"user": "personal", "subject_ref": "personal", "details": "personal",
+    return [Declaration(SubjectRequest, {"user": "personal", "subject_ref": "personal", "recipient_id": "personal",
+                                         "details": "personal",
                                          "outcome": "personal", "filed_by": "personal", "decided_by": "personal"},
                         "user", _l("Answering a person's requests about their data"),
                         _l("Legal obligation (PIPL 44-47)"), _l("Three years after the decision"),

@@ -96,7 +96,20 @@ DEFAULT_PURPOSES = [
     ("partner_sharing", _l("Data shared with a partner"),
      _l("Your name and contact are given to a partner organisation that runs a joint activity."),
      True, "register", 70),
+    # service recipients (R-PRIV-6; the recipients plugin records these for the person or their guardian)
+    ("recipient_registration", _l("Recipient's registration"),
+     _l("Your (or your ward's) data is kept to arrange and record the services you receive; you were told "
+        "why it is collected."), True, "register", 80, "recipient"),
+    ("recipient_referral", _l("Referral to another body"),
+     _l("Your file may be given to another body (e.g. a social work station) that will serve you."),
+     True, "register", 90, "recipient"),
+    # a service recipient's consent to activity photos showing their face unblurred (R-PRIV-3)
+    ("recipient_photos", _l("Photos of a service recipient published unblurred"),
+     _l("Activity photos showing the recipient may be published on public pages without blurring the face."),
+     True, "register", 100, "recipient"),
 ]
+# R-PRIV-3: the purpose whose consent lets a photo showing a recipient be published unblurred
+RECIPIENT_PHOTOS = "recipient_photos"
 DEFAULT_LABELS = {code: name for code, name, *_ in DEFAULT_PURPOSES}
 
 
@@ -122,10 +135,11 @@ def purpose_description(p: Purpose) -> str:
 
 def load_purposes():
     """Create the shipped purposes that are missing (idempotent; the admin's edits are kept)."""
-    for code, name, desc, withdrawable, source, sort in DEFAULT_PURPOSES:
+    for code, name, desc, withdrawable, source, sort, *kind in DEFAULT_PURPOSES:
         if not Purpose.select().where(Purpose.code == code).exists():
             Purpose.create(code=code, name=_msgid(name), description=_msgid(desc),
-                           withdrawable=withdrawable, source=source, sort=sort)
+                           withdrawable=withdrawable, source=source, sort=sort,
+                           subject_kind=kind[0] if kind else "volunteer")
 
 
 # --------------------------------------------------------------------------------- subjects

@@ -129,7 +129,11 @@ def clean(data: dict, actor) -> dict:
         errors["risk_assessment"] = _l("At most %(n)s characters.", n=4000)
     kind = str(data.get("subject_kind") or "volunteer")
     sid = parse_id(data.get("subject_id"))
-    if kind != "volunteer" or not _loaded("volunteers"):
+    if kind == "recipient" and _loaded("recipients"):    # a service recipient (R-PRIV-6 第八条)
+        from plugins.recipients.services import exists as recipient_exists
+        if sid is None or not recipient_exists(sid):
+            errors["subject_id"] = _l("Unknown data subject.")
+    elif kind != "volunteer" or not _loaded("volunteers"):
         errors["subject_id"] = _l("Unknown data subject.")
     elif sid is None:
         errors["subject_id"] = _l("Unknown data subject.")
@@ -144,6 +148,10 @@ def clean(data: dict, actor) -> dict:
             tid = teams[0]
         if tid is None or tid not in teams:
             errors["team_id"] = _l("Choose one of your own teams.")
+        elif "subject_id" not in errors and kind == "recipient":
+            from plugins.recipients.services import in_team_tree
+            if not in_team_tree(sid, tid):
+                errors["subject_id"] = _l("This person is not served by your team.")
         elif "subject_id" not in errors and not _subject_in_team(sid, tid):
             errors["subject_id"] = _l("This person is not a member of your team.")
     if errors:

@@ -5,8 +5,9 @@ working day (setting ``request_workdays``, default 15), overdue on the dashboard
 requester's inbox in their language (``core.messages.send_translated``).
 
 Volunteers file through ``/me/privacy/requests`` for themselves only; staff holding
-``privacy.request.handle`` file for a service recipient (服务对象) with a free-text reference until the
-recipients register exists, and decide. The volunteers plugin's own register (``volunteers_data_request``,
+``privacy.request.handle`` file for a service recipient (服务对象) and decide: when the recipients plugin is
+loaded they name a recipient of its register (``recipient_id``; a granted export is one ZIP, a granted
+deletion erases the recipient through the contract), otherwise a free-text reference. The volunteers plugin's own register (``volunteers_data_request``,
 ``/me/requests``) stays where it is: privacy lists its open requests with the same due dates and overdue
 flags (``volunteer_requests()``) and they are decided on the volunteers plugin's page through its public
 ``decide_request`` (which erases through the contract on a granted deletion)."""
@@ -37,6 +38,7 @@ class SubjectRequest(BaseModel):
     kind = pw.CharField(max_length=12)
     user = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     subject_ref = pw.CharField(max_length=200, default="")
+    recipient_id = pw.IntegerField(null=True, index=True)     # a recipient of the recipients register
     details = pw.TextField(default="")
     status = pw.CharField(max_length=12, default="open", index=True)
     due_at = DateTimeTZField(null=True, index=True)
@@ -46,7 +48,7 @@ class SubjectRequest(BaseModel):
     decided_at = DateTimeTZField(null=True)
     created_at = DateTimeTZField(default=now)
 
-    PERSONAL_FIELDS = ("subject_ref", "details", "outcome")
+    PERSONAL_FIELDS = ("subject_ref", "recipient_id", "details", "outcome")
 
     class Meta:
         table_name = "privacy_subject_request"
@@ -76,10 +78,10 @@ def _clean(kind, details):
     return details
 
 
-def _create(kind, details, *, user=None, subject_ref="", filed_by=None):
+def _create(kind, details, *, user=None, subject_ref="", filed_by=None, recipient_id=None):
     with transaction():
         req = SubjectRequest.create(kind=kind, user=user, subject_ref=subject_ref, details=details,
-                                    status="new", filed_by=filed_by)
+                                    status="new", filed_by=filed_by, recipient_id=recipient_id)
         return WORKFLOW.move(req, "file")     # audited privacy.request.file, due date set
 
 
@@ -102,25 +104,49 @@ def file_own(user, kind: str, details: str = "") -> SubjectRequest:
     return req
 
 
-def file_for_recipient(actor, subject_ref: str, kind: str, details: str = "") -> SubjectRequest:
-    """Staff file a request for a service recipient (服务对象), named by a free-text reference."""
+def recipients_loaded() -> bool:
+    return "recipients" in current_app.extensions["timebank"].loaded
+
+
+def file_for_recipient(actor, subject_ref: str, kind: str, details: str = "", recipient_id=None) -> SubjectRequest:
+    """Staff file a request for a service recipient (服务对象): a recipient of the recipients register
+    (``recipient_id``, within the actor's scope) when that plugin is loaded, else a free-text reference."""
     from core import security
     if not security.can(HANDLE, user=actor):
         audit.log("access.denied", None, {"permission": HANDLE}, user=actor)
         raise FieldErrors(_l("You may not take this step."))
-    ref = " ".join(str(subject_ref or "").split())
-    errors = {}
-    if not ref:
-        errors["subject_ref"] = _l("Name the person the request is about.")
-    elif len(ref) > 200:
-        errors["subject_ref"] = _l("At most %(n)s characters.", n=200)
+    errors, rid = {}, None
+    if recipients_loaded():
+        from plugins.recipients.services import get_scoped, label
+        r = get_scoped(recipient_id, actor)
+        if r is None:
+            errors["recipient_id"] = _l("Choose the service recipient the request is about.")
+        else:
+            ref, rid = label(r), r.id
+    else:
+        ref = " ".join(str(subject_ref or "").split())
+        if not ref:
+            errors["subject_ref"] = _l("Name the person the request is about.")
+        elif len(ref) > 200:
+            errors["subject_ref"] = _l("At most %(n)s characters.", n=200)
     try:
         details = _clean(kind, details)
     except FieldErrors as e:
         errors.update(e.errors)
     if errors:
         raise FieldErrors(errors)
-    return _create(kind, details, subject_ref=ref, filed_by=actor)
+    return _create(kind, details, subject_ref=ref, filed_by=actor, recipient_id=rid)
+
+
+def recipient_zip(req: SubjectRequest, actor) -> bytes:
+    """The granted export of a recipient's data: one ZIP of every plugin's answer, as a volunteer's."""
+    from .contract import Subject
+    from .services import build_zip
+    if req.kind != "export" or req.status != "done" or not req.recipient_id or not recipients_loaded():
+        raise FieldErrors(_l("Only a granted export request about a recipient can be downloaded."))
+    body = build_zip(Subject("recipient", recipient_id=req.recipient_id))
+    audit.log("privacy.exported", req, {"kind": "recipient", "bytes": len(body)}, user=actor)
+    return body
 
 
 def decide(req: SubjectRequest, actor, *, grant: bool, outcome: str = "") -> SubjectRequest:
@@ -136,6 +162,9 @@ def decide(req: SubjectRequest, actor, *, grant: bool, outcome: str = "") -> Sub
         if grant and req.kind == "deletion" and req.user_id:
             u = User.get_by_id(req.user_id)
             services.erase_subject(services.subject_for_user(u), actor=actor, reason="request")
+        elif grant and req.kind == "deletion" and req.recipient_id and recipients_loaded():
+            from .contract import Subject
+            services.erase_subject(Subject("recipient", recipient_id=req.recipient_id), actor=actor, reason="request")
         _reply(req)
     return req
 

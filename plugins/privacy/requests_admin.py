@@ -33,7 +33,14 @@ class RequestsView(PermissionView):
                 vol_url = None
         return self.render("privacy/requests_admin.html", rows=rows, late=late, users=users, status=status,
                            states=[c for c in R.WORKFLOW.choices() if c[0] != "new"], kinds=R.KINDS,
-                           label=R.WORKFLOW.label, vol=vol, vol_url=vol_url)
+                           label=R.WORKFLOW.label, vol=vol, vol_url=vol_url, recipients=self._recipients())
+
+    def _recipients(self):
+        """The recipients the handler may name (the recipients plugin loaded), else None: free text."""
+        if not R.recipients_loaded():
+            return None
+        from plugins.recipients.services import label, visible
+        return [(r.id, label(r)) for r in visible(current_user._get_current_object())]
 
     def _row(self, req_id):
         row = R.SubjectRequest.get_or_none(R.SubjectRequest.id == req_id)
@@ -45,11 +52,22 @@ class RequestsView(PermissionView):
     def file(self):
         try:
             R.file_for_recipient(current_user._get_current_object(), request.form.get("subject_ref", ""),
-                                 request.form.get("kind", ""), request.form.get("details", ""))
+                                 request.form.get("kind", ""), request.form.get("details", ""),
+                                 recipient_id=request.form.get("recipient_id"))
             flash(_("The request is filed."), "success")
         except FieldErrors as e:
             flash(" ".join(e.messages()), "error")
         return redirect(url_for(".index"))
+
+    @expose("/<int:req_id>/recipient.zip")
+    def recipient_zip(self, req_id):
+        from flask import Response
+        try:
+            body = R.recipient_zip(self._row(req_id), current_user._get_current_object())
+        except FieldErrors:
+            abort(404)
+        return Response(body, mimetype="application/zip", headers={
+            "Content-Disposition": f"attachment; filename=recipient-{req_id}.zip", "Cache-Control": "no-store"})
 
     @expose("/<int:req_id>/decide", methods=["POST"])
     def decide(self, req_id):

@@ -108,9 +108,9 @@ def _photos_destroy(oid):
     p = Photo.get_or_none(Photo.id == int(oid))
     if p is None:
         return
-    path = photos.path_of(p)
-    p.delete_instance()
-    after_commit(lambda: path.unlink(missing_ok=True))
+    paths = photos.files_of(p)   # the original and, for a photo showing recipients, its blurred copy (R-PRIV-3)
+    p.delete_instance(recursive=True)
+    after_commit(lambda: [path.unlink(missing_ok=True) for path in paths])
 
 
 def _signups_due(cutoff):
