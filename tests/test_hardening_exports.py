@@ -308,6 +308,25 @@ def _import_report(app, admin):
     return m.group(1)
 
 
+def _resource_application(app) -> int:
+    """A funding application whose typed text starts like formulas (resources has no demo data)."""
+    import datetime as dt
+    from plugins.resources.models import Application, BudgetLine, Output, ScheduleRow
+    from plugins.teams.models import Team
+    with app.app_context():
+        a = Application.select().order_by(Application.id).first()
+        if a is None:
+            a = Application.create(team=Team.select().order_by(Team.id).first(), activity_name="=1+1 act",
+                                   field="+field", target_group="-group", place="@place", summary="\tsum",
+                                   period_start=dt.date(2026, 3, 1), period_end=dt.date(2026, 5, 1),
+                                   requested=1000, total_budget=2000, needs="=needs", goals="+goals")
+            ScheduleRow.create(application=a, when="=when", theme="+theme", content="-content")
+            Output.create(application=a, indicator="@indicator", planned=3)
+            BudgetLine.create(application=a, category="service", detail="=detail", unit_price=1000, quantity=1,
+                              amount=1000, note="+note")
+        return a.id
+
+
 def _giving_records(app) -> int:
     """A donor whose name looks like a formula, a money gift with a receipt and a project (giving is not
     in the demo data): the giving exports and the annual report have poisoned text to escape."""
@@ -355,6 +374,9 @@ def hand_built(app, admin) -> list[tuple[str, str, str, dict | None]]:
     out.append(("giving.report", "xlsx", f"/giving/report/{gteam}.xlsx?year={year}", None))
     out.append(("volunteers_import.report", "csv", _import_report(app, admin), None))
     out.append(("volunteers_import.template", "xlsx", "/admin/volunteers_import/template.xlsx", None))
+    # issue 14 point 4: the 申报书 as a workbook for offline editing (one sheet, the template's sections)
+    out.append(("resources_application.export_xlsx", "xlsx",
+                f"/admin/resources_application/export.xlsx?id={_resource_application(app)}", None))
     # R-INC-5: the insured list of an activity for the insurer (names and masked ID numbers)
     out.append(("incentives_insurance.insured_xlsx", "xlsx", f"/admin/incentives_insurance/insured.xlsx?activity={aid}",
                 None))

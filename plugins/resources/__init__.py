@@ -44,11 +44,12 @@ def register_roles():
 
 
 def _scoped_models():
-    from .models import (ActivityLink, Application, Attendance, BudgetLine, Member, Objection, Output, Review,
-                         ScheduleRow)
+    from .models import (ActivityLink, Application, Attendance, BudgetLine, Member, Objection, Output, PointsUse,
+                         Review, ScheduleRow)
     through = "application.team"
     return {Application: "team", Member: through, BudgetLine: through, ScheduleRow: through, Output: through,
-            Review: through, Objection: through, Attendance: through, ActivityLink: through}
+            Review: through, Objection: through, Attendance: through, ActivityLink: through,
+            PointsUse: through}
 
 
 # a team admin reaches only the applications of their own team tree (AC6)
@@ -104,6 +105,14 @@ def register_admin_views(admin):
             AccountView(Account, name=_l("Resource accounts"), endpoint="resources_account", category=cat),
             ApplicationView(Application, name=_l("Funding applications"), endpoint="resources_application",
                             category=cat)]
+
+
+@hookimpl
+def register_tasks(queue):
+    from core.tasks import Task, crontab
+    from .services import send_reminders_task
+    # every morning, 08:30 Beijing time: the teams hear of windows opening within reminder_days_ahead days
+    return [Task("resources.reminders", send_reminders_task, schedule=crontab(hour="8", minute="30"))]
 
 
 @hookimpl

@@ -4,7 +4,7 @@
     "title": "Resource links",
     "summary": "The funding programmes and resource accounts of the handbook, searchable, with what opens soon",
     "category": "Resources",
-    "depends": ["volunteers", "teams"],
+    "depends": ["volunteers", "teams", "documents"],
     "author": "Time Bank team",
     "license": "AGPL-3.0-or-later",
     "default_enabled": False,

@@ -129,6 +129,7 @@ class ApplicationView(ReadOnlyModelView):
             from .applications import CRITERIA_LABELS, METHOD_LABELS
             from .models import CRITERIA, Review
             from . import steps as S
+            from . import points as P
             user = current_user._get_current_object()
             reviews = list(r.reviews.order_by(Review.id))
             self._template_args.update(
@@ -141,6 +142,9 @@ class ApplicationView(ReadOnlyModelView):
                 score_max=S.SETTINGS.get("score_max"),
                 may_manage=security.can("resources.application.manage", r),
                 may_edit=security.can("resources.application.edit", r),
+                may_export=security.can("resources.application.export", r),
+                points_on=P.donations_on(), campaigns=P.campaigns_for(r) if P.donations_on() else [],
+                points_uses=P.uses(r), points_key=__import__("uuid").uuid4().hex,
                 objections=list(r.objections), attendance={x.volunteer_id: x.present for x in r.attendance},
                 attendees=[m.volunteer for m in r.members] + ([r.leader] if r.leader_id and r.leader_id not in
                                                               {m.volunteer_id for m in r.members} else []),
@@ -373,3 +377,38 @@ class ApplicationView(ReadOnlyModelView):
             spent={k[6:]: v for k, v in f.items() if k.startswith("spent-")},
             method_results=f.get("method_results", ""), conclusion=f.get("conclusion", ""),
             actor=current_user._get_current_object()))
+
+    # ------------------------------------------------------------ documents (issue 14 point 4)
+    def _document(self, build, filename, perm="view"):
+        """A document of the row of ``id`` the user reaches (AC6: another team's id is 404 and audited)."""
+        from plugins.documents.services import send
+        r = self._row()
+        if not security.can(self.perm(perm), r):
+            abort(403)
+        audit.log("resources.application.document", r, {"document": filename.split("_")[0],
+                                                         "format": filename.rsplit(".", 1)[-1]})
+        return send(build(r), filename.format(name=r.activity_name[:40], id=r.id),
+                    fallback=filename.format(name="application", id=r.id))
+
+    @expose("/document.pdf")
+    def application_pdf(self):
+        from .documents import application_pdf
+        return self._document(application_pdf, "申报书_{name}_{id}.pdf")
+
+    @expose("/export.xlsx")
+    def export_xlsx(self):
+        from .documents import application_xlsx
+        return self._document(application_xlsx, "申报书_{name}_{id}.xlsx", perm="export")
+
+    @expose("/evaluation.pdf")
+    def evaluation_pdf(self):
+        from .documents import evaluation_pdf
+        return self._document(evaluation_pdf, "末期评估报告_{name}_{id}.pdf")
+
+    # ------------------------------------------------------------ points for resources (R-TB-4)
+    @expose("/points/", methods=["POST"])
+    def points_view(self):
+        from .points import apply_campaign_points
+        return self._act("resources.application.edit", lambda r: apply_campaign_points(
+            r, request.form.get("campaign"), request.form.get("points"),
+            actor=current_user._get_current_object(), key=(request.form.get("key") or "")[:64] or None))

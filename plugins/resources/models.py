@@ -222,5 +222,34 @@ class ActivityLink(BaseModel):
         table_name = "resources_activity_link"
 
 
+class Reminder(BaseModel):
+    """A reminder sent to a team that a programme's application window opens soon (issue 14 point 1):
+    one row per programme, team and window (its first day), unique, so each is sent exactly once."""
+    programme = pw.ForeignKeyField(Programme, on_delete="CASCADE", index=True)
+    team = pw.ForeignKeyField(Team, on_delete="CASCADE", index=True)
+    window_start = pw.DateField()
+    recipients = pw.IntegerField(default=0)
+    sent_at = DateTimeTZField(default=now)
+
+    class Meta:
+        table_name = "resources_reminder"
+        indexes = ((("programme", "team", "window_start"), True),)
+
+
+class PointsUse(BaseModel):
+    """Time points raised by a team's campaign (积分募集, donations plugin) applied to this application
+    (R-TB-4): the ledger transfer's id (kind ``campaign_spend``; no cross-plugin foreign key), the campaign's
+    id and the points. The points themselves live in the ledger only."""
+    application = pw.ForeignKeyField(Application, backref="points_uses", on_delete="CASCADE", index=True)
+    campaign_id = pw.IntegerField(index=True)
+    transfer_id = pw.BigIntegerField(unique=True)
+    points = pw.IntegerField()
+    created_by = pw.IntegerField(null=True)
+    created_at = DateTimeTZField(default=now)
+
+    class Meta:
+        table_name = "resources_points_use"
+
+
 MODELS = [Programme, Account, Application, Member, BudgetLine, ScheduleRow, Output, Review, Objection,
-          Attendance, ActivityLink]
+          Attendance, ActivityLink, Reminder, PointsUse]

@@ -121,3 +121,76 @@ def reminders_due(on: dt.date | None = None) -> list[Programme]:
     ahead = SETTINGS.get("reminder_days_ahead")
     return [p for p in programmes()
             if next_opening(p, on) == ("opens", on + dt.timedelta(days=ahead))]
+
+
+def reminders_pending(on: dt.date | None = None) -> list[tuple[Programme, dt.date]]:
+    """(programme, first day of its next window) for every window that opens after ``on`` and at most
+    ``reminder_days_ahead`` days later. A daily job sends on the first day a window enters this range, i.e.
+    N days before it opens; a day the job missed is caught up the next day (the unique row sends once)."""
+    on = on or today()
+    ahead = SETTINGS.get("reminder_days_ahead")
+    out = []
+    for p in programmes():
+        state, d = next_opening(p, on)
+        if state == "opens" and 0 < (d - on).days <= ahead:
+            out.append((p, d))
+    return out
+
+
+def _reminder_text(p: Programme, start: dt.date):
+    from flask_babel import gettext as _
+    subject = _("Funding programme opens soon: %(name)s", name=p.name)
+    lines = [_("The application window of “%(name)s” opens on %(date)s (%(window)s).", name=p.name,
+               date=start.isoformat(), window=p.window_text or start.isoformat())]
+    if p.funding_text:
+        lines.append(_("Funding: %(text)s", text=p.funding_text))
+    how = "；".join(x for x in (p.channel, p.email, p.url) if x)
+    if how:
+        lines.append(_("How to apply: %(how)s", how=how))
+    return subject, "\n".join(lines)
+
+
+def send_reminders(on: dt.date | None = None) -> int:
+    """The daily reminder job (issue 14 point 1): each approved team's admins get an inbox message
+    (core.messages, through every channel) about each programme whose window opens within
+    ``reminder_days_ahead`` days, with its name, window and channel — exactly once per programme, team
+    and window (a unique ``Reminder`` row, written before the messages in the same transaction; the
+    messages' dedupe keys hold even when a concurrent run gets past the row). Returns the reminders
+    written; audited ``resources.reminders_sent``."""
+    import peewee as pw
+    from core import audit, messages
+    from plugins.teams.models import Team
+    from plugins.teams.services import team_admin_users
+    from .models import Reminder
+    on = on or today()
+    due = reminders_pending(on)
+    if not due:
+        return 0
+    teams = list(Team.select(Team.id).where(Team.status == "approved").order_by(Team.id))
+    written = []
+    for p, start in due:
+        have = {t for (t,) in Reminder.select(Reminder.team).where(
+            (Reminder.programme == p.id) & (Reminder.window_start == start)).tuples()}
+        for t in teams:
+            if t.id in have:
+                continue
+            users = team_admin_users(t.id)
+            try:
+                with transaction():
+                    Reminder.create(programme=p.id, team=t.id, window_start=start, recipients=len(users))
+                    for u in users:
+                        messages.send_translated(u, lambda p=p, start=start: _reminder_text(p, start),
+                                                 category="resources",
+                                                 dedupe_key=f"resources.reminder:{p.id}:{t.id}:{start.isoformat()}")
+            except pw.IntegrityError:
+                continue        # another run wrote it first
+            written.append((p.id, t.id, start.isoformat(), len(users)))
+    if written:
+        audit.log("resources.reminders_sent", None, {"day": on.isoformat(), "reminders": len(written),
+                                                     "programmes": sorted({w[0] for w in written})})
+    return len(written)
+
+
+def send_reminders_task():
+    """The scheduled task: today's reminders (see send_reminders)."""
+    return send_reminders()

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from . import services
 
+DAYS_MIN, DAYS_MAX = 1, 366
 bp = Blueprint("resources", __name__, url_prefix="/resources", template_folder="templates")
 
 
@@ -22,8 +23,12 @@ def index():
     rtype = _arg("type", services.RESOURCE_TYPES)
     district = _arg("district", services.DISTRICTS + ("全市", "广东省"))
     q = _arg("q")
+    from core.inputs import arg_int
+    # "what can we apply for in the next N days": N from ?days= (1–366), else the setting
+    days = arg_int("days", services.SETTINGS.get("upcoming_days"), min=DAYS_MIN, max=DAYS_MAX)
     return render_template(
-        "resources/index.html", upcoming=services.upcoming(), days=services.SETTINGS.get("upcoming_days"),
+        "resources/index.html", upcoming=services.upcoming(days), days=days, days_min=DAYS_MIN,
+        days_max=DAYS_MAX,
         programmes=services.programmes(rtype, district, q), accounts=services.accounts(rtype, district, q),
         types=services.RESOURCE_TYPES, districts=services.DISTRICTS + ("全市", "广东省"),
         rtype=rtype, district=district, q=q)
@@ -61,3 +66,12 @@ def object_to(aid):
             flash(_("Your objection was recorded. Staff will call you back."), "success")
             return redirect(url_for("resources.publicity"))
     return render_template("resources/object.html", a=a, form=form, errors=errors), (400 if errors else 200)
+
+
+@bp.route("/publicity.pdf")
+def publicity_pdf():
+    """The 公示 list as a PDF (the public page's columns only)."""
+    from plugins.documents.services import send
+    from .documents import publicity_pdf as build
+    from .steps import in_publicity
+    return send(build(list(in_publicity())), "资助项目合作公示.pdf", fallback="publicity.pdf")
