@@ -297,9 +297,33 @@ def can(perm: str, obj=None, user=None) -> bool:
         return False
     if not role_allows(user, perm):
         return False
-    answers = current_app.extensions["timebank"].pm.hook.permission_allowed(
-        user=user, permission=perm, obj=obj)
+    pm = current_app.extensions["timebank"].pm
+    if obj is None:  # a page-level check: only the implementations that judge without an object
+        args = {"user": user, "permission": perm, "obj": None}
+        return all(fn(*[args[a] for a in names]) is not False for fn, names in _page_permission_impls(pm))
+    answers = pm.hook.permission_allowed(user=user, permission=perm, obj=obj)
     return False not in answers
+
+
+def _page_permission_impls(pm) -> list:
+    """The ``permission_allowed`` implementations that may answer a page-level check (``obj`` None), as
+    (function, argument names), kept on the plugin manager (a changed plugin set builds a new one). An
+    implementation marked ``object_only = True`` (``team_scoped``'s: they abstain without an object) is
+    left out, so each page's menu and link checks do not call one hook per team-scoped plugin (the kernel
+    page's cost per request stays flat as plugins are added; bench/README.md, session 6)."""
+    hooks = pm.hook.permission_allowed.get_hookimpls()
+    kept = getattr(pm, "_tb_page_permission_impls", None)
+    if kept is not None and kept[0] == [id(h) for h in hooks]:
+        return kept[1]
+    # (re)built when a plugin registers or unregisters an implementation
+    if any(h.hookwrapper or getattr(h, "wrapper", False) for h in hooks):
+        impls = [(lambda user, permission, obj: False if False in pm.hook.permission_allowed(
+            user=user, permission=permission, obj=obj) else None, ("user", "permission", "obj"))]
+    else:
+        impls = [(h.function, tuple(h.argnames)) for h in reversed(hooks)
+                 if not getattr(h.function, "object_only", False)]
+    pm._tb_page_permission_impls = ([id(h) for h in hooks], impls)
+    return impls
 
 
 def require(perm: str, obj=None):

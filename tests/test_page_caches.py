@@ -244,3 +244,44 @@ def test_kept_html_fills_each_hole_escaped_and_once(app):
     assert len(renders) == 1
     assert str(first) == '<p title="x&#34;&lt;">\x00a\x00</p>'
     assert str(again) == '<p title="y">z</p>'
+
+
+def test_page_level_checks_skip_object_only_hooks_and_follow_a_changed_plugin_set(app, make_user):
+    """AC: ``can(perm)`` without an object calls only the ``permission_allowed`` implementations that
+    may judge without one (``team_scoped``'s are marked ``object_only`` and abstain anyway); a plugin
+    registered later is heard at once, and an object-level check still asks every implementation."""
+    from core import security
+    from core.hookspecs import hookimpl
+    pm = app.extensions["timebank"].pm
+    user = make_user("perm_admin", "platform_admin")
+    calls = []
+
+    class DenyPages:
+        @staticmethod
+        @hookimpl
+        def permission_allowed(user, permission, obj):
+            calls.append(("page", obj))
+            return False if permission == "notices.notice.view" else None
+
+    class DenyObjects:
+        @staticmethod
+        def permission_allowed(user, permission, obj):
+            calls.append(("object", obj))
+            return False if obj is not None else None
+    DenyObjects.permission_allowed.object_only = True
+    DenyObjects.permission_allowed = hookimpl(DenyObjects.permission_allowed)
+
+    with app.test_request_context():
+        assert security.can("notices.notice.view", user=user)
+        pm.register(DenyPages, name="deny_pages")
+        pm.register(DenyObjects, name="deny_objects")
+        try:
+            assert not security.can("notices.notice.view", user=user)          # heard at once
+            assert security.can("notices.notice.create", user=user)
+            assert ("object", None) not in calls                               # skipped on pages
+            assert not security.can("notices.notice.create", obj=object(), user=user)   # asked with an object
+            assert any(kind == "object" for kind, _ in calls)
+        finally:
+            pm.unregister(name="deny_pages")
+            pm.unregister(name="deny_objects")
+        assert security.can("notices.notice.view", user=user)

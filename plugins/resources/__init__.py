@@ -96,6 +96,9 @@ def permission_allowed(user, permission, obj):
     return verdict
 
 
+permission_allowed.object_only = True   # like team_scoped's: no answer without an object
+
+
 @hookimpl
 def register_admin_views(admin):
     from .admin import AccountView, ApplicationView, ProgrammeView

@@ -157,6 +157,7 @@ def team_scoped(models: dict | Callable[[], dict], prefix: str | None = None):
         return scope.permission_allowed(user, permission, obj)
 
     scope_query.team_scope = permission_allowed.team_scope = scope
+    permission_allowed.object_only = True   # abstains without an object: page-level checks skip it
     return hookimpl(scope_query), hookimpl(permission_allowed)
 
 
