@@ -57,11 +57,14 @@ class LoanView(_Steps):
                      "borrower_user": _l("Borrower's account"), "borrower_team": _l("Borrowing team"),
                      "contact": _l("Contact"), "copying": _l("Copying allowed"), "status": _l("Status"),
                      "borrowed_at": _l("Borrowed at"), "due_at": _l("Due"), "returned_at": _l("Returned at"),
-                     "recorder": _l("Recorder"), "approved_by": _l("Approved by")}
+                     "recorder": _l("Recorder"), "approved_by": _l("Approved by"), "team": _l("Team"),
+                     "created_at": _l("Registered at")}
     column_filters = ["status"]
     column_default_sort = ("id", True)
     details_template = "archives/steps_details.html"
     export_types = ["xlsx", "csv"]
+    column_formatters = {"status": lambda v, c, m, n: loans.LOANS.label(m.status)}
+    column_formatters_export = column_formatters
 
     def create_model(self, form):
         f = form.file.data
@@ -114,6 +117,9 @@ class DestructionView(_Steps):
     column_default_sort = ("id", True)
     details_template = "archives/steps_details.html"
     list_template = "archives/destruction_list.html"
+    column_details_exclude_list = ["signature_key", "signature_storage", "due_at"]
+    column_formatters = {"status": lambda v, c, m, n: destruction.DESTRUCTION.label(m.status)}
+    column_formatters_export = column_formatters
     export_types = ["xlsx", "csv"]
 
     @expose("/due")
@@ -198,7 +204,7 @@ class HandoverView(_Steps):
     form_extra_fields = {"file_numbers": TextAreaField(_l("File numbers handed over (one a line)"))}
     column_labels = {"team": _l("Team"), "day": _l("Date"), "from_user": _l("Handed over by"),
                      "to_user": _l("Taken over by (new archivist)"), "files": _l("Files"), "note": _l("Note"),
-                     "recorded_by": _l("Recorder")}
+                     "recorded_by": _l("Recorder"), "created_at": _l("Registered at")}
     column_default_sort = ("id", True)
     export_types = ["xlsx", "csv"]
     field_error_map = {"files": "file_numbers"}
