@@ -192,6 +192,20 @@ def test_r_arc_5_2_five_steps_in_order_each_by_its_own_permission_and_a_differen
                                                       "archives.destruction.appraise", "archives.destruction.approve"]
 
 
+def test_r_arc_5_6_a_file_on_loan_is_not_destroyed_until_it_comes_back(app_):
+    from core.errors import FieldErrors
+    from plugins.archives import destruction as D
+    from plugins.archives import loans
+    f = new_file(app_, app_.team_ids[0])
+    with app_.test_request_context():
+        loan = loans.lend(f, borrower="李借阅", contact="13800138000")
+        with pytest.raises(FieldErrors) as e:
+            D.apply(f, actor=user(app_, "arc1"))
+        assert "file" in e.value.errors
+        loans.give_back(loan, actor=user(app_, "arc1"))
+        assert D.apply(f, actor=user(app_, "arc1")).status == "applied"
+
+
 def _destroy_through_all_steps(app_, f):
     from plugins.archives import destruction as D
     from plugins.archives.models import ArchiveFile
@@ -313,8 +327,8 @@ def test_ac6_archives_loans_destructions_and_custody_stay_in_the_team(app_):
     theirs = new_file(app_, app_.team_ids[1], "二队档案")
     mine = new_file(app_, app_.team_ids[0], "一队档案")
     with app_.test_request_context():
-        loan = loans.lend(theirs, borrower="二队借阅人", contact="13800138002")
         d = D.apply(theirs, actor=user(app_, "arc2"))
+        loan = loans.lend(theirs, borrower="二队借阅人", contact="13800138002")
         loss = custody.report_loss(app_.team_ids[1], what="二队密件", lost_on=_dt.date(2026, 11, 1), remedy="已补救")
         ho = custody.hand_over(app_.team_ids[1], from_user=user(app_, "arc2"), to_user=user(app_, "arcb2"),
                                files=[theirs])
@@ -351,3 +365,22 @@ def test_ac6_archives_loans_destructions_and_custody_stay_in_the_team(app_):
     with app_.app_context():
         from plugins.archives.models import Destruction, Loan
         assert Loan.get_by_id(loan.id).status == "on_loan" and Destruction.get_by_id(d.id).status == "applied"
+
+
+# ------------------------------------------------------------------------------------------- migration
+def test_r_arc_4_0_the_migration_adds_the_four_tables_to_an_existing_site(app_):
+    """A site that had the archives before this change gets the tables from migrations/0002 (both databases)."""
+    import importlib
+    from playhouse.migrate import SchemaMigrator
+    from core.db import db
+    from plugins.archives.models import Destruction, Handover, Loan, LossReport
+    with app_.app_context():
+        d = db.obj if hasattr(db, "obj") else db
+        d.drop_tables([Loan, Destruction, LossReport, Handover])
+        m = importlib.import_module("plugins.archives.migrations.0002_loans_destruction_custody")
+        m.up(SchemaMigrator.from_database(d), d)
+        assert {"archives_loan", "archives_destruction", "archives_loss", "archives_handover"} <= set(d.get_tables())
+    f = new_file(app_, app_.team_ids[0])
+    from plugins.archives import loans
+    with app_.test_request_context():
+        assert loans.lend(f, borrower="李借阅", contact="13800138000").status == "on_loan"

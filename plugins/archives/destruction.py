@@ -60,6 +60,8 @@ def apply(file: ArchiveFile, *, reason: str = "", actor=None) -> Destruction:
     if file.disposal_date > today():
         raise FieldErrors({"file": _l("The file may be destroyed from %(d)s, its disposal date.",
                                       d=file.disposal_date.isoformat())})
+    if Loan.select().where((Loan.file == file) & (Loan.status == "on_loan")).exists():
+        raise FieldErrors({"file": _l("The file is on loan: it is destroyed after it comes back.")})
     if Destruction.select().where((Destruction.file == file) & Destruction.status.in_(OPEN)).exists():
         raise FieldErrors({"file": _l("A destruction of this file is already under way.")})
     with transaction():
