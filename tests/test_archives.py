@@ -351,7 +351,9 @@ def test_ac6_archives_a_team_admin_reaches_only_their_own_trees_archives(app_):
         assert not ArchiveFile.select().where(ArchiveFile.title == "冒名档案").exists()
     # the matrix is every view the plugin registers: a new one must join it
     views = {v.endpoint for v in app_.extensions["timebank"].admin._views if v.endpoint.startswith("archives_")}
-    assert views == {"archives_file", "archives_document", "archives_chronicle", "archives_kind"}
+    # (loans, destructions and custody: their matrix is tests/test_archives_custody.py, test_ac6_…)
+    assert views == {"archives_file", "archives_document", "archives_chronicle", "archives_kind", "archives_loan",
+                     "archives_destruction", "archives_loss", "archives_handover"}
     assert c.get("/admin/archives_kind/new/").status_code == 403     # the kinds are the site's
     vol_denied = client_for(app_, "ta2").get(f"/admin/archives_file/{mine.id}/cover.pdf")
     assert vol_denied.status_code == 404

@@ -78,3 +78,37 @@ def test_r_arc_3_8_documents_go_to_an_s3_bucket_once_and_check_names_a_changed_o
         client.delete_object(Bucket="archives-test", Key=d.key)
         ok, message = {n: (ok, m) for n, ok, m in run_checks(app)}["archives.documents"]
         assert not ok and "missing: 0001-02-0001 页1 m1.txt" in message
+
+
+def test_r_arc_5_5_a_destroyed_files_objects_are_deleted_from_the_bucket(make_app, make_user, s3_server):
+    """R-ARC-5: after the five steps the documents' objects are gone from the bucket (the signed sheet of the
+    witnesses is kept there as the register's evidence)."""
+    import datetime as _dt
+    import boto3
+    keys = {"ARCHIVES_S3_ENDPOINT": s3_server, "ARCHIVES_S3_BUCKET": "archives-gone",
+            "ARCHIVES_S3_ACCESS_KEY": "testing", "ARCHIVES_S3_SECRET_KEY": "testing"}
+    client = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="us-east-1")
+    client.create_bucket(Bucket="archives-gone")
+    app = make_app(plugins=PLUGINS, **keys)
+    from core.models import User
+    from plugins.archives import destruction as D
+    from plugins.archives import services as A
+    from plugins.teams.services import register_team
+    with app.test_request_context():
+        team = register_team({"name": "示例党员志愿服务队", "leader_name": "王示例", "leader_phone": "13800138001"})
+    for name, role in (("ta", "team_admin"), ("a1", "archives_archivist"), ("a2", "archives_archivist"),
+                       ("a3", "archives_archivist"), ("s", "archives_supervisor")):
+        make_user(name, role, scope=f"team:{team.id}")
+    with app.test_request_context():
+        u = {n: User.get(User.username == n) for n in ("ta", "a1", "a2", "a3", "s")}
+        f = A.create_file(team.id, A.kind("work"), "2010年会议记录", retention="short",
+                          date_from=_dt.date(2010, 1, 1), date_to=_dt.date(2010, 12, 31))
+        d = A.add_document(f, "会议", "m.txt", "会议内容".encode())
+        x = D.apply(f, actor=u["a1"])
+        x = D.step(x, "review", actor=u["a2"])
+        x = D.step(x, "appraise", actor=u["s"])
+        x = D.step(x, "approve", actor=u["ta"])
+        x = D.destroy(x, witnesses="甲\n乙", signature=b"%PDF signed", actor=u["a3"])
+    listed = [o["Key"] for o in client.list_objects_v2(Bucket="archives-gone").get("Contents", [])]
+    assert d.key not in listed and listed == [x.signature_key]

@@ -11,7 +11,8 @@
     "default_enabled": False,
     "installable": True,
     "settings": {"fonds_no": "0001", "long_years": 30, "short_years": 10, "activity_due_workdays": 5,
-                 "activity_retention": "long", "max_document_mb": 50},
+                 "activity_retention": "long", "max_document_mb": 50, "loan_workdays": 3,
+                 "destruction_min_witnesses": 2, "destruction_max_witnesses": 3},
     "settings_meta": {
         "fonds_no": {"label": "Fonds number (全宗号) of this organisation",
                      "help": "The first part of every file number 全宗号-目录号-案卷号.", "max_length": 20},
@@ -26,5 +27,12 @@
                                "choices": [["permanent", "Permanent"], ["long", "Long-term"],
                                            ["short", "Short-term"]]},
         "max_document_mb": {"label": "Largest document (MB)", "min": 1, "max": 1000},
+        "loan_workdays": {"label": "Working days a loan of archives may last",
+                          "help": "R-ARC-4: at most 3 days; working days, the archive room is open on those.",
+                          "min": 1, "max": 30},
+        "destruction_min_witnesses": {"label": "Fewest witnesses of a destruction",
+                                      "help": "R-ARC-5: 2 to 3 witnesses.", "min": 1, "max": 10},
+        "destruction_max_witnesses": {"label": "Most witnesses of a destruction",
+                                      "help": "R-ARC-5: 2 to 3 witnesses.", "min": 1, "max": 10},
     },
 }

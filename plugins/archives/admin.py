@@ -129,6 +129,8 @@ class FileView(SecureModelView):
             kwargs["documents"] = list(Document.select().where(Document.file == kwargs["model"])
                                        .order_by(Document.page))
             kwargs["now"] = now()
+            from .loans import current
+            kwargs["loans"] = list(current(kwargs["model"]))      # R-ARC-4: who has it
         return super().render(template, **kwargs)
 
 

@@ -4,7 +4,7 @@ organisation's record (附录十): on erasure the person's link as responsible i
 kept until their disposal date (R-ARC-5 destroys them)."""
 from flask_babel import lazy_gettext as _l
 
-from .models import ArchiveFile, Document
+from .models import ArchiveFile, Destruction, Document, Handover, Loan, LossReport
 
 
 def declarations():
@@ -19,6 +19,24 @@ def declarations():
                     _l("Legal obligation (PIPL 13(3))"),
                     _l("Until the file's disposal date (permanent, long-term or short-term)"),
                     _l("Platform admins; the team's admins")),
+        Declaration(Loan, {"borrower": "personal", "contact": "personal", "borrower_user": "personal",
+                           "recorder": "personal", "approved_by": "personal"}, "user",
+                    _l("Borrowers of archives and their contact numbers (borrowing register, masked)"),
+                    _l("Legal obligation (PIPL 13(3))"), _l("Kept with the borrowing register"),
+                    _l("Platform admins; the team's admins and archivist")),
+        Declaration(Destruction, {"witnesses": "personal", "contents": "personal", "applicant": "personal",
+                                  "reviewed_by": "personal", "appraised_by": "personal", "approved_by": "personal",
+                                  "destroyed_by": "personal"}, "user",
+                    _l("Witnesses of a destruction and the list of destroyed documents"),
+                    _l("Legal obligation (PIPL 13(3))"), _l("Kept with the destruction register"),
+                    _l("Platform admins; the team's admins, archivist and supervision group")),
+        Declaration(LossReport, {"reporter": "personal"}, "user", _l("Who reported a loss of confidential material"),
+                    _l("Legal obligation (PIPL 13(3))"), _l("Kept with the loss report"),
+                    _l("Platform admins; the team's admins and archivist")),
+        Declaration(Handover, {"from_user": "personal", "to_user": "personal", "recorded_by": "personal"}, "user",
+                    _l("The archivists who handed over and took over the archives"),
+                    _l("Legal obligation (PIPL 13(3))"), _l("Kept with the handover record"),
+                    _l("Platform admins; the team's admins and archivist")),
     ]
 
 

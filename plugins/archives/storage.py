@@ -48,6 +48,19 @@ class FolderStorage:
         except FileNotFoundError:
             return None
 
+    def delete(self, key: str) -> None:
+        """Removes a document's bytes (R-ARC-5 destruction): overwritten with zeros, then unlinked."""
+        p = self._path(key)
+        try:
+            size = p.stat().st_size
+            with open(p, "r+b") as fh:
+                fh.write(b"\0" * size)
+                fh.flush()
+                os.fsync(fh.fileno())
+            p.unlink()
+        except FileNotFoundError:
+            pass
+
     def path(self, key: str) -> Path:
         return self._path(key)
 
@@ -85,6 +98,11 @@ class S3Storage:
             if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
+
+
+    def delete(self, key: str) -> None:
+        """Removes a document's object (R-ARC-5 destruction); a missing key is not an error."""
+        self.client.delete_object(Bucket=self.bucket, Key=key)
 
 
 def folder_root() -> Path:

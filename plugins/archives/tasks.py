@@ -9,3 +9,9 @@ def file_activity(activity_id: int):
 def file_finished():
     from .filing import file_finished as run
     return run()
+
+
+def chase_loans():
+    """R-ARC-4: overdue loans chased, one inbox message per loan per day (dedupe key), until returned."""
+    from .loans import chase
+    return chase()
