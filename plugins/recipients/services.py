@@ -349,8 +349,7 @@ def quarter_files(user, year: int, quarter: int) -> list[Recipient]:
     """The files of the year up to the end of the quarter, sorted for filing (R-REC-1, 附录十一 第十五条):
     by file kind (long-term first), team, category and opening date."""
     start, end = _dt.date(year, 1, 1), quarter_bounds(year, quarter)[1]
-    from zoneinfo import ZoneInfo
-    tz = ZoneInfo("Asia/Shanghai")
+    from core.db import TZ as tz   # the site's one timezone (issue 11 point 13)
     lo = _dt.datetime.combine(start, _dt.time(), tz)
     hi = _dt.datetime.combine(end, _dt.time(), tz)
     q = Recipient.select().where((Recipient.status != "erased") & (Recipient.created_at >= lo)
